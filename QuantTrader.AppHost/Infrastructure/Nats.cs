@@ -1,0 +1,66 @@
+using Aspire.Hosting.ApplicationModel;
+
+namespace QuantTrader.AppHost.Infrastructure;
+
+/// <summary>nats-server as a local process: JetStream with a file store under the data folder.</summary>
+public sealed class NatsServerResource(string name, string workingDirectory)
+    : ExecutableResource(name, "nats-server", workingDirectory), IResourceWithConnectionString
+{
+    public EndpointReference Client => new(this, "tcp");
+
+    public ReferenceExpression ConnectionStringExpression =>
+        ReferenceExpression.Create($"nats://{Client.Property(EndpointProperty.Host)}:{Client.Property(EndpointProperty.Port)}");
+}
+
+/// <summary>The official NATS image, for machines with a container runtime.</summary>
+public sealed class NatsContainerResource(string name) : ContainerResource(name), IResourceWithConnectionString
+{
+    public EndpointReference Client => new(this, "tcp");
+
+    public ReferenceExpression ConnectionStringExpression =>
+        ReferenceExpression.Create($"nats://{Client.Property(EndpointProperty.Host)}:{Client.Property(EndpointProperty.Port)}");
+}
+
+public static class NatsResourceExtensions
+{
+    /// <summary>
+    /// NATS with JetStream. Healthy when the monitoring endpoint's <c>/healthz</c> answers, which nats-server
+    /// only does once JetStream has recovered its streams.
+    /// </summary>
+    public static IResourceBuilder<IResourceWithConnectionString> AddJetStream(
+        this IDistributedApplicationBuilder builder, string name, bool useContainers, string dataDirectory)
+    {
+        if (useContainers)
+        {
+            return builder.AddResource(new NatsContainerResource(name))
+                .WithImage("nats", "2.10-alpine")
+                .WithImageRegistry("docker.io")
+                .WithEndpoint(targetPort: 4222, name: "tcp", scheme: "nats")
+                .WithHttpEndpoint(targetPort: 8222, name: "monitor")
+                .WithArgs("-js", "-sd", "/data", "-m", "8222")
+                .WithVolume("quanttrader-nats", "/data")
+                .WithHttpHealthCheck("/healthz", endpointName: "monitor");
+        }
+
+        var storeDirectory = Path.Combine(dataDirectory, "nats");
+        Directory.CreateDirectory(storeDirectory);
+        var nats = builder.AddResource(new NatsServerResource(name, storeDirectory))
+            .WithEndpoint(name: "tcp", scheme: "nats")
+            .WithHttpEndpoint(name: "monitor");
+        var resource = nats.Resource;
+        return nats
+            .WithArgs(context =>
+            {
+                context.Args.Add("-js");
+                context.Args.Add("-a");
+                context.Args.Add("127.0.0.1");
+                context.Args.Add("-p");
+                context.Args.Add(resource.Client.Property(EndpointProperty.TargetPort));
+                context.Args.Add("-m");
+                context.Args.Add(new EndpointReference(resource, "monitor").Property(EndpointProperty.TargetPort));
+                context.Args.Add("-sd");
+                context.Args.Add(storeDirectory);
+            })
+            .WithHttpHealthCheck("/healthz", endpointName: "monitor");
+    }
+}

@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Configuration;
+
+namespace QuantTrader.AppHost.Infrastructure;
+
+/// <summary>The AppHost's own switches (appsettings.json, environment <c>QuantTrader__*</c> or command line).</summary>
+public sealed record QuantTraderSettings(bool UseContainers, int? GatewayPort, string DataDirectory)
+{
+    public static QuantTraderSettings From(IDistributedApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection("QuantTrader");
+        var port = section.GetValue("GatewayPort", 8080);
+        var data = section["DataDirectory"] ?? ".data";
+        // A relative data folder lives at the repository root, beside the AppHost project.
+        var dataDirectory = Path.GetFullPath(Path.IsPathRooted(data) ? data : Path.Combine(builder.AppHostDirectory, "..", data));
+        return new QuantTraderSettings(
+            section.GetValue("UseContainers", false),
+            port > 0 ? port : null, // 0: let Aspire choose (tests run beside a live system)
+            dataDirectory);
+    }
+}

@@ -1,0 +1,20 @@
+namespace QuantTrader.AppHost.Infrastructure;
+
+public static class ServiceResourceExtensions
+{
+    /// <summary>A QuantTrader service: HTTP for its API and health, NATS referenced and awaited.</summary>
+    public static IResourceBuilder<ProjectResource> AddQuantTraderService<TProject>(
+        this IDistributedApplicationBuilder builder, string name, IResourceBuilder<IResourceWithConnectionString> nats)
+        where TProject : IProjectMetadata, new()
+        => builder.AddProject<TProject>(name, launchProfileName: null)
+            .WithHttpEndpoint(name: "http")
+            .WithHttpHealthCheck("/health")
+            .WithReference(nats).WaitFor(nats);
+
+    /// <summary>The QuantTrader database, once its schema owner (persistence) has migrated it.</summary>
+    public static IResourceBuilder<ProjectResource> WithStorage(
+        this IResourceBuilder<ProjectResource> service,
+        IResourceBuilder<IResourceWithConnectionString> database,
+        IResourceBuilder<ProjectResource> schemaOwner)
+        => service.WithReference(database, "quanttrader").WaitFor(schemaOwner);
+}

@@ -1,0 +1,104 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using QuantTrader.ServiceDefaults.Messaging;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// What every QuantTrader process shares: telemetry, health, service discovery and resilience.
+/// Web services call <see cref="AddServiceDefaults{TBuilder}"/>; workers without HTTP call
+/// <see cref="AddBasicServiceDefaults{TBuilder}"/>.
+/// </summary>
+public static class Extensions
+{
+    public const string HealthEndpointPath = "/health";
+    public const string AlivenessEndpointPath = "/alive";
+
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.AddBasicServiceDefaults();
+
+        builder.Services.AddServiceDiscovery();
+        builder.Services.ConfigureHttpClientDefaults(http =>
+        {
+            http.AddStandardResilienceHandler();
+            http.AddServiceDiscovery();
+        });
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    /// <summary>Telemetry and health checks, without the HTTP client defaults.</summary>
+    public static TBuilder AddBasicServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureOpenTelemetry();
+        builder.AddDefaultHealthChecks();
+        return builder;
+    }
+
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        // Market data flows at tens of thousands of messages a second: sample traces by ratio, and follow
+        // the parent's decision so a sampled trade stays sampled from connector to stored row.
+        var ratio = builder.Configuration.GetValue("QuantTrader:Tracing:SampleRatio", 1.0);
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(QuantTraderTelemetry.MeterName)
+                .AddMeter("NATS.Net"))
+            .WithTracing(tracing => tracing
+                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
+                .AddSource(builder.Environment.ApplicationName)
+                .AddSource(QuantTraderTelemetry.ActivitySourceName)
+                .AddSource("NATS.Net")
+                .AddAspNetCoreInstrumentation(o =>
+                    o.Filter = ctx => !ctx.Request.Path.StartsWithSegments(HealthEndpointPath)
+                                      && !ctx.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                .AddHttpClientInstrumentation());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks()
+            .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        return builder;
+    }
+
+    /// <summary>
+    /// <c>/health</c>: every check must pass (readiness). <c>/alive</c>: only the live-tagged checks (liveness).
+    /// Mapped in every environment: Kubernetes probes and the AppHost both depend on them.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks(HealthEndpointPath);
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
+        {
+            Predicate = r => r.Tags.Contains("live"),
+        });
+        return app;
+    }
+}

@@ -1,0 +1,65 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Net;
+
+namespace QuantTrader.ServiceDefaults.Messaging;
+
+/// <summary>
+/// The wiring Aspire.NATS.Net would give us (that package is not available here): one shared
+/// <see cref="NatsConnection"/> and <see cref="INatsJSContext"/> from <c>ConnectionStrings:{name}</c>,
+/// plus a health check from the connection state.
+/// </summary>
+public static class NatsClientExtensions
+{
+    public static IHostApplicationBuilder AddNatsClient(this IHostApplicationBuilder builder, string connectionName = "nats")
+    {
+        builder.Services.AddSingleton(sp =>
+        {
+            var url = sp.GetRequiredService<IConfiguration>().GetConnectionString(connectionName)
+                ?? throw new InvalidOperationException(
+                    $"ConnectionStrings:{connectionName} is not set; run the service from the AppHost or set it to nats://host:port.");
+            return new NatsOpts
+            {
+                Url = url,
+                Name = builder.Environment.ApplicationName,
+                LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
+                // The default (drop newest) silently loses messages on a busy subscription; market data
+                // consumers would rather apply back-pressure than lose trades.
+                SubPendingChannelFullMode = BoundedChannelFullMode.Wait,
+                SerializerRegistry = NatsClientDefaultSerializerRegistry.Default,
+            };
+        });
+        builder.Services.AddSingleton(sp => new NatsConnection(sp.GetRequiredService<NatsOpts>()));
+        builder.Services.AddSingleton<INatsConnection>(sp => sp.GetRequiredService<NatsConnection>());
+        builder.Services.AddSingleton<INatsJSContext>(sp => sp.GetRequiredService<NatsConnection>().CreateJetStreamContext());
+
+        builder.Services.AddHealthChecks().AddCheck<NatsHealthCheck>("nats");
+        return builder;
+    }
+}
+
+internal sealed class NatsHealthCheck(NatsConnection connection) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            if (connection.ConnectionState != NatsConnectionState.Open)
+            {
+                await connection.ConnectAsync();
+            }
+            var rtt = await connection.PingAsync(cancellationToken);
+            return HealthCheckResult.Healthy($"round trip {rtt.TotalMilliseconds:F1} ms");
+        }
+        catch (Exception ex)
+        {
+            return HealthCheckResult.Unhealthy($"NATS connection is {connection.ConnectionState}", ex);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+namespace QuantTrader.Contracts.MarketData;
+
+/// <summary>Which side took liquidity: <c>Buy</c> means the buyer was the taker (Binance <c>m = false</c>).</summary>
+public enum TakerSide
+{
+    Buy,
+    Sell,
+}
+
+/// <summary>
+/// One normalized trade, as published on <c>market.raw.{exchange}.{SYMBOL}</c>.
+/// <paramref name="Time"/> is the exchange's trade time; everything downstream keys on it, never on arrival.
+/// </summary>
+public sealed record Trade(
+    string Exchange,
+    string Symbol,
+    long TradeId,
+    decimal Price,
+    decimal Quantity,
+    TakerSide Side,
+    DateTimeOffset Time)
+{
+    /// <summary>JetStream de-duplication id: a re-sent trade after a reconnect is dropped by the server.</summary>
+    public string MessageId => $"{Exchange}:{Symbol}:{TradeId}";
+}

@@ -1,0 +1,31 @@
+namespace QuantTrader.Contracts.Messaging;
+
+/// <summary>Subject names from DESIGN.md §1. Exchanges are lower case, symbols normalized upper case.</summary>
+public static class Subjects
+{
+    public static string MarketRaw(string exchange, string symbol) => $"market.raw.{exchange}.{symbol}";
+    public const string MarketRawAll = "market.raw.>";
+
+    /// <summary>History imports: the same trades, kept apart so they never fire live alerts or fills.</summary>
+    public static string MarketHistory(string exchange, string symbol) => $"market.history.{exchange}.{symbol}";
+    public const string MarketHistoryAll = "market.history.>";
+
+    public static string MarketKline(string exchange, string interval, string symbol) => $"market.kline.{exchange}.{interval}.{symbol}";
+    public const string MarketKlineAll = "market.kline.>";
+
+    /// <summary>Gaps the ingestor could not fill: never silent.</summary>
+    public static string MarketGap(string exchange, string symbol) => $"market.gap.{exchange}.{symbol}";
+
+    public static string TradingOrder(Guid userId) => $"trading.order.{userId:N}";
+    public static string TradingFill(Guid userId) => $"trading.fill.{userId:N}";
+    public const string TradingAll = "trading.>";
+
+    public static string AlertsFired(Guid userId) => $"alerts.fired.{userId:N}";
+    public const string AlertsAll = "alerts.>";
+
+    /// <summary>Request/reply, core NATS: no answer within the timeout means reject.</summary>
+    public const string RiskCheck = "risk.check";
+
+    /// <summary>Messages a consumer could not process, with the reason in a header.</summary>
+    public static string DeadLetter(string consumer) => $"deadletter.{consumer}";
+}
