@@ -1,0 +1,1 @@
+namespace QuantTrader.Strategies; internal static class Placeholder {}

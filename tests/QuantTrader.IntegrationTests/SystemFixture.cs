@@ -1,0 +1,77 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace QuantTrader.IntegrationTests;
+
+/// <summary>
+/// One running QuantTrader (real NATS, real PostgreSQL, every service, the gateway) shared by the whole
+/// collection: starting Aspire costs ~10 s and ~1 GiB, so it is done once. Its data lives in a fresh temporary
+/// folder that is removed afterwards, and disposing the app stops every process it started.
+/// </summary>
+public sealed class SystemFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+
+    public static readonly string[] Services =
+        ["persistence", "accounts", "ingestor", "kline", "alert", "risk", "paper-engine", "strategy-runner", "analytics"];
+
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), $"quanttrader-test-{Guid.NewGuid():N}");
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public HttpClient Gateway { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(StartTimeout);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.QuantTrader_AppHost>(
+            [
+                "QuantTrader:GatewayPort=0", // a live system may already hold 8080
+                $"QuantTrader:DataDirectory={_dataDirectory}",
+            ],
+            (options, _) => options.DisableDashboard = true,
+            cts.Token);
+        builder.Services.AddLogging(logging => logging
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error));
+
+        App = await builder.BuildAsync(cts.Token);
+        await App.StartAsync(cts.Token);
+
+        var notifications = App.Services.GetRequiredService<ResourceNotificationService>();
+        await Task.WhenAll(new[] { "nats", "postgres", "gateway" }.Concat(Services)
+            .Select(name => notifications.WaitForResourceHealthyAsync(name, cts.Token)));
+
+        Gateway = App.CreateHttpClient("gateway");
+        Gateway.Timeout = TimeSpan.FromSeconds(30);
+    }
+
+    public async Task<string> ConnectionStringAsync(string resource)
+        => await App.GetConnectionStringAsync(resource) ?? throw new InvalidOperationException($"{resource} has no connection string");
+
+    public async Task DisposeAsync()
+    {
+        Gateway?.Dispose();
+        if (App is not null)
+        {
+            await App.StopAsync();
+            await App.DisposeAsync();
+        }
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A process that outlived the app would hold files; leave the folder rather than fail the run.
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SystemCollection : ICollectionFixture<SystemFixture>
+{
+    public const string Name = "running system";
+}
