@@ -89,8 +89,8 @@ public static class OrderValidator
             };
             if (price is { } p && p * order.Quantity < rules.MinNotional)
             {
-                var field = order.Type == OrderType.Market ? "quantity" : order.HasLimit ? "price" : "stopPrice";
-                errors.Add(new(order.Type == OrderType.Market ? "quantity" : field,
+                // Named on quantity: raising it is the fix that always works, whatever the order type.
+                errors.Add(new("quantity",
                     $"Notional {Format(p * order.Quantity)} is below the minimum notional {Format(rules.MinNotional)}."));
             }
         }
