@@ -1,1 +1,0 @@
-namespace QuantTrader.Strategies; internal static class Placeholder {}
