@@ -100,6 +100,8 @@ public static class Backtester
     /// <summary>The backtest's side of <see cref="IStrategyHost"/>: a spot account and a book of resting orders.</summary>
     private sealed class SimulatedAccount(BacktestOptions options) : IStrategyHost
     {
+        private readonly List<SimulatedOrder> _resting = [];
+        private readonly Dictionary<long, SimulatedOrder> _byHandle = [];
         private long _nextHandle = 1;
 
         public DateTimeOffset Clock { get; set; }
@@ -118,13 +120,14 @@ public static class Backtester
         {
             var order = new SimulatedOrder(_nextHandle++, Clock, request);
             Orders.Add(order);
+            _resting.Add(order);
+            _byHandle.Add(order.Handle, order);
             return order.Handle;
         }
 
         public bool Cancel(long handle)
         {
-            var order = Orders.Find(o => o.Handle == handle);
-            if (order is null || order.Status != BacktestOrderStatus.Open)
+            if (!_byHandle.TryGetValue(handle, out var order) || order.Status != BacktestOrderStatus.Open)
             {
                 return false;
             }
@@ -135,11 +138,17 @@ public static class Backtester
         public void Log(string message) => Logs.Add(new BacktestLogLine(Clock, message));
 
         /// <summary>Matches every order that was open before this bar, oldest first.</summary>
-        public List<StrategyFill> Match(Kline bar)
+        public IReadOnlyList<StrategyFill> Match(Kline bar)
         {
+            // Drop final orders first; the rest were all placed before this bar (during earlier bars), and a
+            // snapshot keeps orders placed from on_fill on this bar out of this bar's matching.
+            _resting.RemoveAll(o => o.Status != BacktestOrderStatus.Open);
+            if (_resting.Count == 0)
+            {
+                return Array.Empty<StrategyFill>();
+            }
             var fills = new List<StrategyFill>();
-            var resting = Orders.Where(o => o.Status == BacktestOrderStatus.Open && o.PlacedAt < bar.CloseTime).ToList();
-            foreach (var order in resting)
+            foreach (var order in _resting.ToArray())
             {
                 if (FillPrice(order.Request, bar) is not { } price)
                 {

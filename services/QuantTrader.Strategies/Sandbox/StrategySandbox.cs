@@ -90,8 +90,20 @@ public sealed class StrategySandbox : IDisposable
             {
                 return new StrategyCallResult(StrategyCallStatus.NotRunning, 0, 0);
             }
-            return Invoke(StrategyAbi.Exports.OnKline, ordersAllowed: true,
-                () => onKline(openTimeMs, open, high, low, close, volume));
+            // Inlined rather than going through Invoke: no closure allocation on the per-kline hot path.
+            BeginCall(StrategyAbi.Exports.OnKline, ordersAllowed: true);
+            try
+            {
+                return EndCall(onKline(openTimeMs, open, high, low, close, volume));
+            }
+            catch (Exception ex) when (ex is WasmtimeException or StrategyHostTrapException)
+            {
+                return EndCallFaulted(ex);
+            }
+            finally
+            {
+                _ordersAllowed = false;
+            }
         }
     }
 
@@ -189,6 +201,23 @@ public sealed class StrategySandbox : IDisposable
 
     private StrategyCallResult Invoke(string call, bool ordersAllowed, Func<int> body)
     {
+        BeginCall(call, ordersAllowed);
+        try
+        {
+            return EndCall(body());
+        }
+        catch (Exception ex) when (ex is WasmtimeException or StrategyHostTrapException)
+        {
+            return EndCallFaulted(ex);
+        }
+        finally
+        {
+            _ordersAllowed = false;
+        }
+    }
+
+    private void BeginCall(string call, bool ordersAllowed)
+    {
         var store = _store!;
         _currentCall = call;
         _ordersAllowed = ordersAllowed;
@@ -196,26 +225,27 @@ public sealed class StrategySandbox : IDisposable
         _cancelsThisCall = 0;
         _logsThisCall = 0;
         _logsDropped = 0;
+        // Budgets are reset, not topped up: every call gets exactly the same fuel, whatever earlier calls used.
         store.Fuel = _options.FuelPerCall;
         store.SetEpochDeadline(_deadlineTicks);
-        try
+    }
+
+    private StrategyCallResult EndCall(int code)
+    {
+        LastCallFuel = _options.FuelPerCall - _store!.Fuel;
+        if (_logsDropped > 0)
         {
-            var code = body();
-            LastCallFuel = _options.FuelPerCall - store.Fuel;
             FlushDroppedLogs();
-            return new StrategyCallResult(StrategyCallStatus.Ok, code, LastCallFuel);
         }
-        catch (Exception ex) when (ex is WasmtimeException or StrategyHostTrapException)
-        {
-            LastCallFuel = _options.FuelPerCall - SafeFuel(store);
-            var (reason, message) = Classify(ex);
-            MarkFaulted(reason, message);
-            return new StrategyCallResult(StrategyCallStatus.Faulted, 0, LastCallFuel);
-        }
-        finally
-        {
-            _ordersAllowed = false;
-        }
+        return new StrategyCallResult(StrategyCallStatus.Ok, code, LastCallFuel);
+    }
+
+    private StrategyCallResult EndCallFaulted(Exception ex)
+    {
+        LastCallFuel = _options.FuelPerCall - SafeFuel(_store!);
+        var (reason, message) = Classify(ex);
+        MarkFaulted(reason, message);
+        return new StrategyCallResult(StrategyCallStatus.Faulted, 0, LastCallFuel);
     }
 
     private (StrategyFaultReason Reason, string Message) Classify(Exception ex)
