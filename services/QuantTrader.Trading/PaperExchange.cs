@@ -134,6 +134,11 @@ public sealed class PaperExchange
                 [new FieldError("symbol", $"{order.Exchange}:{order.Symbol} is not traded here.")], null);
         }
 
+        if (referenceTrade is not null && (referenceTrade.Exchange != order.Exchange || referenceTrade.Symbol != order.Symbol))
+        {
+            referenceTrade = null; // a price from another market says nothing about this one
+        }
+
         var referencePrice = referenceTrade is not null && (book.LastTradeId is null || referenceTrade.TradeId > book.LastTradeId)
             ? referenceTrade.Price
             : book.LastPrice;

@@ -171,6 +171,13 @@ public sealed class MatchingEngine
             return MatchResult.Empty;
         }
 
+        if (_market.Count == 0 && _immediate.Count == 0 && !Reaches(trade.Price))
+        {
+            // Most prints reach no paper order: skip the allocations of the full pass (matching throughput).
+            UpdateLast(trade);
+            return MatchResult.Empty;
+        }
+
         var fills = new List<FillEvent>();
         var touched = new List<BookOrder>();
         var reasons = new Dictionary<BookOrder, string>();
@@ -246,12 +253,34 @@ public sealed class MatchingEngine
         }
 
         TriggerStops(trade);
-        if (LastTradeId is null || trade.TradeId > LastTradeId)
-        {
-            (LastPrice, LastTradeId) = (price, trade.TradeId);
-        }
+        UpdateLast(trade);
 
         return new MatchResult(fills, [.. touched.Select(o => o.ToEvent(reasons.GetValueOrDefault(o)))]);
+    }
+
+    private void UpdateLast(Trade trade)
+    {
+        if (LastTradeId is null || trade.TradeId > LastTradeId)
+        {
+            (LastPrice, LastTradeId) = (trade.Price, trade.TradeId);
+        }
+    }
+
+    /// <summary>True when a print at <paramref name="price"/> reaches a resting limit or a waiting stop.</summary>
+    private bool Reaches(decimal price) =>
+        (First(_bids) is { } bid && bid >= price)
+        || (First(_asks) is { } ask && ask <= price)
+        || (First(_buyStops) is { } buyStop && buyStop <= price)
+        || (First(_sellStops) is { } sellStop && sellStop >= price);
+
+    private static decimal? First(SortedDictionary<decimal, LinkedList<BookOrder>> side)
+    {
+        foreach (var key in side.Keys)
+        {
+            return key;
+        }
+
+        return null;
     }
 
     /// <summary>The book's full state, for restart. Taking it does not change the book.</summary>
