@@ -98,6 +98,21 @@ public sealed class ExampleStrategyTests
     }
 
     [Fact]
+    public void Buy_and_hold_matches_the_worked_example_in_the_abi_doc()
+    {
+        using var module = StrategyModule.LoadText(Strategies.BuyAndHold);
+        var host = new RecordingHost { QuoteBalance = 10_000m };
+        var options = StrategySandboxOptions.Default with { Instrument = new InstrumentFilters(0.01m, 0.001m) };
+        using var sandbox = StrategySandbox.Create(module, host, "{}", options);
+
+        sandbox.OnKline(1704067200000, 100.0, 101.9, 99.8, 101.37, 12.5);
+        sandbox.OnKline(1704067260000, 101.37, 102, 101, 101.5, 3);
+
+        Assert.Equal(new StrategyOrderRequest(OrderSide.Buy, OrderType.Market, 97.662m, null), Assert.Single(host.Orders));
+        Assert.Equal(["buy-and-hold: bought"], host.Logs);
+    }
+
+    [Fact]
     public void AssemblyScript_abort_faults_with_its_message()
     {
         // An AssemblyScript string: byte length at ptr-4, UTF-16LE text at ptr ("boom" at 12).
