@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -121,20 +120,7 @@ internal static class PostgresBinaries
 internal static class PostgresCluster
 {
     /// <summary>The superuser password, generated once and kept beside the cluster (mode 600).</summary>
-    public static string EnsurePassword(string dataDirectory)
-    {
-        Directory.CreateDirectory(dataDirectory);
-        var file = Path.Combine(dataDirectory, "postgres.password");
-        if (!File.Exists(file))
-        {
-            File.WriteAllText(file, Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant());
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-        }
-        return File.ReadAllText(file).Trim();
-    }
+    public static string EnsurePassword(string dataDirectory) => Secrets.SecretFile(dataDirectory, "postgres.password", 16);
 
     /// <summary><c>initdb</c> once: an existing cluster (PG_VERSION present) is left alone.</summary>
     public static async Task InitializeOnceAsync(string binDirectory, string clusterDirectory, string password, bool asPostgresUser, CancellationToken ct)

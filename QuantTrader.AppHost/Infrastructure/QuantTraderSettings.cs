@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 namespace QuantTrader.AppHost.Infrastructure;
 
 /// <summary>The AppHost's own switches (appsettings.json, environment <c>QuantTrader__*</c> or command line).</summary>
-public sealed record QuantTraderSettings(bool UseContainers, int? GatewayPort, string DataDirectory)
+public sealed record QuantTraderSettings(bool UseContainers, int? GatewayPort, string DataDirectory, int AnonymousRequestsPerMinute)
 {
     public static QuantTraderSettings From(IDistributedApplicationBuilder builder)
     {
@@ -15,6 +15,7 @@ public sealed record QuantTraderSettings(bool UseContainers, int? GatewayPort, s
         return new QuantTraderSettings(
             section.GetValue("UseContainers", false),
             port > 0 ? port : null, // 0: let Aspire choose (tests run beside a live system)
-            dataDirectory);
+            dataDirectory,
+            section.GetValue("AnonymousRequestsPerMinute", 300));
     }
 }

@@ -1,8 +1,18 @@
+using QuantTrader.Gateway.ApiReference;
+using QuantTrader.Gateway.Authentication;
+using QuantTrader.Gateway.Limits;
+using QuantTrader.Gateway.RateLimiting;
 using QuantTrader.Gateway.Routing;
+using QuantTrader.ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddNatsClient();
+builder.AddCallerAuthentication();
+builder.AddPlanRateLimits();
+builder.AddCombinedOpenApi();
+builder.AddConfiguredCors();
 builder.Services.AddReverseProxy()
     .LoadFromMemory(RouteTable.Routes(), RouteTable.Clusters())
     .AddServiceDiscoveryDestinationResolver();
@@ -11,7 +21,12 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseCors();
+app.UseRequestBodyLimits();
+app.UseCallerAuthentication();
+app.UseRateLimiter();
 app.MapDefaultEndpoints();
+app.MapCombinedOpenApi();
 app.MapReverseProxy();
 
 app.Run();

@@ -2,6 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using System.Net.Http.Json;
 
 namespace QuantTrader.IntegrationTests;
 
@@ -23,13 +24,22 @@ public sealed class SystemFixture : IAsyncLifetime
 
     public HttpClient Gateway { get; private set; } = null!;
 
+    public FakeStripe Stripe { get; private set; } = null!;
+
+    /// <summary>The webhook signing secret the system under test is configured with.</summary>
+    public const string StripeWebhookSecret = "whsec_test_quanttrader_integration";
+
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
+        Stripe = await FakeStripe.StartAsync();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.QuantTrader_AppHost>(
             [
                 "QuantTrader:GatewayPort=0", // a live system may already hold 8080
                 $"QuantTrader:DataDirectory={_dataDirectory}",
+                "Parameters:stripe-secret-key=sk_test_fake",
+                $"Parameters:stripe-webhook-secret={StripeWebhookSecret}",
+                $"QuantTrader:StripeApiBase={Stripe.BaseUrl}",
             ],
             (options, _) => options.DisableDashboard = true,
             cts.Token);
@@ -48,12 +58,38 @@ public sealed class SystemFixture : IAsyncLifetime
         Gateway.Timeout = TimeSpan.FromSeconds(30);
     }
 
+    /// <summary>A service's own address, bypassing the gateway (for the tests that prove services refuse that).</summary>
+    public Uri ServiceEndpoint(string service) => App.GetEndpoint(service, "http");
+
+    /// <summary>A new user; returns its id and an HTTP client that sends its API key.</summary>
+    public async Task<(Guid UserId, string ApiKey, HttpClient Client)> CreateUserAsync(string? email = null)
+    {
+        email ??= $"trader-{Guid.NewGuid():N}@example.com";
+        using var response = await Gateway.PostAsJsonAsync("/api/v1/accounts", new { email });
+        response.EnsureSuccessStatusCode();
+        var created = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var key = created.GetProperty("apiKey").GetString()!;
+        return (created.GetProperty("userId").GetGuid(), key, ClientWithKey(key));
+    }
+
+    public HttpClient ClientWithKey(string apiKey)
+    {
+        var client = App.CreateHttpClient("gateway");
+        client.Timeout = TimeSpan.FromSeconds(30);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        return client;
+    }
+
     public async Task<string> ConnectionStringAsync(string resource)
         => await App.GetConnectionStringAsync(resource) ?? throw new InvalidOperationException($"{resource} has no connection string");
 
     public async Task DisposeAsync()
     {
         Gateway?.Dispose();
+        if (Stripe is not null)
+        {
+            await Stripe.DisposeAsync();
+        }
         if (App is not null)
         {
             await App.StopAsync();

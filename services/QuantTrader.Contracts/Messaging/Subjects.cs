@@ -26,6 +26,9 @@ public static class Subjects
     /// <summary>Request/reply, core NATS: no answer within the timeout means reject.</summary>
     public const string RiskCheck = "risk.check";
 
+    /// <summary>Core NATS: a user's keys or plan changed (payload: user id); the gateway drops its cache for them.</summary>
+    public const string AccountsChanged = "accounts.changed";
+
     /// <summary>Messages a consumer could not process, with the reason in a header.</summary>
     public static string DeadLetter(string consumer) => $"deadletter.{consumer}";
 }

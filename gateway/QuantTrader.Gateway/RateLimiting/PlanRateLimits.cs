@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using QuantTrader.Gateway.Authentication;
+using QuantTrader.ServiceDefaults.Problems;
+
+namespace QuantTrader.Gateway.RateLimiting;
+
+/// <summary>
+/// Requests per minute: per user by their plan's limit, per client address on anonymous routes
+/// (<c>QuantTrader:Gateway:AnonymousRequestsPerMinute</c>). Over the limit: 429 with Retry-After.
+/// </summary>
+public static class PlanRateLimits
+{
+    public static IHostApplicationBuilder AddPlanRateLimits(this IHostApplicationBuilder builder)
+    {
+        var anonymousPerMinute = builder.Configuration.GetValue("QuantTrader:Gateway:AnonymousRequestsPerMinute", 300);
+        builder.Services.AddRateLimiter(options =>
+        {
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            {
+                if (context.Request.Path.StartsWithSegments("/health") || context.Request.Path.StartsWithSegments("/alive"))
+                {
+                    return RateLimitPartition.GetNoLimiter("health");
+                }
+                var caller = context.AuthenticatedCaller();
+                // The limit is part of the key: a plan change starts a fresh window at the new rate.
+                var (key, limit) = caller is null
+                    ? ($"ip:{context.Connection.RemoteIpAddress}", anonymousPerMinute)
+                    : ($"user:{caller.UserId:N}:{caller.Limits.RequestsPerMinute}", caller.Limits.RequestsPerMinute);
+                return RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = Math.Max(1, limit),
+                    Window = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                });
+            });
+            options.OnRejected = async (rejected, ct) =>
+            {
+                var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
+                rejected.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                await ProblemResults.Problem(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests.",
+                    $"Slow down: retry after {Math.Ceiling(retryAfter.TotalSeconds)} s, or move to a plan with a higher request rate.")
+                    .ExecuteAsync(rejected.HttpContext);
+            };
+        });
+        return builder;
+    }
+}
