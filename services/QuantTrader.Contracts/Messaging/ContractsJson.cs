@@ -21,6 +21,9 @@ namespace QuantTrader.Contracts.Messaging;
 [JsonSerializable(typeof(RiskCheckRequest))]
 [JsonSerializable(typeof(RiskCheckReply))]
 [JsonSerializable(typeof(AlertFired))]
+[JsonSerializable(typeof(SubmitOrderRequest))]
+[JsonSerializable(typeof(SubmitOrderReply))]
+[JsonSerializable(typeof(CancelOrderRequest))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext
 {
     /// <summary>Options with the snake_case enum converter the API uses (<c>stop_market</c>, <c>partially_filled</c>).</summary>

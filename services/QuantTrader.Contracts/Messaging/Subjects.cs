@@ -26,6 +26,10 @@ public static class Subjects
     /// <summary>Request/reply, core NATS: no answer within the timeout means reject.</summary>
     public const string RiskCheck = "risk.check";
 
+    /// <summary>Request/reply into the paper engine, for orders that do not come over REST (strategies).</summary>
+    public const string TradingSubmit = "paper.submit";
+    public const string TradingCancel = "paper.cancel";
+
     /// <summary>Core NATS: a user's keys or plan changed (payload: user id); the gateway drops its cache for them.</summary>
     public const string AccountsChanged = "accounts.changed";
 
