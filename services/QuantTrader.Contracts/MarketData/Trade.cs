@@ -24,5 +24,6 @@ public sealed record Trade(
     int Count = 1)
 {
     /// <summary>JetStream de-duplication id: a re-sent trade after a reconnect is dropped by the server.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string MessageId => $"{Exchange}:{Symbol}:{TradeId}";
 }

@@ -31,13 +31,23 @@ public sealed partial class ContractsJsonContext : JsonSerializerContext
 
     public static ContractsJsonContext Wire { get; } = new(WireOptions);
 
+    /// <summary>
+    /// The API's conventions on any options (HTTP JSON options use this): enums as snake_case strings,
+    /// times as ISO-8601 UTC with a <c>Z</c>.
+    /// </summary>
+    public static void Configure(JsonSerializerOptions options)
+    {
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        options.Converters.Add(new UtcTimeConverter());
+    }
+
     private static JsonSerializerOptions CreateWireOptions()
     {
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         };
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        Configure(options);
         return options;
     }
 }
