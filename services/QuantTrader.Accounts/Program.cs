@@ -32,3 +32,4 @@ app.MapAccountsApi();
 app.MapBillingApi();
 
 app.Run();
+public partial class Program;
