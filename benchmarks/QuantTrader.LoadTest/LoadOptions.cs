@@ -1,0 +1,40 @@
+using System.Globalization;
+
+namespace QuantTrader.LoadTest;
+
+/// <summary><c>--rate</c> trades/s across all symbols, <c>--duration</c> seconds, and the rest with defaults.</summary>
+public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSamples, string Report, int Orders)
+{
+    public static LoadOptions Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"expected --name value, got '{args[i]}'");
+            }
+            values[args[i][2..]] = args[i + 1];
+        }
+        double Number(string name, double fallback) => values.TryGetValue(name, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        return new LoadOptions(
+            Rate: Number("rate", 50_000),
+            DurationSeconds: (int)Number("duration", 30),
+            RawSamples: (int)Number("raw-samples", 200_000),
+            Report: values.GetValueOrDefault("report") ?? FindReport(),
+            Orders: (int)Number("orders", 200));
+    }
+
+    /// <summary>docs/benchmarks.md of the repository the harness runs from.</summary>
+    private static string FindReport()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "QuantTrader.sln")))
+            {
+                return Path.Combine(dir.FullName, "docs", "benchmarks.md");
+            }
+        }
+        return Path.Combine(Environment.CurrentDirectory, "benchmarks.md");
+    }
+}
