@@ -12,11 +12,13 @@ namespace QuantTrader.Persistence.Sinks;
 /// The stream also carries <c>market.gap.&gt;</c> notices, which are not trades: acked and skipped.
 /// Unique by (exchange, symbol, trade id): a redelivered trade is ignored.
 /// </summary>
-public sealed class TradeSink : CopySink<Trade>
+/// <param name="durable">The consumer name (another one only for tests that run a second saver).</param>
+/// <param name="filterSubject">All of MARKET_RAW by default: NATS 2.9 takes one filter, so gap notices are skipped in <see cref="Decode"/>.</param>
+public sealed class TradeSink(string durable = "persistence-trades", string? filterSubject = null) : CopySink<Trade>
 {
     public override string Table => "trades";
-    public override string Durable => "persistence-trades";
-    public override string? FilterSubject => null; // NATS 2.9 takes one filter; the gap subject is skipped below
+    public override string Durable => durable;
+    public override string? FilterSubject => filterSubject;
     public override StreamConfig Stream() => Streams.MarketRaw();
 
     protected override string Columns => "exchange, symbol, trade_id, time, price, quantity, side, count";
