@@ -1,3 +1,6 @@
+using QuantTrader.Analytics.Equity;
+using QuantTrader.Analytics.Reports;
+using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -5,9 +8,27 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddNatsClient();
 builder.AddNpgsqlDataSource("quanttrader");
+builder.AddGatewayIdentity();
+builder.Services.AddOpenApi();
+
+builder.Services.Configure<AnalyticsOptions>(builder.Configuration.GetSection(AnalyticsOptions.Section));
+builder.Services.AddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<AnalyticsOptions>>().Value);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<Marks>();
+builder.Services.AddSingleton<AccountBook>();
+builder.Services.AddSingleton<EquityStore>();
+builder.Services.AddSingleton<AnalyticsQueries>();
+builder.Services.AddHostedService<MarkConsumer>();
+builder.Services.AddHostedService<FillConsumer>();
+builder.Services.AddHostedService<SnapshotWriter>();
 
 var app = builder.Build();
 
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseGatewayIdentity();
 app.MapDefaultEndpoints();
+app.MapOpenApi();
+app.MapAnalyticsApi();
 
 app.Run();

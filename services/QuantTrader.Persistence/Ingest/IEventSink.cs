@@ -1,0 +1,35 @@
+using NATS.Client.JetStream.Models;
+using Npgsql;
+
+namespace QuantTrader.Persistence.Ingest;
+
+/// <summary>What decoding one message gave: a row to store, nothing to store (ack it), or a poison message.</summary>
+public readonly record struct Decoded<TRow>(TRow? Row, string? PoisonReason, bool Skip)
+{
+    public static Decoded<TRow> Store(TRow row) => new(row, null, false);
+    public static Decoded<TRow> Ignore() => new(default, null, true);
+    public static Decoded<TRow> Poison(string reason) => new(default, reason, false);
+}
+
+/// <summary>
+/// One table fed by one durable JetStream consumer: which stream and subjects, how a message becomes a row, and
+/// how a batch of rows is written (inside the caller's transaction, which commits before anything is acked).
+/// </summary>
+public interface IEventSink<TRow>
+{
+    /// <summary>The table, used in metrics, logs and dead-letter headers.</summary>
+    string Table { get; }
+
+    /// <summary>Durable consumer name: the position in the stream survives restarts.</summary>
+    string Durable { get; }
+
+    StreamConfig Stream();
+
+    /// <summary>Subjects of the stream this consumer reads; null for all of them.</summary>
+    string? FilterSubject { get; }
+
+    Decoded<TRow> Decode(string subject, byte[]? data);
+
+    /// <summary>Writes the rows (duplicates allowed: writing is idempotent); returns rows inserted or updated.</summary>
+    Task<int> WriteAsync(NpgsqlConnection connection, IReadOnlyList<TRow> rows, CancellationToken ct);
+}

@@ -1,0 +1,19 @@
+namespace QuantTrader.Persistence.Ingest;
+
+/// <summary>Configuration section <c>Persistence</c>.</summary>
+public sealed class PersistenceOptions
+{
+    public const string Section = "Persistence";
+
+    /// <summary>A batch is written when it holds this many messages…</summary>
+    public int BatchSize { get; set; } = 5000;
+
+    /// <summary>…or this long after its first message arrived, whichever comes first.</summary>
+    public TimeSpan BatchDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long JetStream waits for an ack before redelivering (batches in retry report progress).</summary>
+    public TimeSpan AckWait { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Longest pause between two attempts while PostgreSQL is unreachable.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+}
