@@ -1,4 +1,5 @@
 using QuantTrader.AppHost.Infrastructure;
+using QuantTrader.AppHost.Kubernetes;
 
 // The graph of QuantTrader: infrastructure, the services that talk over JetStream, and the one public door.
 var builder = DistributedApplication.CreateBuilder(args);
@@ -37,5 +38,8 @@ builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launchProfileName: n
     .WithReference(accounts).WithReference(ingestor).WithReference(kline).WithReference(alert)
     .WithReference(risk).WithReference(paperEngine).WithReference(strategyRunner).WithReference(analytics)
     .WithReference(persistence);
+
+// `--publisher kubernetes --output-path DIR`: manifests for this same graph (QuantTrader.AppHost/Kubernetes).
+builder.AddKubernetesPublisher();
 
 builder.Build().Run();

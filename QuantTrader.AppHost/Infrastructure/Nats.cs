@@ -1,4 +1,5 @@
 using Aspire.Hosting.ApplicationModel;
+using QuantTrader.AppHost.Kubernetes;
 
 namespace QuantTrader.AppHost.Infrastructure;
 
@@ -23,6 +24,14 @@ public sealed class NatsContainerResource(string name) : ContainerResource(name)
 
 public static class NatsResourceExtensions
 {
+    private const string NatsConfig = """
+        port: 4222
+        http_port: 8222
+        jetstream {
+          store_dir: /data
+        }
+        """;
+
     /// <summary>
     /// NATS with JetStream. Healthy when the monitoring endpoint's <c>/healthz</c> answers, which nats-server
     /// only does once JetStream has recovered its streams.
@@ -32,14 +41,17 @@ public static class NatsResourceExtensions
     {
         if (useContainers)
         {
+            // The configuration is a file (a ConfigMap on Kubernetes); JetStream keeps its store on the volume.
             return builder.AddResource(new NatsContainerResource(name))
                 .WithImage("nats", "2.10-alpine")
                 .WithImageRegistry("docker.io")
                 .WithEndpoint(targetPort: 4222, name: "tcp", scheme: "nats")
                 .WithHttpEndpoint(targetPort: 8222, name: "monitor")
-                .WithArgs("-js", "-sd", "/data", "-m", "8222")
+                .WithConfigFile("/etc/nats", "nats.conf", NatsConfig)
+                .WithArgs("-c", "/etc/nats/nats.conf")
                 .WithVolume("quanttrader-nats", "/data")
-                .WithHttpHealthCheck("/healthz", endpointName: "monitor");
+                .WithHttpProbe(ProbeType.Readiness, "/healthz", endpointName: "monitor")
+                .WithHttpProbe(ProbeType.Liveness, "/healthz?js-enabled-only=true", endpointName: "monitor");
         }
 
         var storeDirectory = Path.Combine(dataDirectory, "nats");

@@ -13,7 +13,9 @@ public sealed record QuantTraderSettings(bool UseContainers, int? GatewayPort, s
         // A relative data folder lives at the repository root, beside the AppHost project.
         var dataDirectory = Path.GetFullPath(Path.IsPathRooted(data) ? data : Path.Combine(builder.AppHostDirectory, "..", data));
         return new QuantTraderSettings(
-            section.GetValue("UseContainers", false),
+            // Publishing describes a deployment (Kubernetes, manifest): there NATS and PostgreSQL are containers,
+            // and no local binaries, data folder or generated secret is needed.
+            section.GetValue("UseContainers", false) || builder.ExecutionContext.IsPublishMode,
             port > 0 ? port : null, // 0: let Aspire choose (tests run beside a live system)
             dataDirectory,
             section.GetValue("AnonymousRequestsPerMinute", 300));

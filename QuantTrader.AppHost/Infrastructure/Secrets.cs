@@ -12,6 +12,12 @@ public static class Secrets
     public static IResourceBuilder<ParameterResource> AddIdentitySigningKey(this IDistributedApplicationBuilder builder, string dataDirectory)
     {
         const string name = "identity-signing-key";
+        if (builder.ExecutionContext.IsPublishMode)
+        {
+            // A deployment generates its own key (the Kubernetes publisher writes it into the gitignored
+            // secrets.env); nothing local is read or written.
+            return builder.AddParameter(name, new GenerateParameterDefault { MinLength = 64, Special = false }, secret: true);
+        }
         if (builder.ExecutionContext.IsRunMode && string.IsNullOrEmpty(builder.Configuration[$"Parameters:{name}"]))
         {
             builder.Configuration[$"Parameters:{name}"] = SecretFile(dataDirectory, "identity-signing.key", 32);

@@ -1,0 +1,556 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Aspire.Hosting.ApplicationModel;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace QuantTrader.AppHost.Kubernetes;
+
+/// <summary>
+/// Writes a kustomize folder for the app model: per project a Deployment and a ClusterIP Service; per container a
+/// StatefulSet (when it has volumes: one PersistentVolumeClaim each) or a Deployment; configuration files as
+/// ConfigMaps; secret parameters as keys of one Secret generated from <c>secrets.env</c> (gitignored). Nothing here
+/// names a QuantTrader service: a project added to the AppHost gets its manifests from its annotations.
+/// </summary>
+public sealed class KubernetesManifestGenerator(
+    DistributedApplicationModel model,
+    DistributedApplicationExecutionContext executionContext,
+    KubernetesOptions options,
+    IConfiguration configuration,
+    ILogger logger)
+{
+    private const string WaitImage = "busybox:1.36";
+    private const string SecretsFile = "secrets.env";
+
+    private readonly ClusterNetwork _network = new(model.Resources);
+    private readonly SortedDictionary<string, ParameterResource> _secretParameters = new(StringComparer.Ordinal);
+
+    /// <summary>Writes the folder and returns how many app-model resources became workloads.</summary>
+    public async Task<int> WriteAsync(string directory, CancellationToken ct)
+    {
+        Directory.CreateDirectory(directory);
+        var files = new List<string> { "namespace.yaml" };
+        await WriteYamlAsync(directory, "namespace.yaml", [new V1Namespace
+        {
+            ApiVersion = "v1", Kind = "Namespace",
+            Metadata = new V1ObjectMeta { Name = options.Namespace, Labels = new Dictionary<string, string> { ["app.kubernetes.io/part-of"] = options.PartOf } },
+        }], ct);
+
+        var workloads = 0;
+        foreach (var resource in model.Resources)
+        {
+            List<IKubernetesObject> objects;
+            switch (resource)
+            {
+                case ProjectResource project:
+                    objects = await ProjectAsync(project, ct);
+                    break;
+                case ContainerResource container:
+                    objects = await ContainerAsync(container, ct);
+                    break;
+                case ParameterResource:
+                case IResourceWithParent: // a database inside its server: created by the server's init script
+                    continue;
+                case ExecutableResource executable:
+                    throw new InvalidOperationException(
+                        $"Resource '{executable.Name}' is a local executable and cannot be deployed to Kubernetes; give it a container image in publish mode.");
+                default:
+                    logger.LogWarning("Resource {Name} ({Type}) has no Kubernetes form and is left out.", resource.Name, resource.GetType().Name);
+                    continue;
+            }
+            var file = $"{resource.Name}.yaml";
+            await WriteYamlAsync(directory, file, objects, ct);
+            files.Add(file);
+            workloads++;
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(directory, "kustomization.yaml"), Kustomization(files), ct);
+        await WriteSecretsAsync(directory, ct);
+        return workloads;
+    }
+
+    // ---------------------------------------------------------------- projects
+
+    private async Task<List<IKubernetesObject>> ProjectAsync(ProjectResource project, CancellationToken ct)
+    {
+        var external = project.Annotations.OfType<EndpointAnnotation>().Any(e => e.IsExternal);
+        var labels = Labels(project.Name, external ? "gateway" : "service");
+        var env = await EnvironmentAsync(project, ct);
+        if (!env.Any(e => e.Name == "OTEL_SERVICE_NAME"))
+        {
+            env.Add(Env("OTEL_SERVICE_NAME", project.Name));
+        }
+        if (options.OtlpEndpoint is { } otlp)
+        {
+            env.Add(Env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp));
+        }
+
+        var http = project.Annotations.OfType<EndpointAnnotation>().FirstOrDefault(e => e.UriScheme == "http")
+            ?? throw new InvalidOperationException($"Project '{project.Name}' has no http endpoint for its health probes.");
+        var container = new V1Container
+        {
+            Name = project.Name,
+            Image = options.ImageFor(project.Name),
+            ImagePullPolicy = "IfNotPresent",
+            Ports = ContainerPorts(project),
+            Env = env,
+            Resources = Resources(options.CpuRequest, options.MemoryRequest, options.CpuLimit, options.MemoryLimit),
+            // Probes from the model when it declares them, else the ServiceDefaults contract every project follows:
+            // /health = ready for traffic (dependencies reachable), /alive = the process works.
+            ReadinessProbe = HttpProbe(project, ProbeType.Readiness) ?? new V1Probe
+            {
+                HttpGet = new V1HTTPGetAction { Path = "/health", Port = http.Name }, PeriodSeconds = 10, FailureThreshold = 3,
+            },
+            LivenessProbe = HttpProbe(project, ProbeType.Liveness) ?? new V1Probe
+            {
+                HttpGet = new V1HTTPGetAction { Path = "/alive", Port = http.Name }, InitialDelaySeconds = 10, PeriodSeconds = 20, FailureThreshold = 3,
+            },
+        };
+        var replicas = project.Annotations.OfType<ReplicaAnnotation>().LastOrDefault()?.Replicas ?? options.Replicas;
+        var objects = new List<IKubernetesObject>
+        {
+            new V1Deployment
+            {
+                ApiVersion = "apps/v1", Kind = "Deployment",
+                Metadata = Meta(project.Name, labels),
+                Spec = new V1DeploymentSpec
+                {
+                    Replicas = replicas,
+                    Selector = new V1LabelSelector { MatchLabels = Selector(project.Name) },
+                    Template = new V1PodTemplateSpec
+                    {
+                        Metadata = new V1ObjectMeta { Labels = labels },
+                        Spec = new V1PodSpec { InitContainers = WaitContainers(project), Containers = [container] },
+                    },
+                },
+            },
+            Service(project, labels, external && options.Exposure == GatewayExposure.LoadBalancer),
+        };
+        if (external && options.Exposure == GatewayExposure.Ingress)
+        {
+            objects.Add(Ingress(project, http, labels));
+        }
+        return objects;
+    }
+
+    // ---------------------------------------------------------------- containers
+
+    private async Task<List<IKubernetesObject>> ContainerAsync(ContainerResource resource, CancellationToken ct)
+    {
+        var image = resource.Annotations.OfType<ContainerImageAnnotation>().LastOrDefault()
+            ?? throw new InvalidOperationException($"Container '{resource.Name}' has no image.");
+        var labels = Labels(resource.Name, resource is PostgresServerResource ? "database" : "infrastructure");
+        var objects = new List<IKubernetesObject>();
+        var volumes = new List<V1Volume>();
+        var mounts = new List<V1VolumeMount>();
+        var env = await EnvironmentAsync(resource, ct);
+
+        // Configuration files: one ConfigMap per directory, mounted read-only.
+        foreach (var (group, index) in resource.Annotations.OfType<ConfigFileAnnotation>().GroupBy(f => f.Directory).Select((g, i) => (g, i)))
+        {
+            var name = $"{resource.Name}-config{(index == 0 ? "" : $"-{index}")}";
+            objects.Add(ConfigMap(name, labels, group.ToDictionary(f => f.FileName, f => f.Contents)));
+            volumes.Add(new V1Volume { Name = name, ConfigMap = new V1ConfigMapVolumeSource { Name = name } });
+            mounts.Add(new V1VolumeMount { Name = name, MountPath = group.Key, ReadOnlyProperty = true });
+        }
+
+        V1Probe? readiness = HttpProbe(resource, ProbeType.Readiness), liveness = HttpProbe(resource, ProbeType.Liveness);
+        if (resource is PostgresServerResource postgres)
+        {
+            // The image creates the databases of the model on first start; a PVC's root holds lost+found, so the
+            // cluster lives one folder below it.
+            var databases = model.Resources.OfType<PostgresDatabaseResource>().Where(d => d.Parent == postgres).ToList();
+            var init = $"{resource.Name}-init";
+            objects.Add(ConfigMap(init, labels, new Dictionary<string, string>
+            {
+                ["create-databases.sql"] = string.Concat(databases.Select(d => $"CREATE DATABASE \"{d.DatabaseName}\";\n")),
+            }));
+            volumes.Add(new V1Volume { Name = init, ConfigMap = new V1ConfigMapVolumeSource { Name = init } });
+            mounts.Add(new V1VolumeMount { Name = init, MountPath = "/docker-entrypoint-initdb.d", ReadOnlyProperty = true });
+            env.Add(Env("PGDATA", "/var/lib/postgresql/data/pgdata"));
+            var ready = new V1ExecAction { Command = ["sh", "-c", "pg_isready -h 127.0.0.1 -U \"$POSTGRES_USER\""] };
+            readiness ??= new V1Probe { Exec = ready, PeriodSeconds = 10 };
+            liveness ??= new V1Probe { Exec = ready, InitialDelaySeconds = 30, PeriodSeconds = 20, FailureThreshold = 6 };
+        }
+
+        var claims = new List<V1PersistentVolumeClaim>();
+        foreach (var mount in resource.Annotations.OfType<ContainerMountAnnotation>())
+        {
+            if (mount.Type != ContainerMountType.Volume)
+            {
+                throw new InvalidOperationException($"Container '{resource.Name}' bind-mounts {mount.Source}: use a volume or a config file for Kubernetes.");
+            }
+            var claim = DnsName(mount.Source ?? $"{resource.Name}-data");
+            claims.Add(new V1PersistentVolumeClaim
+            {
+                Metadata = new V1ObjectMeta { Name = claim, Labels = labels },
+                Spec = new V1PersistentVolumeClaimSpec
+                {
+                    AccessModes = ["ReadWriteOnce"],
+                    StorageClassName = options.StorageClass,
+                    Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity> { ["storage"] = new(options.StorageSize) } },
+                },
+            });
+            mounts.Add(new V1VolumeMount { Name = claim, MountPath = mount.Target, ReadOnlyProperty = mount.IsReadOnly });
+        }
+
+        var container = new V1Container
+        {
+            Name = resource.Name,
+            Image = string.IsNullOrEmpty(image.Registry) ? $"{image.Image}:{image.Tag}" : $"{image.Registry}/{image.Image}:{image.Tag}",
+            Args = await ArgumentsAsync(resource, ct),
+            Ports = ContainerPorts(resource),
+            Env = env.Count == 0 ? null : env,
+            VolumeMounts = mounts.Count == 0 ? null : mounts,
+            Resources = Resources("250m", "256Mi", "2", "1Gi"),
+            ReadinessProbe = readiness,
+            LivenessProbe = liveness,
+        };
+        var pod = new V1PodTemplateSpec
+        {
+            Metadata = new V1ObjectMeta { Labels = labels },
+            Spec = new V1PodSpec { InitContainers = WaitContainers(resource), Containers = [container], Volumes = volumes.Count == 0 ? null : volumes },
+        };
+        // State (a volume) makes a StatefulSet: one replica with its own claim that survives rescheduling.
+        objects.Insert(0, claims.Count > 0
+            ? new V1StatefulSet
+            {
+                ApiVersion = "apps/v1", Kind = "StatefulSet",
+                Metadata = Meta(resource.Name, labels),
+                Spec = new V1StatefulSetSpec
+                {
+                    ServiceName = resource.Name,
+                    Replicas = 1,
+                    Selector = new V1LabelSelector { MatchLabels = Selector(resource.Name) },
+                    Template = pod,
+                    VolumeClaimTemplates = claims,
+                },
+            }
+            : new V1Deployment
+            {
+                ApiVersion = "apps/v1", Kind = "Deployment",
+                Metadata = Meta(resource.Name, labels),
+                Spec = new V1DeploymentSpec { Replicas = 1, Selector = new V1LabelSelector { MatchLabels = Selector(resource.Name) }, Template = pod },
+            });
+        if (resource.Annotations.OfType<EndpointAnnotation>().Any())
+        {
+            objects.Insert(1, Service(resource, labels, loadBalancer: false));
+        }
+        return objects;
+    }
+
+    // ---------------------------------------------------------------- values
+
+    private async Task<List<V1EnvVar>> EnvironmentAsync(IResource resource, CancellationToken ct)
+    {
+        var values = new Dictionary<string, object>(StringComparer.Ordinal);
+        var context = new EnvironmentCallbackContext(executionContext, resource, values, ct);
+        foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        var resolver = new ValueResolver(_network, options);
+        var plain = new List<V1EnvVar>();
+        var secrets = new List<V1EnvVar>();
+        foreach (var (name, value) in values)
+        {
+            if (value is ParameterResource { Secret: true } parameter)
+            {
+                secrets.Add(SecretEnv(name, parameter)); // the whole value is the secret: no indirection
+                continue;
+            }
+            plain.Add(Env(name, await resolver.ResolveAsync(value, ct)));
+        }
+        // Secrets inside larger values (a connection string's password) are variables defined before their
+        // first use, so Kubernetes expands $(VAR) in place.
+        foreach (var (variable, parameter) in resolver.SecretReferences.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            secrets.Add(SecretEnv(variable, parameter));
+        }
+        return [.. secrets, .. plain];
+    }
+
+    private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
+
+    private V1EnvVar SecretEnv(string name, ParameterResource parameter)
+    {
+        _secretParameters[parameter.Name] = parameter;
+        return new V1EnvVar
+        {
+            Name = name,
+            ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = options.SecretName, Key = parameter.Name } },
+        };
+    }
+
+    private async Task<List<string>?> ArgumentsAsync(IResource resource, CancellationToken ct)
+    {
+        var raw = new List<object>();
+        var context = new CommandLineArgsCallbackContext(raw, resource, ct) { ExecutionContext = executionContext };
+        foreach (var callback in resource.Annotations.OfType<CommandLineArgsCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+        var resolver = new ValueResolver(_network, options);
+        var args = new List<string>();
+        foreach (var value in raw)
+        {
+            args.Add(await resolver.ResolveAsync(value, ct));
+        }
+        if (resolver.SecretReferences.Count > 0)
+        {
+            throw new InvalidOperationException($"Resource '{resource.Name}' passes a secret as a command-line argument; pass it in the environment.");
+        }
+        return args.Count == 0 ? null : args;
+    }
+
+    // ---------------------------------------------------------------- pieces
+
+    private List<V1ContainerPort>? ContainerPorts(IResource resource)
+    {
+        var ports = resource.Annotations.OfType<EndpointAnnotation>()
+            .Select(e => new V1ContainerPort { Name = e.Name, ContainerPort = _network.Port(resource, e.Name), Protocol = "TCP" })
+            .ToList();
+        return ports.Count == 0 ? null : ports;
+    }
+
+    private V1Service Service(IResource resource, IDictionary<string, string> labels, bool loadBalancer) => new()
+    {
+        ApiVersion = "v1", Kind = "Service",
+        Metadata = Meta(resource.Name, labels),
+        Spec = new V1ServiceSpec
+        {
+            Type = loadBalancer ? "LoadBalancer" : "ClusterIP",
+            Selector = Selector(resource.Name),
+            Ports = resource.Annotations.OfType<EndpointAnnotation>().Select(e => new V1ServicePort
+            {
+                Name = e.Name,
+                // The public door answers on the standard port; inside the cluster every port is the container's.
+                Port = loadBalancer && e.UriScheme == "http" ? 80 : _network.Port(resource, e.Name),
+                TargetPort = e.Name,
+                Protocol = "TCP",
+            }).ToList(),
+        },
+    };
+
+    private V1Ingress Ingress(IResource resource, EndpointAnnotation http, IDictionary<string, string> labels) => new()
+    {
+        ApiVersion = "networking.k8s.io/v1", Kind = "Ingress",
+        Metadata = Meta(resource.Name, labels),
+        Spec = new V1IngressSpec
+        {
+            IngressClassName = options.IngressClass,
+            Rules =
+            [
+                new V1IngressRule
+                {
+                    Host = options.IngressHost,
+                    Http = new V1HTTPIngressRuleValue
+                    {
+                        Paths =
+                        [
+                            new V1HTTPIngressPath
+                            {
+                                Path = "/", PathType = "Prefix",
+                                Backend = new V1IngressBackend { Service = new V1IngressServiceBackend { Name = resource.Name, Port = new V1ServiceBackendPort { Name = http.Name } } },
+                            },
+                        ],
+                    },
+                },
+            ],
+        },
+    };
+
+    private static V1Probe? HttpProbe(IResource resource, ProbeType type) =>
+        resource.Annotations.OfType<EndpointProbeAnnotation>().LastOrDefault(p => p.Type == type) is { } probe
+            ? new V1Probe
+            {
+                HttpGet = new V1HTTPGetAction { Path = probe.Path, Port = probe.EndpointReference.EndpointName },
+                InitialDelaySeconds = probe.InitialDelaySeconds,
+                PeriodSeconds = probe.PeriodSeconds,
+                TimeoutSeconds = probe.TimeoutSeconds,
+                FailureThreshold = probe.FailureThreshold,
+                SuccessThreshold = probe.SuccessThreshold,
+            }
+            : null;
+
+    /// <summary>
+    /// <c>WaitFor</c> in the model becomes an init container that waits until the dependency answers its readiness
+    /// check (HTTP when it has one, else its first TCP port), so start order matches a local run.
+    /// </summary>
+    private List<V1Container>? WaitContainers(IResource resource)
+    {
+        var waits = new List<V1Container>();
+        foreach (var wait in resource.Annotations.OfType<WaitAnnotation>().Where(w => w.WaitType == WaitType.WaitUntilHealthy))
+        {
+            var target = wait.Resource;
+            while (target is IResourceWithParent child)
+            {
+                target = child.Parent;
+            }
+            if (waits.Any(w => w.Name == $"wait-for-{target.Name}"))
+            {
+                continue;
+            }
+            string check;
+            var probe = target.Annotations.OfType<EndpointProbeAnnotation>().LastOrDefault(p => p.Type == ProbeType.Readiness);
+            var http = target.Annotations.OfType<EndpointAnnotation>().FirstOrDefault(e => e.UriScheme == "http");
+            if (probe is not null)
+            {
+                check = $"wget -q -O /dev/null http://{target.Name}:{_network.Port(target, probe.EndpointReference.EndpointName)}{probe.Path}";
+            }
+            else if (target is ProjectResource && http is not null)
+            {
+                check = $"wget -q -O /dev/null http://{target.Name}:{_network.Port(target, http.Name)}/health";
+            }
+            else if (target.Annotations.OfType<EndpointAnnotation>().FirstOrDefault() is { } first)
+            {
+                check = $"nc -z {target.Name} {_network.Port(target, first.Name)}";
+            }
+            else
+            {
+                continue;
+            }
+            waits.Add(new V1Container
+            {
+                Name = $"wait-for-{target.Name}",
+                Image = WaitImage,
+                Command = ["sh", "-c", $"until {check}; do echo 'waiting for {target.Name}'; sleep 2; done"],
+                Resources = Resources("10m", "16Mi", "100m", "32Mi"),
+            });
+        }
+        return waits.Count == 0 ? null : waits;
+    }
+
+    private V1ConfigMap ConfigMap(string name, IDictionary<string, string> labels, IDictionary<string, string> data) => new()
+    {
+        ApiVersion = "v1", Kind = "ConfigMap",
+        Metadata = Meta(name, labels),
+        Data = data,
+    };
+
+    private static V1ResourceRequirements Resources(string cpuRequest, string memoryRequest, string cpuLimit, string memoryLimit) => new()
+    {
+        Requests = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(cpuRequest), ["memory"] = new(memoryRequest) },
+        Limits = new Dictionary<string, ResourceQuantity> { ["cpu"] = new(cpuLimit), ["memory"] = new(memoryLimit) },
+    };
+
+    private Dictionary<string, string> Labels(string name, string component) => new()
+    {
+        ["app.kubernetes.io/name"] = name,
+        ["app.kubernetes.io/part-of"] = options.PartOf,
+        ["app.kubernetes.io/component"] = component,
+        ["app.kubernetes.io/managed-by"] = "quanttrader-apphost",
+    };
+
+    private Dictionary<string, string> Selector(string name) => new()
+    {
+        ["app.kubernetes.io/name"] = name,
+        ["app.kubernetes.io/part-of"] = options.PartOf,
+    };
+
+    private static V1ObjectMeta Meta(string name, IDictionary<string, string> labels) => new() { Name = name, Labels = labels };
+
+    private static string DnsName(string value)
+    {
+        var chars = value.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray();
+        return new string(chars).Trim('-');
+    }
+
+    // ---------------------------------------------------------------- files
+
+    private static async Task WriteYamlAsync(string directory, string file, IEnumerable<IKubernetesObject> objects, CancellationToken ct)
+    {
+        var text = new StringBuilder("# Generated by: dotnet run --project QuantTrader.AppHost -- --publisher kubernetes (do not edit)\n");
+        var first = true;
+        foreach (var o in objects)
+        {
+            var yaml = KubernetesYaml.Serialize(o);
+            text.Append(first ? "" : "---\n").Append(yaml).Append(yaml.EndsWith('\n') ? "" : "\n");
+            first = false;
+        }
+        await File.WriteAllTextAsync(Path.Combine(directory, file), text.ToString(), ct);
+    }
+
+    private string Kustomization(IEnumerable<string> files)
+    {
+        var text = new StringBuilder()
+            .Append("# Generated by: dotnet run --project QuantTrader.AppHost -- --publisher kubernetes (do not edit)\n")
+            .Append("# Deploy: kubectl apply -k <this folder>   (").Append(SecretsFile).Append(" must exist: see ").Append(SecretsFile).Append(".example)\n")
+            .Append("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
+            .Append("namespace: ").Append(options.Namespace).Append('\n')
+            .Append("resources:\n");
+        foreach (var file in files)
+        {
+            text.Append("- ").Append(file).Append('\n');
+        }
+        // The Secret gets a content hash in its name: changing a secret rolls the workloads that use it.
+        text.Append("secretGenerator:\n- name: ").Append(options.SecretName).Append("\n  envs:\n  - ").Append(SecretsFile).Append('\n');
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// <c>secrets.env.example</c> names every key; <c>secrets.env</c> (gitignored) holds values: kept when it exists,
+    /// else taken from configuration (<c>Parameters__{name}</c>), else generated when the model says the value may
+    /// be generated, else left empty for you to fill (optional integrations such as Stripe stay off while empty).
+    /// </summary>
+    private async Task WriteSecretsAsync(string directory, CancellationToken ct)
+    {
+        var example = new StringBuilder("# Keys of the Kubernetes Secret '").Append(options.SecretName)
+            .Append("'. Copy to secrets.env and fill in; secrets.env is gitignored and never committed.\n");
+        foreach (var (name, parameter) in _secretParameters)
+        {
+            example.Append(parameter.Default is GenerateParameterDefault ? "# generated when empty\n" : "# set by you (empty: the feature is off)\n")
+                .Append(name).Append("=\n");
+        }
+        await File.WriteAllTextAsync(Path.Combine(directory, SecretsFile + ".example"), example.ToString(), ct);
+        await File.WriteAllTextAsync(Path.Combine(directory, ".gitignore"), SecretsFile + "\n", ct);
+
+        var path = Path.Combine(directory, SecretsFile);
+        var existing = File.Exists(path)
+            ? (await File.ReadAllLinesAsync(path, ct)).Where(l => l.Contains('=') && !l.TrimStart().StartsWith('#'))
+                .Select(l => l.Split('=', 2)).ToDictionary(p => p[0].Trim(), p => p[1], StringComparer.Ordinal)
+            : new Dictionary<string, string>(StringComparer.Ordinal);
+        var lines = new StringBuilder("# Secret values for Kubernetes: never commit this file.\n");
+        var empty = new List<string>();
+        foreach (var (name, parameter) in _secretParameters)
+        {
+            var value = existing.TryGetValue(name, out var kept) && kept.Length > 0 ? kept
+                : configuration[$"Parameters:{name}"] is { Length: > 0 } configured ? configured
+                : parameter.Default is GenerateParameterDefault generate ? Generate(generate)
+                : "";
+            if (value.Length == 0)
+            {
+                empty.Add(name);
+            }
+            lines.Append(name).Append('=').Append(value).Append('\n');
+        }
+        await File.WriteAllTextAsync(path, lines.ToString(), ct);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        if (empty.Count > 0)
+        {
+            logger.LogWarning("secrets.env has no value for {Keys}: fill them in before deploying (an empty Stripe key turns billing off).",
+                string.Join(", ", empty));
+        }
+    }
+
+    private static string Generate(GenerateParameterDefault rule)
+    {
+        // Letters and digits only: the value sits inside connection strings and shell-free env files.
+        const string alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        var length = Math.Max(rule.MinLength, 32);
+        return string.Create(length, 0, (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
+            }
+        });
+    }
+}

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+
+namespace QuantTrader.Kubernetes.Tests;
+
+/// <summary>
+/// Runs the AppHost's Kubernetes publisher (and Aspire's manifest publisher, an independent view of the same app
+/// model) into temporary folders, once for the class, with a known Stripe key in the environment.
+/// </summary>
+public sealed class PublishedFolder : IAsyncLifetime
+{
+    public const string Registry = "registry.test:5000/qt";
+    public const string Tag = "t42";
+    public const string StripeCanary = "sk_test_CANARY_0123456789abcdef";
+
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"qt-k8s-{Guid.NewGuid():N}");
+
+    public string Directory => Path.Combine(_root, "k8s");
+    public string IngressDirectory => Path.Combine(_root, "k8s-ingress");
+    public string LocalDataDirectory => Path.Combine(_root, "local-data");
+
+    /// <summary>Project resources of the app model, from Aspire's own manifest.</summary>
+    public IReadOnlyList<string> Projects { get; private set; } = [];
+    public IReadOnlyList<string> ExternalProjects { get; private set; } = [];
+
+    public async Task InitializeAsync()
+    {
+        System.IO.Directory.CreateDirectory(_root);
+        await PublishAsync("--publisher", "kubernetes", "--output-path", Directory, "--registry", Registry, "--tag", Tag, "--replicas", "2");
+        await PublishAsync("--publisher", "kubernetes", "--output-path", IngressDirectory, "--exposure", "ingress", "--ingress-host", "qt.example.com");
+        var manifestPath = Path.Combine(_root, "manifest", "aspire-manifest.json");
+        await PublishAsync("--publisher", "manifest", "--output-path", manifestPath);
+
+        using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(manifestPath));
+        var projects = manifest.RootElement.GetProperty("resources").EnumerateObject()
+            .Where(r => r.Value.GetProperty("type").GetString() == "project.v0").ToList();
+        Projects = projects.Select(p => p.Name).ToList();
+        ExternalProjects = projects.Where(p => p.Value.TryGetProperty("bindings", out var b)
+            && b.EnumerateObject().Any(e => e.Value.TryGetProperty("external", out var x) && x.GetBoolean())).Select(p => p.Name).ToList();
+    }
+
+    public Task DisposeAsync()
+    {
+        System.IO.Directory.Delete(_root, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    public IEnumerable<string> YamlFiles(string? directory = null) =>
+        System.IO.Directory.GetFiles(directory ?? Directory, "*.yaml").Order(StringComparer.Ordinal);
+
+    /// <summary>Every document of every generated YAML file, read back by KubernetesClient into its typed models.</summary>
+    public List<object> Objects(string? directory = null) =>
+        YamlFiles(directory).Where(f => Path.GetFileName(f) != "kustomization.yaml")
+            .SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f))).ToList();
+
+    public Dictionary<string, string> SecretsEnv() =>
+        File.ReadAllLines(Path.Combine(Directory, "secrets.env"))
+            .Where(l => l.Contains('=') && !l.StartsWith('#'))
+            .Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "QuantTrader.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("QuantTrader.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    public static async Task<(int ExitCode, string Output)> RunAsync(string file, IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepositoryRoot(),
+        };
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[k] = v;
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    private async Task PublishAsync(params string[] publisherArgs)
+    {
+        // The configuration the test assembly was built in is the one the AppHost was built in (project reference).
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var (exit, output) = await RunAsync("dotnet",
+            ["run", "--project", "QuantTrader.AppHost", "--no-build", "-c", configuration, "--", .. publisherArgs],
+            new Dictionary<string, string>
+            {
+                ["Parameters__stripe-secret-key"] = StripeCanary,
+                ["QuantTrader__DataDirectory"] = LocalDataDirectory,
+            });
+        Assert.True(exit == 0, $"publisher {string.Join(' ', publisherArgs)} exited {exit}:\n{output}");
+    }
+}
