@@ -19,7 +19,10 @@ public static class Program
     public static void Main(string[] args)
     {
         UseThreadCpuClock = args.Contains(CpuClockFlag, StringComparer.Ordinal);
-        var config = DefaultConfig.Instance.AddColumn(StatisticColumn.OperationsPerSecond, StatisticColumn.Median);
+        var config = DefaultConfig.Instance
+            .AddColumn(StatisticColumn.OperationsPerSecond, StatisticColumn.Median)
+            // The default 2 minutes for building the generated benchmark project ran out on this machine at load ~150.
+            .WithBuildTimeout(TimeSpan.FromMinutes(15));
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly)
             .Run([.. args.Where(a => a != CpuClockFlag)], config);
     }
