@@ -41,7 +41,7 @@ public sealed class BacktestTests(SystemFixture system)
         Assert.Equal(1000m, statistics.GetProperty("startEquity").GetDecimal());
         Assert.Equal(root.GetProperty("finalEquity").GetDecimal(), statistics.GetProperty("endEquity").GetDecimal());
         Assert.Equal(JsonValueKind.Number, statistics.GetProperty("maxDrawdown").ValueKind);
-        Assert.True(statistics.GetProperty("trades").GetProperty("trades").GetInt32() >= 2);
+        Assert.True(statistics.GetProperty("trades").GetProperty("numberOfTrades").GetInt32() >= 2);
 
         // A narrower window sees only its bars.
         using var narrow = JsonDocument.Parse(await RunAsync(client, request with { to = Start.AddMinutes(100) }));
