@@ -23,7 +23,9 @@ var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", n
 var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence);
 var risk = builder.AddQuantTraderService<Projects.QuantTrader_Risk>("risk", nats, signingKey).WithStorage(database, persistence);
 var paperEngine = builder.AddQuantTraderService<Projects.QuantTrader_PaperEngine>("paper-engine", nats, signingKey).WithStorage(database, persistence);
-var strategyRunner = builder.AddQuantTraderService<Projects.QuantTrader_StrategyRunner>("strategy-runner", nats, signingKey).WithStorage(database, persistence);
+// The runner reads a strategy owner's quote balance from the paper engine's portfolio (qt.quote_balance).
+var strategyRunner = builder.AddQuantTraderService<Projects.QuantTrader_StrategyRunner>("strategy-runner", nats, signingKey).WithStorage(database, persistence)
+    .WithReference(paperEngine);
 var analytics = builder.AddQuantTraderService<Projects.QuantTrader_Analytics>("analytics", nats, signingKey).WithStorage(database, persistence);
 
 // The gateway: the only public door. It authenticates API keys (asking accounts), signs the caller's

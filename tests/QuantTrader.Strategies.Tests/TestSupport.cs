@@ -63,6 +63,8 @@ internal static class Strategies
 
     public static string BuyAndHold => Text("wat/buy-and-hold.wat");
 
+    public static string SmaCrossoverWat => Text("wat/sma-crossover.wat");
+
     public static string Hostile(string name) => Text($"wat/hostile/{name}.wat");
 }
 

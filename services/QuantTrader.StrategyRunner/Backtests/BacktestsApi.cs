@@ -1,0 +1,158 @@
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Trading;
+using QuantTrader.Performance;
+using QuantTrader.ServiceDefaults.Identity;
+using QuantTrader.ServiceDefaults.Problems;
+using QuantTrader.Strategies.Backtesting;
+using QuantTrader.Strategies.Sandbox;
+using QuantTrader.StrategyRunner.Api;
+using QuantTrader.StrategyRunner.Storage;
+using PerformanceEquityPoint = QuantTrader.Performance.EquityPoint;
+
+namespace QuantTrader.StrategyRunner.Backtests;
+
+/// <summary>Exchange, symbol and interval default to the strategy's own.</summary>
+public sealed record BacktestRequest(
+    Guid? StrategyId,
+    string? Exchange,
+    string? Symbol,
+    string? Interval,
+    DateTimeOffset? From,
+    DateTimeOffset? To,
+    decimal? InitialBalance,
+    decimal? FeeRate);
+
+public sealed record BacktestFaultView(string Reason, string Message, string Call);
+
+public sealed record BacktestResponse(
+    Guid StrategyId,
+    string Exchange,
+    string Symbol,
+    string Interval,
+    DateTimeOffset From,
+    DateTimeOffset To,
+    decimal InitialBalance,
+    decimal FeeRate,
+    int Bars,
+    IReadOnlyList<BacktestFill> Fills,
+    IReadOnlyList<BacktestOrder> Orders,
+    IReadOnlyList<Strategies.Backtesting.EquityPoint> EquityCurve,
+    PerformanceReport Statistics,
+    decimal FinalQuoteBalance,
+    decimal FinalPosition,
+    decimal FinalEquity,
+    BacktestFaultView? Fault,
+    IReadOnlyList<BacktestLogLine> Logs,
+    ulong Fuel);
+
+public static class BacktestsApi
+{
+    /// <summary>Bars per backtest: a larger range is refused with a hint to narrow it (the response holds every bar's equity).</summary>
+    public const int MaxBars = 100_000;
+
+    public static WebApplication MapBacktestsApi(this WebApplication app)
+    {
+        app.MapPost("/api/v1/backtests", RunAsync)
+            .WithTags("Backtests")
+            .RequireCaller()
+            .WithSummary("Run one of your strategies over stored closed klines [from, to): fills, orders, equity curve and statistics. The same request gives byte-identical output.");
+        return app;
+    }
+
+    private static async Task<IResult> RunAsync(BacktestRequest request, HttpContext http, StrategyStore store, KlineHistory history,
+        ILogger<KlineHistory> logger, CancellationToken ct)
+    {
+        if (request.StrategyId is not { } strategyId)
+        {
+            return ProblemResults.Validation("strategyId", "strategyId is required.");
+        }
+        if (request.From is not { } from)
+        {
+            return ProblemResults.Validation("from", "from is required (ISO-8601, e.g. 2024-01-01T00:00:00Z).");
+        }
+        if (request.To is not { } to)
+        {
+            return ProblemResults.Validation("to", "to is required (ISO-8601, e.g. 2024-02-01T00:00:00Z).");
+        }
+        if (to <= from)
+        {
+            return ProblemResults.Validation("to", "to must be after from.");
+        }
+        var initialBalance = request.InitialBalance ?? 10_000m;
+        if (initialBalance <= 0 || initialBalance > 1_000_000_000_000m)
+        {
+            return ProblemResults.Validation("initialBalance", "initialBalance must be positive and at most 1e12.");
+        }
+        var feeRate = request.FeeRate ?? 0.001m;
+        if (feeRate < 0 || feeRate >= 0.1m)
+        {
+            return ProblemResults.Validation("feeRate", "feeRate is a fraction of the notional: at least 0 and below 0.1 (0.001 = 0.1%).");
+        }
+        var strategy = await store.FindAsync(http.GetCaller().UserId, strategyId, ct);
+        if (strategy is null)
+        {
+            return ProblemResults.NotFound("The strategy");
+        }
+        var exchange = string.IsNullOrWhiteSpace(request.Exchange) ? strategy.Exchange : request.Exchange.Trim().ToLowerInvariant();
+        if (!StrategiesApi.Exchanges.Contains(exchange))
+        {
+            return ProblemResults.Validation("exchange", $"exchange must be one of: {string.Join(", ", StrategiesApi.Exchanges)}.");
+        }
+        var symbol = string.IsNullOrWhiteSpace(request.Symbol) ? strategy.Symbol : request.Symbol.Trim().ToUpperInvariant().Replace("-", "", StringComparison.Ordinal);
+        var interval = string.IsNullOrWhiteSpace(request.Interval) ? strategy.Interval : request.Interval.Trim();
+        if (!KlineIntervals.All.TryGetValue(interval, out var barLength))
+        {
+            return ProblemResults.Validation("interval", $"interval must be one of: {string.Join(", ", KlineIntervals.All.Keys)}.");
+        }
+
+        var klines = await history.ReadAsync(exchange, symbol, interval, from, to, MaxBars, ct);
+        if (klines.Count > MaxBars)
+        {
+            return ProblemResults.Validation("to", $"The range holds more than {MaxBars} {interval} klines; narrow it or use a longer interval.");
+        }
+        var moduleBytes = await store.GetModuleAsync(strategy.Id, ct);
+        var options = new BacktestOptions { InitialBalance = initialBalance, FeeRate = feeRate };
+
+        // CPU-bound and synchronous (wasm under fuel): off the request thread.
+        var result = await Task.Run(() => Backtester.Run(moduleBytes, strategy.Parameters, klines, options), ct);
+        var statistics = PerformanceCalculator.Compute(
+            result.EquityCurve.Select(p => new PerformanceEquityPoint(p.Time, p.Equity)).ToList(),
+            ClosedTradePnls(result.Fills),
+            PerformanceOptions.ForBarInterval(barLength));
+        logger.LogInformation("Backtest of strategy {StrategyId} over {Bars} {Interval} klines of {Exchange} {Symbol}: {Fills} fills, final equity {Equity}",
+            strategy.Id, result.BarsProcessed, interval, exchange, symbol, result.Fills.Count, result.FinalEquity);
+
+        return TypedResults.Ok(new BacktestResponse(strategy.Id, exchange, symbol, interval, from, to, initialBalance, feeRate,
+            result.BarsProcessed, result.Fills, result.Orders, result.EquityCurve, statistics,
+            result.FinalQuoteBalance, result.FinalPosition, result.FinalEquity,
+            result.Fault is { } f ? new BacktestFaultView(StrategyStore.FaultReasonName(f.Reason), f.Message, f.Call) : null,
+            result.Logs, result.TotalFuel));
+    }
+
+    /// <summary>
+    /// Realised PnL of every sell at average cost (fees included: a buy's fee goes into the cost, a sell's is
+    /// subtracted from the proceeds). Spot and long-only, as the backtester is, so every sell closes (part of) a trade.
+    /// </summary>
+    public static IReadOnlyList<decimal> ClosedTradePnls(IReadOnlyList<BacktestFill> fills)
+    {
+        var pnls = new List<decimal>();
+        decimal position = 0, cost = 0;
+        foreach (var fill in fills)
+        {
+            if (fill.Side == OrderSide.Buy)
+            {
+                position += fill.Quantity;
+                cost += fill.Price * fill.Quantity + fill.Fee;
+            }
+            else if (position > 0)
+            {
+                var quantity = Math.Min(fill.Quantity, position);
+                var averageCost = cost / position;
+                pnls.Add(fill.Price * quantity - fill.Fee - averageCost * quantity);
+                cost -= averageCost * quantity;
+                position -= quantity;
+            }
+        }
+        return pnls;
+    }
+}

@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using NATS.Client.JetStream;
+using QuantTrader.Contracts.Messaging;
+using QuantTrader.Contracts.Trading;
+using QuantTrader.Strategies.Sandbox;
+using QuantTrader.StrategyRunner.Storage;
+
+namespace QuantTrader.StrategyRunner.Runner;
+
+/// <summary>
+/// Owns the running strategies of this runner. At start-up it makes sure the streams it reads exist and starts
+/// every strategy stored as <c>running</c> again (resuming its durable kline consumer). Start and stop come from
+/// the API; a fault moves only that strategy to <c>faulted</c> with its reason and never stops the others.
+/// One runner replica owns all strategies (see README: "Strategies and backtests").
+/// </summary>
+public sealed class StrategySupervisor(
+    StrategyStore store,
+    INatsJSContext jetStream,
+    OrderGateway orders,
+    QuoteBalanceSource balances,
+    ILogger<StrategySupervisor> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<Guid, RunningStrategy> _running = new();
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private RunnerServices? _services;
+
+    /// <summary>Live limits: the sandbox defaults (16 MiB, 10 M fuel and 250 ms per call, 4 orders per call).</summary>
+    public static StrategySandboxOptions SandboxOptions { get; } = StrategySandboxOptions.Default;
+
+    /// <summary>Completes once the streams exist and stored running strategies were started again.</summary>
+    public Task Ready => _ready.Task;
+
+    public bool IsRunning(Guid strategyId) => _running.ContainsKey(strategyId);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _services = new RunnerServices(store, jetStream, orders, balances, StrategyEngine.Shared, SandboxOptions, logger);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // The kline service owns MARKET_KLINE and the paper engine TRADING, but start order varies:
+                // creating them with the same config is idempotent.
+                await jetStream.CreateOrUpdateStreamAsync(Streams.MarketKline(), stoppingToken);
+                await jetStream.CreateOrUpdateStreamAsync(Streams.Trading(), stoppingToken);
+                break;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "JetStream not ready; retrying");
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+
+        var stored = await store.ListRunningAsync(stoppingToken);
+        foreach (var strategy in stored)
+        {
+            await _lifecycle.WaitAsync(stoppingToken);
+            try
+            {
+                await StartLockedAsync(strategy, resume: true, stoppingToken);
+            }
+            finally
+            {
+                _lifecycle.Release();
+            }
+        }
+        logger.LogInformation("Strategy runner ready: {Count} stored running strategies started again", stored.Count);
+        _ready.TrySetResult();
+    }
+
+    /// <summary>Starts (or restarts after a fault) a strategy; returns it as stored afterwards.</summary>
+    public async Task<StoredStrategy> StartAsync(StoredStrategy strategy, CancellationToken ct)
+    {
+        await Ready.WaitAsync(ct);
+        await _lifecycle.WaitAsync(ct);
+        try
+        {
+            if (!_running.ContainsKey(strategy.Id))
+            {
+                await StartLockedAsync(strategy, resume: false, ct);
+            }
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+        return (await store.GetAsync(strategy.Id, ct))!;
+    }
+
+    public async Task<StoredStrategy> StopAsync(StoredStrategy strategy, CancellationToken ct)
+    {
+        await Ready.WaitAsync(ct);
+        await _lifecycle.WaitAsync(ct);
+        try
+        {
+            if (_running.TryRemove(strategy.Id, out var running))
+            {
+                await running.DisposeAsync();
+            }
+            await DeleteConsumerAsync(strategy.Id, ct);
+            if (strategy.Status != StrategyStatus.Faulted || running is not null)
+            {
+                await store.SetStatusAsync(strategy.Id, StrategyStatus.Stopped, ct);
+            }
+            await store.AppendLogsAsync(strategy.Id, [(DateTimeOffset.UtcNow, "runner", "stopped by its owner")], ct);
+            logger.LogInformation("Strategy {StrategyId} of {UserId} stopped", strategy.Id, strategy.UserId);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+        return (await store.GetAsync(strategy.Id, ct))!;
+    }
+
+    /// <summary>Removes a strategy that is about to be deleted.</summary>
+    public async Task ForgetAsync(Guid strategyId, CancellationToken ct)
+    {
+        await _lifecycle.WaitAsync(ct);
+        try
+        {
+            if (_running.TryRemove(strategyId, out var running))
+            {
+                await running.DisposeAsync();
+            }
+            await DeleteConsumerAsync(strategyId, ct);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>A fill of a strategy's order: applied to its position once, then delivered to <c>on_fill</c> if it runs here.</summary>
+    public async Task DeliverFillAsync(FillEvent fill, CancellationToken ct)
+    {
+        var strategy = await store.GetAsync(fill.StrategyId!.Value, ct);
+        if (strategy is null)
+        {
+            return;
+        }
+        if (strategy.UserId != fill.UserId)
+        {
+            // A strategy acts only for its owner; a fill naming it for someone else is not its fill.
+            logger.LogWarning("Fill {FillId} names strategy {StrategyId} but user {UserId}, not its owner; ignored", fill.Id, fill.StrategyId, fill.UserId);
+            return;
+        }
+        var applied = await store.ApplyFillAsync(fill, ct);
+        if (!applied.Applied)
+        {
+            return;
+        }
+        if (_running.TryGetValue(strategy.Id, out var running))
+        {
+            await running.DeliverFillAsync(fill, applied, ct);
+        }
+    }
+
+    private async Task StartLockedAsync(StoredStrategy strategy, bool resume, CancellationToken ct)
+    {
+        if (!resume)
+        {
+            // A fresh start trades from now on: drop the durable consumer of an earlier run.
+            await DeleteConsumerAsync(strategy.Id, ct);
+        }
+        var module = await store.GetModuleAsync(strategy.Id, ct);
+        RunningStrategy? running;
+        StrategyFault? fault;
+        try
+        {
+            (running, fault) = await RunningStrategy.StartAsync(strategy, module, _services!, OnFaultAsync, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogError(ex, "Strategy {StrategyId} could not be started", strategy.Id);
+            throw;
+        }
+        if (fault is not null)
+        {
+            await RecordFaultAsync(strategy.Id, strategy.UserId, fault, ct);
+            return;
+        }
+        _running[strategy.Id] = running!;
+        await store.SetStatusAsync(strategy.Id, StrategyStatus.Running, ct);
+        await store.AppendLogsAsync(strategy.Id, [(DateTimeOffset.UtcNow, "runner",
+            resume ? "started again after a runner restart" : $"started on {Subjects.MarketKline(strategy.Exchange, strategy.Interval, strategy.Symbol)}")], ct);
+        logger.LogInformation("Strategy {StrategyId} of {UserId} running on {Exchange} {Symbol} {Interval}{Resumed}",
+            strategy.Id, strategy.UserId, strategy.Exchange, strategy.Symbol, strategy.Interval, resume ? " (resumed)" : "");
+    }
+
+    private async Task OnFaultAsync(RunningStrategy running, StrategyFault fault)
+    {
+        _running.TryRemove(running.Id, out _);
+        await RecordFaultAsync(running.Id, running.UserId, fault, CancellationToken.None);
+        await DeleteConsumerAsync(running.Id, CancellationToken.None);
+        // Called from inside the strategy's own loop or gate: release it once that call has returned.
+        _ = Task.Run(async () => await running.DisposeAsync());
+    }
+
+    private async Task RecordFaultAsync(Guid strategyId, Guid userId, StrategyFault fault, CancellationToken ct)
+    {
+        var reason = StrategyStore.FaultReasonName(fault.Reason);
+        await store.SetFaultedAsync(strategyId, fault, ct);
+        await store.AppendLogsAsync(strategyId, [(DateTimeOffset.UtcNow, "runner", $"faulted ({reason}) in {fault.Call}: {fault.Message}")], ct);
+        logger.LogWarning("Strategy {StrategyId} of {UserId} faulted ({Reason}) in {Call}: {Message}",
+            strategyId, userId, reason, fault.Call, fault.Message);
+    }
+
+    private async Task DeleteConsumerAsync(Guid strategyId, CancellationToken ct)
+    {
+        try
+        {
+            await jetStream.DeleteConsumerAsync(Streams.MarketKline().Name!, RunningStrategy.ConsumerName(strategyId), ct);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            // Never started, or already gone.
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        // Shutting down is not stopping: the stored status stays "running", so the next runner starts them again.
+        foreach (var id in _running.Keys)
+        {
+            if (_running.TryRemove(id, out var running))
+            {
+                await running.DisposeAsync();
+            }
+        }
+    }
+}

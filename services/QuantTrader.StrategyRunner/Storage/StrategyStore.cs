@@ -1,0 +1,341 @@
+using System.Security.Cryptography;
+using Npgsql;
+using QuantTrader.Contracts.Trading;
+using QuantTrader.Strategies.Sandbox;
+
+namespace QuantTrader.StrategyRunner.Storage;
+
+public static class StrategyStatus
+{
+    public const string Running = "running";
+    public const string Stopped = "stopped";
+    public const string Faulted = "faulted";
+}
+
+/// <summary>A stored strategy without its module bytes (those are read only to compile).</summary>
+public sealed record StoredStrategy(
+    Guid Id,
+    Guid UserId,
+    string Name,
+    string Exchange,
+    string Symbol,
+    string Interval,
+    string Parameters,
+    string ModuleFormat,
+    int ModuleSize,
+    byte[] ModuleSha256,
+    string Status,
+    string? FaultReason,
+    string? FaultMessage,
+    string? FaultCall,
+    DateTimeOffset? FaultedAt,
+    decimal Position,
+    DateTimeOffset? LastKlineOpenTime,
+    long NextHandle,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+public sealed record NewStrategy(Guid UserId, string Name, string Exchange, string Symbol, string Interval, string Parameters, byte[] Module, string ModuleFormat);
+
+public sealed record StrategyLogLine(long Id, DateTimeOffset Time, string Source, string Message);
+
+/// <summary>An order a strategy placed during one call, with the handle it was given.</summary>
+public sealed record PendingOrder(long Handle, StrategyOrderRequest Request);
+
+/// <summary>The result of applying a fill: whether it was new, the position after it and the strategy's handle.</summary>
+public sealed record AppliedFill(bool Applied, decimal Position, long Handle);
+
+/// <summary>Strategies, their logs, order handles and applied fills in PostgreSQL (migration 0500).</summary>
+public sealed class StrategyStore(NpgsqlDataSource db)
+{
+    private const string Columns = """
+        id, user_id, name, exchange, symbol, interval, parameters, module_format, octet_length(module), module_sha256,
+        status, fault_reason, fault_message, fault_call, faulted_at, position, last_kline_open_time, next_handle, created_at, updated_at
+        """;
+
+    /// <summary>Stores a new strategy unless the owner already has <paramref name="limit"/>; null when the limit is reached.</summary>
+    public async Task<StoredStrategy?> CreateAsync(NewStrategy strategy, int limit, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        // Lock the owner's row so two concurrent uploads cannot both pass the plan-limit count.
+        await using (var lockUser = new NpgsqlCommand("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", connection, tx))
+        {
+            lockUser.Parameters.Add(new() { Value = strategy.UserId });
+            await lockUser.ExecuteScalarAsync(ct);
+        }
+        await using (var count = new NpgsqlCommand("SELECT count(*) FROM strategies WHERE user_id = $1", connection, tx))
+        {
+            count.Parameters.Add(new() { Value = strategy.UserId });
+            if ((long)(await count.ExecuteScalarAsync(ct))! >= limit)
+            {
+                return null;
+            }
+        }
+        var id = Guid.CreateVersion7();
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO strategies (id, user_id, name, exchange, symbol, interval, parameters, module, module_format, module_sha256)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            """, connection, tx))
+        {
+            insert.Parameters.Add(new() { Value = id });
+            insert.Parameters.Add(new() { Value = strategy.UserId });
+            insert.Parameters.Add(new() { Value = strategy.Name });
+            insert.Parameters.Add(new() { Value = strategy.Exchange });
+            insert.Parameters.Add(new() { Value = strategy.Symbol });
+            insert.Parameters.Add(new() { Value = strategy.Interval });
+            insert.Parameters.Add(new() { Value = strategy.Parameters });
+            insert.Parameters.Add(new() { Value = strategy.Module });
+            insert.Parameters.Add(new() { Value = strategy.ModuleFormat });
+            insert.Parameters.Add(new() { Value = SHA256.HashData(strategy.Module) });
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return await GetAsync(id, ct);
+    }
+
+    /// <summary>The strategy if it exists and belongs to <paramref name="userId"/>.</summary>
+    public async Task<StoredStrategy?> FindAsync(Guid userId, Guid id, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM strategies WHERE id = $1 AND user_id = $2");
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = userId });
+        return (await ReadAsync(command, ct)).FirstOrDefault();
+    }
+
+    public async Task<StoredStrategy?> GetAsync(Guid id, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM strategies WHERE id = $1");
+        command.Parameters.Add(new() { Value = id });
+        return (await ReadAsync(command, ct)).FirstOrDefault();
+    }
+
+    public async Task<IReadOnlyList<StoredStrategy>> ListAsync(Guid userId, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM strategies WHERE user_id = $1 ORDER BY created_at, id");
+        command.Parameters.Add(new() { Value = userId });
+        return await ReadAsync(command, ct);
+    }
+
+    public async Task<IReadOnlyList<StoredStrategy>> ListRunningAsync(CancellationToken ct)
+    {
+        await using var command = db.CreateCommand($"SELECT {Columns} FROM strategies WHERE status = 'running' ORDER BY created_at, id");
+        return await ReadAsync(command, ct);
+    }
+
+    public async Task<byte[]> GetModuleAsync(Guid id, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("SELECT module FROM strategies WHERE id = $1");
+        command.Parameters.Add(new() { Value = id });
+        return (byte[])(await command.ExecuteScalarAsync(ct) ?? throw new InvalidOperationException($"strategy {id} has no module"));
+    }
+
+    public async Task<bool> DeleteAsync(Guid userId, Guid id, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("DELETE FROM strategies WHERE id = $1 AND user_id = $2");
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = userId });
+        return await command.ExecuteNonQueryAsync(ct) > 0;
+    }
+
+    /// <summary>Moves to running or stopped and clears any earlier fault.</summary>
+    public async Task SetStatusAsync(Guid id, string status, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE strategies SET status = $2, fault_reason = NULL, fault_message = NULL, fault_call = NULL, faulted_at = NULL, updated_at = now()
+            WHERE id = $1
+            """);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = status });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task SetFaultedAsync(Guid id, StrategyFault fault, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE strategies SET status = 'faulted', fault_reason = $2, fault_message = $3, fault_call = $4, faulted_at = now(), updated_at = now()
+            WHERE id = $1
+            """);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = FaultReasonName(fault.Reason) });
+        command.Parameters.Add(new() { Value = fault.Message });
+        command.Parameters.Add(new() { Value = fault.Call });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public static string FaultReasonName(StrategyFaultReason reason) => reason switch
+    {
+        StrategyFaultReason.Trap => "trap",
+        StrategyFaultReason.Fuel => "fuel",
+        StrategyFaultReason.Memory => "memory",
+        StrategyFaultReason.Timeout => "timeout",
+        StrategyFaultReason.InitFailed => "init_failed",
+        _ => reason.ToString().ToLowerInvariant(),
+    };
+
+    public async Task SetLastKlineAsync(Guid id, DateTimeOffset openTime, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("UPDATE strategies SET last_kline_open_time = $2 WHERE id = $1");
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = openTime });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task AppendLogsAsync(Guid id, IReadOnlyList<(DateTimeOffset Time, string Source, string Message)> lines, CancellationToken ct)
+    {
+        if (lines.Count == 0)
+        {
+            return;
+        }
+        await using var batch = db.CreateBatch();
+        foreach (var (time, source, message) in lines)
+        {
+            var command = new NpgsqlBatchCommand("INSERT INTO strategy_logs (strategy_id, time, source, message) VALUES ($1, $2, $3, $4)");
+            command.Parameters.Add(new() { Value = id });
+            command.Parameters.Add(new() { Value = time });
+            command.Parameters.Add(new() { Value = source });
+            // PostgreSQL text cannot hold NUL; a strategy may log anything.
+            command.Parameters.Add(new() { Value = message.Replace('\0', '\uFFFD') });
+            batch.BatchCommands.Add(command);
+        }
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The newest <paramref name="limit"/> lines after <paramref name="afterId"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<StrategyLogLine>> ReadLogsAsync(Guid id, long afterId, int limit, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT id, time, source, message FROM (
+                SELECT id, time, source, message FROM strategy_logs WHERE strategy_id = $1 AND id > $2 ORDER BY id DESC LIMIT $3
+            ) newest ORDER BY id
+            """);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = afterId });
+        command.Parameters.Add(new() { Value = limit });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var lines = new List<StrategyLogLine>();
+        while (await reader.ReadAsync(ct))
+        {
+            lines.Add(new StrategyLogLine(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetString(3)));
+        }
+        return lines;
+    }
+
+    /// <summary>Records the orders of one call as pending and advances the handle counter past them.</summary>
+    public async Task AddOrdersAsync(Guid id, IReadOnlyList<PendingOrder> orders, long nextHandle, CancellationToken ct)
+    {
+        if (orders.Count == 0)
+        {
+            return;
+        }
+        await using var batch = db.CreateBatch();
+        foreach (var order in orders)
+        {
+            var command = new NpgsqlBatchCommand("""
+                INSERT INTO strategy_orders (strategy_id, handle, side, type, quantity, price, status) VALUES ($1, $2, $3, $4, $5, $6, 'pending')
+                ON CONFLICT DO NOTHING
+                """);
+            command.Parameters.Add(new() { Value = id });
+            command.Parameters.Add(new() { Value = order.Handle });
+            command.Parameters.Add(new() { Value = order.Request.Side == OrderSide.Buy ? "buy" : "sell" });
+            command.Parameters.Add(new() { Value = order.Request.Type == OrderType.Market ? "market" : "limit" });
+            command.Parameters.Add(new() { Value = order.Request.Quantity });
+            command.Parameters.Add(new() { Value = (object?)order.Request.Price ?? DBNull.Value });
+            batch.BatchCommands.Add(command);
+        }
+        var advance = new NpgsqlBatchCommand("UPDATE strategies SET next_handle = GREATEST(next_handle, $2) WHERE id = $1");
+        advance.Parameters.Add(new() { Value = id });
+        advance.Parameters.Add(new() { Value = nextHandle });
+        batch.BatchCommands.Add(advance);
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task SetOrderOutcomeAsync(Guid id, long handle, Guid? orderId, string status, string? detail, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("UPDATE strategy_orders SET order_id = $3, status = $4, detail = $5 WHERE strategy_id = $1 AND handle = $2");
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = handle });
+        command.Parameters.Add(new() { Value = (object?)orderId ?? DBNull.Value });
+        command.Parameters.Add(new() { Value = status });
+        command.Parameters.Add(new() { Value = (object?)detail ?? DBNull.Value });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The paper engine's order id behind a handle, if the engine accepted it.</summary>
+    public async Task<Guid?> FindOrderIdAsync(Guid id, long handle, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("SELECT order_id FROM strategy_orders WHERE strategy_id = $1 AND handle = $2");
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = handle });
+        return await command.ExecuteScalarAsync(ct) is Guid orderId ? orderId : null;
+    }
+
+    /// <summary>Applies a fill to the strategy's position once (by fill id), in one transaction.</summary>
+    public async Task<AppliedFill> ApplyFillAsync(FillEvent fill, CancellationToken ct)
+    {
+        var strategyId = fill.StrategyId!.Value;
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        bool applied;
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO strategy_fills (fill_id, strategy_id, order_id, side, price, quantity, fee, time)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
+            """, connection, tx))
+        {
+            insert.Parameters.Add(new() { Value = fill.Id });
+            insert.Parameters.Add(new() { Value = strategyId });
+            insert.Parameters.Add(new() { Value = fill.OrderId });
+            insert.Parameters.Add(new() { Value = fill.Side == OrderSide.Buy ? "buy" : "sell" });
+            insert.Parameters.Add(new() { Value = fill.Price });
+            insert.Parameters.Add(new() { Value = fill.Quantity });
+            insert.Parameters.Add(new() { Value = fill.Fee });
+            insert.Parameters.Add(new() { Value = fill.Time });
+            applied = await insert.ExecuteNonQueryAsync(ct) > 0;
+        }
+        decimal position;
+        await using (var update = new NpgsqlCommand(applied
+            ? "UPDATE strategies SET position = position + $2, updated_at = now() WHERE id = $1 RETURNING position"
+            : "SELECT position FROM strategies WHERE id = $1", connection, tx))
+        {
+            update.Parameters.Add(new() { Value = strategyId });
+            if (applied)
+            {
+                update.Parameters.Add(new() { Value = fill.Side == OrderSide.Buy ? fill.Quantity : -fill.Quantity });
+            }
+            position = await update.ExecuteScalarAsync(ct) is decimal p ? p : 0m;
+        }
+        long handle = 0;
+        await using (var find = new NpgsqlCommand("SELECT handle FROM strategy_orders WHERE strategy_id = $1 AND order_id = $2", connection, tx))
+        {
+            find.Parameters.Add(new() { Value = strategyId });
+            find.Parameters.Add(new() { Value = fill.OrderId });
+            if (await find.ExecuteScalarAsync(ct) is long h)
+            {
+                handle = h;
+            }
+        }
+        await tx.CommitAsync(ct);
+        return new AppliedFill(applied, position, handle);
+    }
+
+    private static async Task<IReadOnlyList<StoredStrategy>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var list = new List<StoredStrategy>();
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(new StoredStrategy(
+                reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
+                reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetFieldValue<byte[]>(9), reader.GetString(10),
+                NullableString(reader, 11), NullableString(reader, 12), NullableString(reader, 13),
+                reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
+                reader.GetDecimal(15),
+                reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
+                reader.GetInt64(17),
+                reader.GetFieldValue<DateTimeOffset>(18), reader.GetFieldValue<DateTimeOffset>(19)));
+        }
+        return list;
+    }
+
+    private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}
