@@ -93,10 +93,11 @@ public sealed class KlineAggregator
     public long LateTradesFor(string interval) => State(interval).LateTrades;
 
     /// <summary>The in-progress kline of <paramref name="interval"/>, or null when none is open.</summary>
+    /// <remarks>Built on demand: pair it with <see cref="OnTradeQuiet"/> to publish open klines only when wanted.</remarks>
     public Kline? OpenKline(string interval)
     {
         var state = State(interval);
-        return state.Open is null ? null : ToKline(state, state.Open, closed: false);
+        return state.HasOpen ? ToKline(state, closed: false) : null;
     }
 
     /// <summary>Adds a parsed exchange trade with the number of exchange trades it stands for.</summary>
@@ -112,7 +113,33 @@ public sealed class KlineAggregator
     /// </summary>
     /// <returns>Per interval, shortest first: klines this trade closed (oldest first, empty ones included), then the
     /// updated open kline. An interval that dropped the trade as late contributes nothing.</returns>
+    /// <remarks>
+    /// Every call builds a <see cref="Kline"/> and a <see cref="KlineChange"/> per interval for the updated open
+    /// klines (about 2 KB for 8 intervals). A consumer that publishes open klines only now and then should call
+    /// <see cref="OnTradeQuiet"/> and ask <see cref="OpenKline"/> when it publishes: same state, same closed klines.
+    /// </remarks>
     public IReadOnlyList<KlineChange> OnTrade(Trade trade, int tradeCount = 1)
+    {
+        Check(trade, tradeCount);
+        var changes = new List<KlineChange>(_intervals.Length);
+        Apply(trade, tradeCount, changes, publishUpdates: true);
+        return changes;
+    }
+
+    /// <summary>
+    /// Adds one trade exactly like <see cref="OnTrade(Trade, int)"/>, but returns only the klines it closed
+    /// (<see cref="KlineChangeKind.Closed"/> and <see cref="KlineChangeKind.ClosedEmpty"/>, in the same order as
+    /// <see cref="OnTrade(Trade, int)"/> lists them), without the per-interval <see cref="KlineChangeKind.Updated"/>
+    /// records. When nothing closed (almost every trade) the result is a shared empty list and nothing is allocated.
+    /// The open klines are read with <see cref="OpenKline"/> when they are to be published.
+    /// </summary>
+    public IReadOnlyList<KlineChange> OnTradeQuiet(Trade trade, int tradeCount = 1)
+    {
+        Check(trade, tradeCount);
+        return Apply(trade, tradeCount, changes: null, publishUpdates: false) ?? (IReadOnlyList<KlineChange>)[];
+    }
+
+    private void Check(Trade trade, int tradeCount)
     {
         ArgumentNullException.ThrowIfNull(trade);
         if (!string.Equals(trade.Exchange, Exchange, StringComparison.Ordinal)
@@ -125,42 +152,79 @@ public sealed class KlineAggregator
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(trade.Price);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(trade.Quantity);
         ArgumentOutOfRangeException.ThrowIfLessThan(tradeCount, 1);
+    }
 
-        var changes = new List<KlineChange>(_intervals.Length);
+    /// <summary>
+    /// The one trade path. <paramref name="changes"/> is created on the first closed kline when null; updated open
+    /// klines are materialized only when <paramref name="publishUpdates"/>.
+    /// </summary>
+    private List<KlineChange>? Apply(Trade trade, int tradeCount, List<KlineChange>? changes, bool publishUpdates)
+    {
+        var price = trade.Price;
+        var quantity = trade.Quantity;
+        var takerBuy = trade.Side == TakerSide.Buy;
+        var ticks = trade.Time.UtcTicks;
+
+        // Once per trade, not once per interval.
+        var notional = price * quantity;
         var late = false;
         foreach (var state in _intervals)
         {
-            var windowStart = WindowStart(trade.Time, state.Length);
-            var open = state.Open;
-            if (open is not null && windowStart > open.OpenTime)
+            // The common case: the trade falls in the open window. Two compares instead of a division.
+            if (!state.HasOpen || ticks < state.OpenTicks || ticks >= state.EndTicks)
             {
-                changes.Add(new KlineChange(ToKline(state, open, closed: true), KlineChangeKind.Closed));
-                state.LastClosedOpenTime = open.OpenTime;
-                state.LastClose = open.Close;
-                state.Open = open = null;
-            }
-
-            if (open is null)
-            {
-                if (state.LastClosedOpenTime is { } lastClosed && windowStart <= lastClosed)
+                var windowStart = WindowStartTicks(ticks, state.LengthTicks);
+                if (state.HasOpen && windowStart > state.OpenTicks)
                 {
+                    (changes ??= new List<KlineChange>(_intervals.Length)).Add(
+                        new KlineChange(ToKline(state, closed: true), KlineChangeKind.Closed));
+                    state.CloseOpen();
+                }
+
+                if (!state.HasOpen)
+                {
+                    if (state.HasLastClosed && windowStart <= state.LastClosedOpenTicks)
+                    {
+                        state.LateTrades++;
+                        late = true;
+                        continue;
+                    }
+
+                    changes = EmitEmpty(state, windowStart, changes);
+                    state.Start(windowStart, price);
+                }
+                else
+                {
+                    // windowStart < the open window: that window's interval has moved past it.
                     state.LateTrades++;
                     late = true;
                     continue;
                 }
-
-                EmitEmpty(state, windowStart, changes);
-                state.Open = open = new OpenKlineState(windowStart, trade.Price);
             }
-            else if (windowStart < open.OpenTime)
+
+            if (price > state.High)
             {
-                state.LateTrades++;
-                late = true;
-                continue;
+                state.High = price;
+            }
+            else if (price < state.Low)
+            {
+                state.Low = price;
             }
 
-            open.Add(trade, tradeCount);
-            changes.Add(new KlineChange(ToKline(state, open, closed: false), KlineChangeKind.Updated));
+            state.Close = price;
+            state.Volume += quantity;
+            state.QuoteVolume += notional;
+            state.Trades += tradeCount;
+            if (takerBuy)
+            {
+                state.TakerBuyVolume += quantity;
+                state.TakerBuyQuoteVolume += notional;
+            }
+
+            if (publishUpdates)
+            {
+                changes!.Add(new KlineChange(ToKline(state, closed: false), KlineChangeKind.Updated));
+            }
         }
 
         if (late)
@@ -184,19 +248,16 @@ public sealed class KlineAggregator
         foreach (var state in _intervals)
         {
             // Windows starting before this one have ended by the horizon.
-            var firstUnfinished = WindowStart(horizon, state.Length);
-            var open = state.Open;
-            if (open is not null)
+            var firstUnfinished = WindowStartTicks(horizon.UtcTicks, state.LengthTicks);
+            if (state.HasOpen)
             {
-                if (open.OpenTime >= firstUnfinished)
+                if (state.OpenTicks >= firstUnfinished)
                 {
                     continue;
                 }
 
-                changes.Add(new KlineChange(ToKline(state, open, closed: true), KlineChangeKind.Closed));
-                state.LastClosedOpenTime = open.OpenTime;
-                state.LastClose = open.Close;
-                state.Open = null;
+                changes.Add(new KlineChange(ToKline(state, closed: true), KlineChangeKind.Closed));
+                state.CloseOpen();
             }
 
             EmitEmpty(state, firstUnfinished, changes);
@@ -211,9 +272,9 @@ public sealed class KlineAggregator
         Symbol,
         [.. _intervals.Select(s => new KlineIntervalSnapshot(
             s.Name,
-            s.Open is null ? null : ToKline(s, s.Open, closed: false),
-            s.LastClosedOpenTime,
-            s.LastClose,
+            s.HasOpen ? ToKline(s, closed: false) : null,
+            s.HasLastClosed ? ToTime(s.LastClosedOpenTicks) : null,
+            s.HasLastClosed ? s.LastClose : null,
             s.LateTrades))],
         LateTrades);
 
@@ -249,19 +310,22 @@ public sealed class KlineAggregator
 
         foreach (var state in _intervals)
         {
+            state.Reset();
             if (byName.TryGetValue(state.Name, out var saved))
             {
-                state.Open = saved.Open is null ? null : OpenKlineState.From(saved.Open);
-                state.LastClosedOpenTime = saved.LastClosedOpenTime;
-                state.LastClose = saved.LastClose;
+                if (saved.Open is { } k)
+                {
+                    state.Restore(k);
+                }
+
+                if (saved.LastClosedOpenTime is { } lastClosed)
+                {
+                    state.HasLastClosed = true;
+                    state.LastClosedOpenTicks = lastClosed.UtcTicks;
+                    state.LastClose = saved.LastClose!.Value;
+                }
+
                 state.LateTrades = saved.LateTrades;
-            }
-            else
-            {
-                state.Open = null;
-                state.LastClosedOpenTime = null;
-                state.LastClose = null;
-                state.LateTrades = 0;
             }
         }
 
@@ -281,38 +345,64 @@ public sealed class KlineAggregator
         return new DateTimeOffset(UnixEpochTicks + (windows * length.Ticks), TimeSpan.Zero);
     }
 
-    /// <summary>Emits the empty klines between the last closed window and <paramref name="until"/> (exclusive).</summary>
-    private void EmitEmpty(IntervalState state, DateTimeOffset until, List<KlineChange> changes)
+    /// <summary><see cref="WindowStart"/> on UTC ticks.</summary>
+    private static long WindowStartTicks(long utcTicks, long lengthTicks)
     {
-        if (state.LastClosedOpenTime is not { } lastClosed || state.LastClose is not { } price)
+        var sinceEpoch = utcTicks - UnixEpochTicks;
+        var windows = Math.DivRem(sinceEpoch, lengthTicks, out var remainder);
+        if (remainder < 0)
         {
-            return;
+            windows--;
         }
 
-        var first = lastClosed + state.Length;
+        return UnixEpochTicks + (windows * lengthTicks);
+    }
+
+    private static DateTimeOffset ToTime(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+
+    /// <summary>
+    /// Emits the empty klines between the last closed window and <paramref name="until"/> (exclusive);
+    /// creates <paramref name="changes"/> only when there is one to emit.
+    /// </summary>
+    private List<KlineChange>? EmitEmpty(IntervalState state, long until, List<KlineChange>? changes)
+    {
+        if (!state.HasLastClosed)
+        {
+            return changes;
+        }
+
+        var length = state.LengthTicks;
+        var first = state.LastClosedOpenTicks + length;
         if (first >= until)
         {
-            return;
+            return changes;
         }
 
-        var gap = (until - first).Ticks / state.Length.Ticks;
+        var price = state.LastClose;
+        var gap = (until - first) / length;
         var emitted = Math.Min(gap, _maxEmptyKlinesPerGap);
+        if (emitted > 0)
+        {
+            changes ??= new List<KlineChange>(_intervals.Length);
+        }
+
         for (var i = 0L; i < emitted; i++)
         {
-            var openTime = first + (state.Length * i);
+            var openTime = first + (length * i);
             var kline = new Kline(
-                Exchange, Symbol, state.Name, openTime, openTime + state.Length - OneMillisecond,
+                Exchange, Symbol, state.Name, ToTime(openTime), ToTime(openTime + length - TimeSpan.TicksPerMillisecond),
                 price, price, price, price, 0m, 0m, 0, 0m, 0m, Closed: true);
-            changes.Add(new KlineChange(kline, KlineChangeKind.ClosedEmpty));
+            changes!.Add(new KlineChange(kline, KlineChangeKind.ClosedEmpty));
         }
 
         SkippedEmptyKlines += gap - emitted;
-        state.LastClosedOpenTime = until - state.Length;
+        state.LastClosedOpenTicks = until - length;
+        return changes;
     }
 
-    private Kline ToKline(IntervalState state, OpenKlineState k, bool closed) => new(
-        Exchange, Symbol, state.Name, k.OpenTime, k.OpenTime + state.Length - OneMillisecond,
-        k.Open, k.High, k.Low, k.Close, k.Volume, k.QuoteVolume, k.Trades, k.TakerBuyVolume, k.TakerBuyQuoteVolume, closed);
+    private Kline ToKline(IntervalState s, bool closed) => new(
+        Exchange, Symbol, s.Name, ToTime(s.OpenTicks), ToTime(s.EndTicks - TimeSpan.TicksPerMillisecond),
+        s.Open, s.High, s.Low, s.Close, s.Volume, s.QuoteVolume, s.Trades, s.TakerBuyVolume, s.TakerBuyQuoteVolume, closed);
 
     private void Validate(IntervalState state, KlineIntervalSnapshot saved)
     {
@@ -351,77 +441,75 @@ public sealed class KlineAggregator
         _intervals.FirstOrDefault(s => s.Name == interval)
         ?? throw new ArgumentException($"Interval '{interval}' is not aggregated here.", nameof(interval));
 
+    /// <summary>
+    /// One interval's running kline, kept as plain mutable fields: a trade updates them in place and a
+    /// <see cref="Kline"/> is built only when one is handed out. Times are UTC ticks.
+    /// </summary>
     private sealed class IntervalState(string name, TimeSpan length)
     {
-        public string Name { get; } = name;
+        public readonly string Name = name;
+        public readonly TimeSpan Length = length;
+        public readonly long LengthTicks = length.Ticks;
 
-        public TimeSpan Length { get; } = length;
+        public bool HasOpen;
+        public long OpenTicks;
 
-        public OpenKlineState? Open { get; set; }
+        /// <summary>OpenTicks + LengthTicks: the first tick of the next window.</summary>
+        public long EndTicks;
+        public decimal Open;
+        public decimal High;
+        public decimal Low;
+        public decimal Close;
+        public decimal Volume;
+        public decimal QuoteVolume;
+        public long Trades;
+        public decimal TakerBuyVolume;
+        public decimal TakerBuyQuoteVolume;
 
-        public DateTimeOffset? LastClosedOpenTime { get; set; }
+        public bool HasLastClosed;
+        public long LastClosedOpenTicks;
+        public decimal LastClose;
+        public long LateTrades;
 
-        public decimal? LastClose { get; set; }
-
-        public long LateTrades { get; set; }
-    }
-
-    private sealed class OpenKlineState(DateTimeOffset openTime, decimal open)
-    {
-        public DateTimeOffset OpenTime { get; } = openTime;
-
-        public decimal Open { get; private set; } = open;
-
-        public decimal High { get; private set; } = open;
-
-        public decimal Low { get; private set; } = open;
-
-        public decimal Close { get; private set; } = open;
-
-        public decimal Volume { get; private set; }
-
-        public decimal QuoteVolume { get; private set; }
-
-        public long Trades { get; private set; }
-
-        public decimal TakerBuyVolume { get; private set; }
-
-        public decimal TakerBuyQuoteVolume { get; private set; }
-
-        public static OpenKlineState From(Kline k) => new(k.OpenTime, k.Open)
+        public void Start(long openTicks, decimal price)
         {
-            High = k.High,
-            Low = k.Low,
-            Close = k.Close,
-            Volume = k.Volume,
-            QuoteVolume = k.QuoteVolume,
-            Trades = k.Trades,
-            TakerBuyVolume = k.TakerBuyVolume,
-            TakerBuyQuoteVolume = k.TakerBuyQuoteVolume,
-        };
+            HasOpen = true;
+            OpenTicks = openTicks;
+            EndTicks = openTicks + LengthTicks;
+            Open = High = Low = Close = price;
+            Volume = QuoteVolume = TakerBuyVolume = TakerBuyQuoteVolume = 0m;
+            Trades = 0;
+        }
 
-        public void Add(Trade trade, int tradeCount)
+        public void Restore(Kline k)
         {
-            var notional = trade.Price * trade.Quantity;
-            if (trade.Price > High)
-            {
-                High = trade.Price;
-            }
+            Start(k.OpenTime.UtcTicks, k.Open);
+            High = k.High;
+            Low = k.Low;
+            Close = k.Close;
+            Volume = k.Volume;
+            QuoteVolume = k.QuoteVolume;
+            Trades = k.Trades;
+            TakerBuyVolume = k.TakerBuyVolume;
+            TakerBuyQuoteVolume = k.TakerBuyQuoteVolume;
+        }
 
-            if (trade.Price < Low)
-            {
-                Low = trade.Price;
-            }
+        /// <summary>The open kline becomes the last closed one.</summary>
+        public void CloseOpen()
+        {
+            HasOpen = false;
+            HasLastClosed = true;
+            LastClosedOpenTicks = OpenTicks;
+            LastClose = Close;
+        }
 
-            Close = trade.Price;
-            Volume += trade.Quantity;
-            QuoteVolume += notional;
-            Trades += tradeCount;
-            if (trade.Side == TakerSide.Buy)
-            {
-                TakerBuyVolume += trade.Quantity;
-                TakerBuyQuoteVolume += notional;
-            }
+        public void Reset()
+        {
+            HasOpen = false;
+            HasLastClosed = false;
+            LastClosedOpenTicks = 0;
+            LastClose = 0m;
+            LateTrades = 0;
         }
     }
 }
