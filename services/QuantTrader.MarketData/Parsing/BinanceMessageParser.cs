@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using QuantTrader.Contracts.MarketData;
 using QuantTrader.MarketData.Normalization;
@@ -16,10 +17,17 @@ namespace QuantTrader.MarketData.Parsing;
 /// <item>Kline, depth and ticker events and the <c>{"result":null,"id":1}</c> subscription reply are <see cref="Ignored"/>;
 /// <c>{"error":{..}}</c> replies are an <see cref="ExchangeEvent"/> of kind Error.</item>
 /// </list>
+/// <para>
+/// Speed (issue 3): a trade or aggTrade frame is read in one forward pass with <see cref="Utf8JsonReader"/>, numbers
+/// straight from the bytes, the symbol looked up without a string. Anything that pass does not recognise as a
+/// plainly valid trade (control replies, other events, escapes, duplicate fields, any invalid value) goes through the
+/// <see cref="JsonDocument"/> path instead, which alone decides what is ignored or rejected and why.
+/// </para>
 /// </summary>
 public sealed class BinanceMessageParser
 {
     private readonly SymbolNormalizer _symbols;
+    private readonly ExchangeSymbolLookup _lookup;
 
     public BinanceMessageParser()
         : this(SymbolNormalizer.CreateDefault())
@@ -30,11 +38,15 @@ public sealed class BinanceMessageParser
     {
         ArgumentNullException.ThrowIfNull(symbols);
         _symbols = symbols;
+        _lookup = new ExchangeSymbolLookup(symbols, Exchanges.Binance);
     }
 
-    public ParseResult Parse(string frame) => JsonFrame.WithUtf8(frame, Parse);
+    public ParseResult Parse(string frame) => Utf8Fields.WithUtf8(frame, this, static (parser, utf8) => parser.Parse(utf8));
 
-    public ParseResult Parse(ReadOnlySpan<byte> utf8Frame)
+    public ParseResult Parse(ReadOnlySpan<byte> utf8Frame) => TryParseTrade(utf8Frame) ?? ParseDocument(utf8Frame);
+
+    /// <summary>The general path: every frame the single pass does not take, and the judge of every rejection.</summary>
+    internal ParseResult ParseDocument(ReadOnlySpan<byte> utf8Frame)
     {
         using var document = JsonFrame.TryParse(utf8Frame, out var rejected);
         if (document is null)
@@ -69,7 +81,8 @@ public sealed class BinanceMessageParser
 
     /// <summary>The <c>kline</c> event as a Contracts <see cref="Kline"/> (Binance's own candle, used to check ours).</summary>
     /// <returns><see cref="KlineParsed"/>, <see cref="Ignored"/> for any other event, or <see cref="Rejected"/>.</returns>
-    public ParseResult ParseKline(string frame) => JsonFrame.WithUtf8(frame, ParseKline);
+    public ParseResult ParseKline(string frame) =>
+        Utf8Fields.WithUtf8(frame, this, static (parser, utf8) => parser.ParseKline(utf8));
 
     /// <inheritdoc cref="ParseKline(string)"/>
     public ParseResult ParseKline(ReadOnlySpan<byte> utf8Frame)
@@ -252,6 +265,247 @@ public sealed class BinanceMessageParser
         }
 
         return instrument;
+    }
+
+    /// <summary>
+    /// The single pass over a combined-stream or raw <c>trade</c>/<c>aggTrade</c> frame. Null whenever the frame is
+    /// anything but a valid trade in the plain form exchanges send; the result is then decided by <see cref="ParseDocument"/>.
+    /// </summary>
+    internal ParseResult? TryParseTrade(ReadOnlySpan<byte> utf8Frame)
+    {
+        try
+        {
+            return TryParseTradeCore(utf8Frame);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private ParseResult? TryParseTradeCore(ReadOnlySpan<byte> utf8Frame)
+    {
+        var reader = new Utf8JsonReader(utf8Frame, new JsonReaderOptions { MaxDepth = 16 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject
+            || !reader.Read() || reader.TokenType != JsonTokenType.PropertyName)
+        {
+            return null;
+        }
+
+        var fields = default(TradeFields);
+        ReadOnlySpan<byte> stream = default;
+        var combined = reader.ValueTextEquals("stream"u8);
+        if (combined)
+        {
+            // {"stream":"btcusdt@aggTrade","data":{..}} and nothing else at the top.
+            if (!reader.Read() || !Utf8Fields.TryPlainString(ref reader, out stream)
+                || !reader.Read() || reader.TokenType != JsonTokenType.PropertyName || !reader.ValueTextEquals("data"u8)
+                || !reader.Read() || reader.TokenType != JsonTokenType.StartObject
+                || !reader.Read() || !ReadEvent(ref reader, ref fields, isRoot: false)
+                || !reader.Read() || reader.TokenType != JsonTokenType.EndObject)
+            {
+                return null;
+            }
+        }
+        else if (!ReadEvent(ref reader, ref fields, isRoot: true))
+        {
+            return null;
+        }
+
+        if (reader.Read())
+        {
+            return null; // data after the value
+        }
+
+        return Build(ref fields, combined, stream);
+    }
+
+    /// <summary>Reads an event object's fields, from its first property name (or end) to its end.</summary>
+    private static bool ReadEvent(scoped ref Utf8JsonReader reader, ref TradeFields f, bool isRoot)
+    {
+        while (reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueIsEscaped)
+            {
+                return false;
+            }
+
+            var name = reader.ValueSpan;
+            if (!reader.Read())
+            {
+                return false;
+            }
+
+            if (name.Length != 1)
+            {
+                // Binance event fields are one letter. At the top of a raw frame a longer name may be "error",
+                // "result" or "stream": the general path sorts those out.
+                if (isRoot)
+                {
+                    return false;
+                }
+
+                Utf8Fields.SkipValue(ref reader);
+            }
+            else if (!ReadField(ref reader, ref f, name[0]))
+            {
+                return false;
+            }
+
+            if (!reader.Read())
+            {
+                return false;
+            }
+        }
+
+        return reader.TokenType == JsonTokenType.EndObject;
+    }
+
+    private static bool ReadField(scoped ref Utf8JsonReader reader, ref TradeFields f, byte name)
+    {
+        var bit = name switch
+        {
+            (byte)'e' => TradeFields.EventType,
+            (byte)'s' => TradeFields.SymbolBit,
+            (byte)'t' => TradeFields.TradeIdBit,
+            (byte)'a' => TradeFields.AggregateIdBit,
+            (byte)'p' => TradeFields.PriceBit,
+            (byte)'q' => TradeFields.QuantityBit,
+            (byte)'f' => TradeFields.FirstIdBit,
+            (byte)'l' => TradeFields.LastIdBit,
+            (byte)'T' => TradeFields.TimeBit,
+            (byte)'m' => TradeFields.MakerBit,
+            _ => 0,
+        };
+        if (bit == 0)
+        {
+            Utf8Fields.SkipValue(ref reader);
+            return true;
+        }
+
+        if ((f.Seen & bit) != 0)
+        {
+            return false; // a repeated field: let the general path apply its rule
+        }
+
+        f.Seen |= bit;
+        switch (bit)
+        {
+            case TradeFields.EventType:
+                // Any other event (kline, depth) is the general path's to ignore: stop reading at once.
+                return Utf8Fields.TryPlainString(ref reader, out f.Event)
+                    && (f.Event.SequenceEqual("aggTrade"u8) || f.Event.SequenceEqual("trade"u8));
+            case TradeFields.SymbolBit:
+                return Utf8Fields.TryPlainString(ref reader, out f.Symbol);
+            case TradeFields.TradeIdBit:
+                return Utf8Fields.TryLong(ref reader, allowString: false, out f.TradeId);
+            case TradeFields.AggregateIdBit:
+                return Utf8Fields.TryLong(ref reader, allowString: false, out f.AggregateId);
+            case TradeFields.PriceBit:
+                return Utf8Fields.TryPositiveDecimal(ref reader, out f.Price);
+            case TradeFields.QuantityBit:
+                return Utf8Fields.TryPositiveDecimal(ref reader, out f.Quantity);
+            case TradeFields.FirstIdBit:
+                return Utf8Fields.TryLong(ref reader, allowString: false, out f.FirstId);
+            case TradeFields.LastIdBit:
+                return Utf8Fields.TryLong(ref reader, allowString: false, out f.LastId);
+            case TradeFields.TimeBit:
+                return Utf8Fields.TryLong(ref reader, allowString: false, out f.TimeMs)
+                    && Utf8Fields.IsPlausibleEpochMilliseconds(f.TimeMs);
+            default: // MakerBit
+                if (reader.TokenType is not (JsonTokenType.True or JsonTokenType.False))
+                {
+                    return false;
+                }
+
+                f.BuyerIsMaker = reader.TokenType == JsonTokenType.True;
+                return true;
+        }
+    }
+
+    private TradesParsed? Build(ref TradeFields f, bool combined, ReadOnlySpan<byte> stream)
+    {
+        const int Common = TradeFields.EventType | TradeFields.SymbolBit | TradeFields.PriceBit | TradeFields.QuantityBit
+            | TradeFields.TimeBit | TradeFields.MakerBit;
+        bool aggregate;
+        if (f.Event.SequenceEqual("aggTrade"u8))
+        {
+            aggregate = true;
+        }
+        else if (f.Event.SequenceEqual("trade"u8))
+        {
+            aggregate = false;
+        }
+        else
+        {
+            return null;
+        }
+
+        var required = Common | (aggregate
+            ? TradeFields.AggregateIdBit | TradeFields.FirstIdBit | TradeFields.LastIdBit
+            : TradeFields.TradeIdBit);
+        if ((f.Seen & required) != required)
+        {
+            return null;
+        }
+
+        if (combined)
+        {
+            var at = stream.IndexOf((byte)'@');
+            var streamSymbol = at < 0 ? stream : stream[..at];
+            if (!Ascii.EqualsIgnoreCase(streamSymbol, f.Symbol))
+            {
+                return null;
+            }
+        }
+
+        var symbol = _lookup.Find(f.Symbol);
+        if (symbol is null)
+        {
+            return null;
+        }
+
+        var count = 1L;
+        if (aggregate)
+        {
+            count = f.LastId - f.FirstId + 1;
+            if (f.FirstId < 0 || count < 1 || count > int.MaxValue)
+            {
+                return null;
+            }
+        }
+
+        var trade = new Trade(
+            Exchanges.Binance, symbol, aggregate ? f.AggregateId : f.TradeId, f.Price, f.Quantity, TakerOf(f.BuyerIsMaker),
+            DateTimeOffset.FromUnixTimeMilliseconds(f.TimeMs));
+        return new TradesParsed([new ParsedTrade(trade, (int)count)]);
+    }
+
+    /// <summary>The fields of one trade event as the single pass finds them; <see cref="Seen"/> has a bit per field read.</summary>
+    private ref struct TradeFields
+    {
+        public const int EventType = 1;
+        public const int SymbolBit = 1 << 1;
+        public const int TradeIdBit = 1 << 2;
+        public const int AggregateIdBit = 1 << 3;
+        public const int PriceBit = 1 << 4;
+        public const int QuantityBit = 1 << 5;
+        public const int FirstIdBit = 1 << 6;
+        public const int LastIdBit = 1 << 7;
+        public const int TimeBit = 1 << 8;
+        public const int MakerBit = 1 << 9;
+
+        public int Seen;
+        public ReadOnlySpan<byte> Event;
+        public ReadOnlySpan<byte> Symbol;
+        public long TradeId;
+        public long AggregateId;
+        public decimal Price;
+        public decimal Quantity;
+        public long FirstId;
+        public long LastId;
+        public long TimeMs;
+        public bool BuyerIsMaker;
     }
 
     private static TakerSide TakerOf(bool buyerIsMaker) => buyerIsMaker ? TakerSide.Sell : TakerSide.Buy;
