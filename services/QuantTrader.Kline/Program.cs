@@ -13,7 +13,9 @@ builder.Services.AddOpenApi();
 builder.Services.Configure<KlineOptions>(builder.Configuration.GetSection(KlineOptions.Section));
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<CheckpointStore>();
-builder.Services.AddHostedService<KlineWorker>();
+builder.Services.AddSingleton<KlineWorker>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<KlineWorker>());
+builder.Services.AddHealthChecks().AddCheck<KlineHealthCheck>("kline-aggregation");
 
 // Indicators over stored klines.
 builder.Services.AddSingleton<StoredKlines>();
