@@ -41,6 +41,8 @@ public sealed class AlertEngine
 
     public int Count => _index.Count;
 
+    public bool Contains(Guid id) => _index.ContainsKey(id);
+
     /// <summary>
     /// Adds a rule. An indicator rule is warmed up with <paramref name="warmup"/> (closed klines, oldest first) without
     /// firing. Replaces nothing: adding an id twice throws.

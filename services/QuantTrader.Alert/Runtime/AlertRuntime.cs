@@ -38,6 +38,17 @@ public sealed class AlertRuntime(
         var rules = await store.LoadActiveAsync(ct);
         foreach (var (rule, _) in rules)
         {
+            bool loaded;
+            lock (_lock)
+            {
+                loaded = _engine.Contains(rule.Id);
+            }
+
+            if (loaded)
+            {
+                continue; // a retried start-up
+            }
+
             var warmup = await WarmupAsync(rule, ct);
             lock (_lock)
             {

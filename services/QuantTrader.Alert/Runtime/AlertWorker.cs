@@ -21,11 +21,24 @@ public sealed class AlertWorker(INatsJSContext js, AlertRuntime runtime, ILogger
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), stoppingToken);
-        await js.CreateOrUpdateStreamAsync(Streams.MarketKline(), stoppingToken);
-        await js.CreateOrUpdateStreamAsync(Streams.Alerts(), stoppingToken);
-        await js.CreateOrUpdateStreamAsync(Streams.DeadLetters(), stoppingToken);
-        await runtime.LoadAsync(stoppingToken);
+        while (true)
+        {
+            try
+            {
+                foreach (var stream in new[] { Streams.MarketRaw(), Streams.MarketKline(), Streams.Alerts(), Streams.DeadLetters() })
+                {
+                    await StreamSetup.EnsureAsync(js, stream, logger, stoppingToken);
+                }
+
+                await runtime.LoadAsync(stoppingToken);
+                break;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Starting the alert engine failed; retrying in 2 s");
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+            }
+        }
 
         var trades = await js.CreateOrderedConsumerAsync(Streams.MarketRaw().Name!, new NatsJSOrderedConsumerOpts
         {

@@ -56,8 +56,28 @@ public sealed class KlineWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), stoppingToken);
-        await js.CreateOrUpdateStreamAsync(Streams.MarketKline(), stoppingToken);
+        // A failure (NATS or PostgreSQL away) restarts aggregation from the last checkpoint instead of killing the process.
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                Volatile.Write(ref _caughtUp, false);
+                logger.LogError(ex, "Kline aggregation failed; restarting from the last checkpoint in 2 s");
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+            }
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        _aggregators.Clear();
+        _checkpointDue = false;
+        await StreamSetup.EnsureAsync(js, Streams.MarketRaw(), logger, stoppingToken);
+        await StreamSetup.EnsureAsync(js, Streams.MarketKline(), logger, stoppingToken);
 
         var (checkpointSeq, saved) = await checkpoints.LoadAsync(stoppingToken);
         foreach (var s in saved)
@@ -130,7 +150,7 @@ public sealed class KlineWorker(
         finally
         {
             await stop.CancelAsync();
-            if (!stoppingToken.IsCancellationRequested || _checkpointDue)
+            if (stoppingToken.IsCancellationRequested && _checkpointDue)
             {
                 // Best effort on a clean stop: a fresh checkpoint shortens the replay of the next start.
                 try
