@@ -71,8 +71,10 @@ public sealed class KlineTests(SystemFixture system)
 
         var commands = system.App.Services.GetRequiredService<ResourceCommandService>();
         var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
-        var stop = await commands.ExecuteCommandAsync("kline", "resource-stop", cts.Token);
-        Assert.True(stop.Success, stop.Message);
+        // On a loaded machine the stop command can report a timeout while the process is still shutting down
+        // gracefully; what matters is that the service is down, so wait for that state.
+        await commands.ExecuteCommandAsync("kline", "resource-stop", cts.Token);
+        await notifications.WaitForResourceAsync("kline", [KnownResourceStates.Exited, KnownResourceStates.Finished], cts.Token);
         // Trades keep arriving while the kline service is down: the replay must pick them up.
         await bus.PublishTradeAsync(new Trade("binance", symbol, 4, 95m, 2m, TakerSide.Buy, window.AddMinutes(1).AddSeconds(20)));
         var start = await commands.ExecuteCommandAsync("kline", "resource-start", cts.Token);

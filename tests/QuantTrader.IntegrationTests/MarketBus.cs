@@ -40,7 +40,11 @@ public sealed class MarketBus : IAsyncDisposable
             JsonSerializer.SerializeToUtf8Bytes(trade, ContractsJsonContext.Wire.Trade),
             opts: new NatsJSPubOpts { MsgId = trade.MessageId },
             headers: headers);
-        ack.EnsureSuccess();
+        // A re-sent trade is acknowledged as a duplicate: exactly what the ingestor relies on, not an error here.
+        if (!ack.Duplicate)
+        {
+            ack.EnsureSuccess();
+        }
     }
 
     /// <summary>Every kline message stored in MARKET_KLINE for one market and interval so far, in stream order.</summary>
