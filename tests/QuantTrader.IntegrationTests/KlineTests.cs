@@ -71,15 +71,22 @@ public sealed class KlineTests(SystemFixture system)
 
         var commands = system.App.Services.GetRequiredService<ResourceCommandService>();
         var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
-        // On a loaded machine the stop command can report a timeout while the process is still shutting down
-        // gracefully; what matters is that the service is down, so wait for that state.
-        await commands.ExecuteCommandAsync("kline", "resource-stop", cts.Token);
-        await notifications.WaitForResourceAsync("kline", [KnownResourceStates.Exited, KnownResourceStates.Finished], cts.Token);
-        // Trades keep arriving while the kline service is down: the replay must pick them up.
-        await bus.PublishTradeAsync(new Trade("binance", symbol, 4, 95m, 2m, TakerSide.Buy, window.AddMinutes(1).AddSeconds(20)));
-        var start = await commands.ExecuteCommandAsync("kline", "resource-start", cts.Token);
-        Assert.True(start.Success, start.Message);
-        await notifications.WaitForResourceHealthyAsync("kline", cts.Token);
+        try
+        {
+            // On a loaded machine the stop command can report a timeout while the process is still shutting down
+            // gracefully; what matters is that the service is no longer running, so wait for that.
+            await commands.ExecuteCommandAsync("kline", "resource-stop", cts.Token);
+            await notifications.WaitForResourceAsync("kline", e => e.Snapshot.State?.Text != KnownResourceStates.Running, cts.Token);
+            // Trades keep arriving while the kline service is down: the replay must pick them up.
+            await bus.PublishTradeAsync(new Trade("binance", symbol, 4, 95m, 2m, TakerSide.Buy, window.AddMinutes(1).AddSeconds(20)));
+        }
+        finally
+        {
+            // Whatever happened, leave the shared system with a running kline service.
+            var start = await commands.ExecuteCommandAsync("kline", "resource-start", CancellationToken.None);
+            Assert.True(start.Success, start.Message);
+            await notifications.WaitForResourceHealthyAsync("kline", cts.Token);
+        }
 
         await bus.PublishTradeAsync(new Trade("binance", symbol, 5, 97m, 1m, TakerSide.Sell, window.AddMinutes(2).AddSeconds(1)));
         var klines = await Eventually.ReturnsAsync(async () =>

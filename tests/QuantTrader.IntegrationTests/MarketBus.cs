@@ -58,14 +58,28 @@ public sealed class MarketBus : IAsyncDisposable
             return klines;
         }
 
-        var consumer = await Js.CreateOrderedConsumerAsync(Streams.MarketKline().Name!, new NatsJSOrderedConsumerOpts { FilterSubjects = [subject] }, ct);
-        await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: ct))
+        // A named consumer with the singular filter_subject, which NATS 2.9 honours (filter_subjects needs 2.10).
+        var name = $"test-{Guid.NewGuid():N}";
+        var consumer = await Js.CreateOrUpdateConsumerAsync(Streams.MarketKline().Name!, new ConsumerConfig(name)
         {
-            klines.Add(JsonSerializer.Deserialize(msg.Data!, ContractsJsonContext.Wire.Kline)!);
-            if (msg.Metadata?.NumPending == 0)
+            FilterSubject = subject,
+            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            InactiveThreshold = TimeSpan.FromMinutes(1),
+        }, ct);
+        try
+        {
+            while (klines.Count < (long)count)
             {
-                break;
+                await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 1000 }, cancellationToken: ct))
+                {
+                    klines.Add(JsonSerializer.Deserialize(msg.Data!, ContractsJsonContext.Wire.Kline)!);
+                }
             }
+        }
+        finally
+        {
+            await Js.DeleteConsumerAsync(Streams.MarketKline().Name!, name, CancellationToken.None);
         }
 
         return klines;

@@ -40,6 +40,8 @@ public sealed class AlertWorker(INatsJSContext js, AlertRuntime runtime, ILogger
             }
         }
 
+        // The subject is also checked per message below: a server that ignores the filter (NATS 2.9 with the
+        // filter_subjects field) must still never let imported history fire alerts.
         var trades = await js.CreateOrderedConsumerAsync(Streams.MarketRaw().Name!, new NatsJSOrderedConsumerOpts
         {
             FilterSubjects = [Subjects.MarketRawAll],
@@ -61,7 +63,7 @@ public sealed class AlertWorker(INatsJSContext js, AlertRuntime runtime, ILogger
     {
         await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: ct))
         {
-            if (msg.Data is not { Length: > 0 } data)
+            if (msg.Data is not { Length: > 0 } data || !msg.Subject.StartsWith("market.raw.", StringComparison.Ordinal))
             {
                 continue;
             }
@@ -90,7 +92,7 @@ public sealed class AlertWorker(INatsJSContext js, AlertRuntime runtime, ILogger
     {
         await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: ct))
         {
-            if (msg.Data is not { Length: > 0 } data || (msg.Headers?.TryGetValue(SourceHeader, out var source) == true && source == "history"))
+            if (msg.Data is not { Length: > 0 } data || !msg.Subject.StartsWith("market.kline.", StringComparison.Ordinal) || (msg.Headers?.TryGetValue(SourceHeader, out var source) == true && source == "history"))
             {
                 continue;
             }

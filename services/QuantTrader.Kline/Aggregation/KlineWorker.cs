@@ -92,10 +92,9 @@ public sealed class KlineWorker(
         _catchUpSeq = raw.Info.State.LastSeq;
         _caughtUp = _catchUpSeq <= checkpointSeq;
 
-        var consumerOpts = new NatsJSOrderedConsumerOpts
-        {
-            FilterSubjects = [Subjects.MarketRawAll, Subjects.MarketHistoryAll],
-        };
+        // No subject filter: several filter subjects need NATS 2.10 (2.9 ignores them), and this consumer wants
+        // nearly all of MARKET_RAW anyway; gap notices are skipped by subject below.
+        var consumerOpts = new NatsJSOrderedConsumerOpts();
         if (checkpointSeq > 0)
         {
             consumerOpts = consumerOpts with { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = checkpointSeq + 1 };
