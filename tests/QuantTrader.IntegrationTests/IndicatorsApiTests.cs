@@ -35,7 +35,7 @@ public sealed class IndicatorsApiTests(SystemFixture system)
 
     private async Task InsertAsync(string symbol, IReadOnlyList<IndicatorBar> bars)
     {
-        await using var dataSource = NpgsqlDataSource.Create(await system.ConnectionStringAsync("quanttrader"));
+        await using var dataSource = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
         await using var batch = dataSource.CreateBatch();
         foreach (var bar in bars)
         {
