@@ -40,6 +40,7 @@ public sealed class SystemFixture : IAsyncLifetime
                 "Parameters:stripe-secret-key=sk_test_fake",
                 $"Parameters:stripe-webhook-secret={StripeWebhookSecret}",
                 $"QuantTrader:StripeApiBase={Stripe.BaseUrl}",
+                "QuantTrader:AllowPrivateWebhooks=true", // the webhook receiver of AlertTests listens on loopback
             ],
             (options, _) => options.DisableDashboard = true,
             cts.Token);

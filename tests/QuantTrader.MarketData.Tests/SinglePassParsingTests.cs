@@ -77,6 +77,11 @@ public sealed class SinglePassParsingTests
     [InlineData("""{"e":"trade","s":"ETHUSDT","t":9,"p":"1","q":"2","T":"1617566591314","m":false}""")]
     [InlineData("""{"e":"trade","s":"ETHUSDTX","t":9,"p":"1","q":"2","T":1617566591314,"m":false}""")]
     [InlineData("""{"e":"trade","s":"ÉTHUSDT","t":9,"p":"1","q":"2","T":1617566591314,"m":false}""")]
+    [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":01,"s":"BTCUSDT","a":1,"p":"1","q":"1","f":1,"l":1,"T":1617566591314,"m":true,"M":true}}""")]
+    [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":1,"p":"1","q":"1","f":1,"l":1,"T":1617566591314,"m":true,"M":true}}}""")]
+    [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":1,"p":"1","q":"1","f":2,"l":1,"T":1617566591314,"m":true,"M":true}}""")]
+    [InlineData("""{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"BTCUSDT","a":1,"p":"1","q":"1","f":1,"l":1,"T":1617566591314,"m":true,"M":true}} """)]
+    [InlineData("""{"stream":"BTCUSDT@trade","data":{"e":"trade","E":1,"s":"btcusdt","t":-1,"p":"1","q":"1","T":1617566591314,"m":false,"M":true}}""")]
     [InlineData("""{"stream":"ethusdt","data":{"e":"trade","s":"ETHUSDT","t":9,"p":"1","q":"2","T":1617566591314,"m":false}}""")]
     public void Binance_unusual_frames_give_what_the_document_path_gives(string frame)
     {

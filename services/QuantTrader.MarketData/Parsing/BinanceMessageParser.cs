@@ -285,6 +285,12 @@ public sealed class BinanceMessageParser
 
     private ParseResult? TryParseTradeCore(ReadOnlySpan<byte> utf8Frame)
     {
+        var template = default(TradeFields);
+        if (MatchCombinedTemplate(utf8Frame, ref template, out var templateStream))
+        {
+            return Build(ref template, combined: true, templateStream);
+        }
+
         var reader = new Utf8JsonReader(utf8Frame, new JsonReaderOptions { MaxDepth = 16 });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject
             || !reader.Read() || reader.TokenType != JsonTokenType.PropertyName)
@@ -318,6 +324,65 @@ public sealed class BinanceMessageParser
         }
 
         return Build(ref fields, combined, stream);
+    }
+
+    /// <summary>
+    /// The combined-stream frame exactly as Binance sends it (<c>{"stream":"..","data":{"e":"aggTrade","E":..,"s":"..",
+    /// "a":..,"p":"..","q":"..","f":..,"l":..,"T":..,"m":..,"M":..}}</c>, or the <c>trade</c> event with <c>t</c>),
+    /// matched byte by byte: about a third of a token walk. False at the first deviation.
+    /// </summary>
+    private static bool MatchCombinedTemplate(ReadOnlySpan<byte> utf8Frame, ref TradeFields f, out ReadOnlySpan<byte> stream)
+    {
+        var t = new FrameTemplate(utf8Frame);
+        stream = default;
+        if (!t.Literal("{\"stream\":\""u8) || !t.StringBody(out stream)
+            || !t.Literal(",\"data\":{\"e\":\""u8) || !t.StringBody(out f.Event)
+            || !t.Literal(",\"E\":"u8) || !t.Integer(out _)
+            || !t.Literal(",\"s\":\""u8) || !t.StringBody(out f.Symbol))
+        {
+            return false;
+        }
+
+        if (f.Event.SequenceEqual("aggTrade"u8))
+        {
+            if (!t.Literal(",\"a\":"u8) || !t.Integer(out f.AggregateId)
+                || !t.Literal(",\"p\":\""u8) || !t.StringBody(out var price) || !Utf8Fields.TryPositiveDecimal(price, out f.Price)
+                || !t.Literal(",\"q\":\""u8) || !t.StringBody(out var quantity) || !Utf8Fields.TryPositiveDecimal(quantity, out f.Quantity)
+                || !t.Literal(",\"f\":"u8) || !t.Integer(out f.FirstId)
+                || !t.Literal(",\"l\":"u8) || !t.Integer(out f.LastId))
+            {
+                return false;
+            }
+
+            f.Seen = TradeFields.AggregateIdBit | TradeFields.FirstIdBit | TradeFields.LastIdBit;
+        }
+        else if (f.Event.SequenceEqual("trade"u8))
+        {
+            if (!t.Literal(",\"t\":"u8) || !t.Integer(out f.TradeId)
+                || !t.Literal(",\"p\":\""u8) || !t.StringBody(out var price) || !Utf8Fields.TryPositiveDecimal(price, out f.Price)
+                || !t.Literal(",\"q\":\""u8) || !t.StringBody(out var quantity) || !Utf8Fields.TryPositiveDecimal(quantity, out f.Quantity))
+            {
+                return false;
+            }
+
+            f.Seen = TradeFields.TradeIdBit;
+        }
+        else
+        {
+            return false;
+        }
+
+        if (!t.Literal(",\"T\":"u8) || !t.Integer(out f.TimeMs) || !Utf8Fields.IsPlausibleEpochMilliseconds(f.TimeMs)
+            || !t.Literal(",\"m\":"u8) || !t.Boolean(out f.BuyerIsMaker)
+            || !t.Literal(",\"M\":"u8) || !t.Boolean(out _)
+            || !t.Literal("}}"u8) || !t.AtEnd)
+        {
+            return false;
+        }
+
+        f.Seen |= TradeFields.EventType | TradeFields.SymbolBit | TradeFields.PriceBit | TradeFields.QuantityBit
+            | TradeFields.TimeBit | TradeFields.MakerBit;
+        return true;
     }
 
     /// <summary>Reads an event object's fields, from its first property name (or end) to its end.</summary>
@@ -423,7 +488,7 @@ public sealed class BinanceMessageParser
         }
     }
 
-    private TradesParsed? Build(ref TradeFields f, bool combined, ReadOnlySpan<byte> stream)
+    private TradesParsed? Build(scoped ref TradeFields f, bool combined, scoped ReadOnlySpan<byte> stream)
     {
         const int Common = TradeFields.EventType | TradeFields.SymbolBit | TradeFields.PriceBit | TradeFields.QuantityBit
             | TradeFields.TimeBit | TradeFields.MakerBit;

@@ -175,6 +175,13 @@ internal sealed class ExchangeSymbolLookup(SymbolNormalizer symbols, string exch
             _snapshot = snapshot;
         }
 
+        // A stream carries one symbol: the last hit, compared byte for byte, answers almost every frame.
+        var last = snapshot.LastHit;
+        if (last is not null && exchangeSymbol.SequenceEqual(last.Spelling))
+        {
+            return last.Symbol;
+        }
+
         if (exchangeSymbol.IsEmpty || exchangeSymbol.Length > MaxSymbolLength)
         {
             return null;
@@ -186,8 +193,16 @@ internal sealed class ExchangeSymbolLookup(SymbolNormalizer symbols, string exch
             return null;
         }
 
-        return snapshot.BySpelling.TryGetValue(chars[..written], out var symbol) ? symbol : null;
+        if (!snapshot.BySpelling.TryGetValue(chars[..written], out var symbol))
+        {
+            return null;
+        }
+
+        snapshot.LastHit = new Hit(exchangeSymbol.ToArray(), symbol);
+        return symbol;
     }
+
+    private sealed record Hit(byte[] Spelling, string Symbol);
 
     private sealed class Snapshot
     {
@@ -209,5 +224,68 @@ internal sealed class ExchangeSymbolLookup(SymbolNormalizer symbols, string exch
         public IReadOnlyList<Instrument> Table { get; }
 
         public Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> BySpelling { get; }
+
+        /// <summary>Replaced whole (a reference write), so readers on other threads see an old or a new pair, never a mix.</summary>
+        public Hit? LastHit { get; set; }
+    }
+}
+
+/// <summary>
+/// Matches a frame against the exact byte layout an exchange sends, field by field, with no whitespace. Every
+/// accepted piece is valid JSON by construction (strings of printable ASCII without quote or backslash, integers in
+/// JSON's grammar), so a frame that matches to its last byte is valid JSON whose reading is exactly the one the
+/// token reader would give; any deviation stops the match and the caller reads the frame the general way.
+/// </summary>
+internal ref struct FrameTemplate(ReadOnlySpan<byte> frame)
+{
+    private readonly ReadOnlySpan<byte> _frame = frame;
+    private int _at;
+
+    public readonly bool AtEnd => _at == _frame.Length;
+
+    public bool Literal(ReadOnlySpan<byte> text)
+    {
+        if (!_frame[_at..].StartsWith(text))
+        {
+            return false;
+        }
+
+        _at += text.Length;
+        return true;
+    }
+
+    /// <summary>The content of a string whose opening quote was already matched, up to (and past) its closing quote.</summary>
+    public bool StringBody(out ReadOnlySpan<byte> value)
+    {
+        var rest = _frame[_at..];
+        var end = rest.IndexOf((byte)'"');
+        value = end < 0 ? default : rest[..end];
+        if (end < 0 || value.ContainsAnyExceptInRange((byte)0x20, (byte)0x7E) || value.Contains((byte)'\\'))
+        {
+            return false;
+        }
+
+        _at += end + 1;
+        return true;
+    }
+
+    /// <summary>A JSON integer of at most 18 digits without sign or leading zero (ids and epoch times).</summary>
+    public bool Integer(out long value)
+    {
+        value = 0;
+        var start = _at;
+        while (_at < _frame.Length && (uint)(_frame[_at] - '0') <= 9)
+        {
+            _at++;
+        }
+
+        var digits = _frame[start.._at];
+        return (digits.Length == 1 || (digits.Length > 1 && digits[0] != '0')) && Utf8Fields.TryDigits(digits, out value);
+    }
+
+    public bool Boolean(out bool value)
+    {
+        value = Literal("true"u8);
+        return value || Literal("false"u8);
     }
 }

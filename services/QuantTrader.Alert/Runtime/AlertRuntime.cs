@@ -1,0 +1,169 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using QuantTrader.Alert.Evaluation;
+using QuantTrader.Alert.Rules;
+using QuantTrader.Alert.Webhooks;
+using QuantTrader.Contracts.Alerts;
+using QuantTrader.Contracts.Messaging;
+using QuantTrader.Indicators;
+using QuantTrader.ServiceDefaults.Messaging;
+using KlineRecord = QuantTrader.Contracts.MarketData.Kline;
+
+namespace QuantTrader.Alert.Runtime;
+
+/// <summary>
+/// The live engine and what happens when a rule fires: record (rule state + event, one transaction), publish
+/// <see cref="AlertFired"/> on <c>alerts.fired.{userId}</c>, hand the webhook to the dispatcher. The engine is guarded
+/// by one lock: trades, klines and API changes are serialized on it; I/O happens outside it.
+/// </summary>
+public sealed class AlertRuntime(
+    RuleStore store,
+    StoredKlines klines,
+    INatsJSContext js,
+    WebhookDispatcher webhooks,
+    ILogger<AlertRuntime> logger)
+{
+    private static readonly Counter<long> FiredCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.alert.fired", description: "Alerts fired");
+
+    private readonly AlertEngine _engine = new();
+    private readonly Lock _lock = new();
+    private readonly EvaluationSink _sink = new();
+
+    public bool Ready { get; private set; }
+
+    public async Task LoadAsync(CancellationToken ct)
+    {
+        var rules = await store.LoadActiveAsync(ct);
+        foreach (var (rule, _) in rules)
+        {
+            bool loaded;
+            lock (_lock)
+            {
+                loaded = _engine.Contains(rule.Id);
+            }
+
+            if (loaded)
+            {
+                continue; // a retried start-up
+            }
+
+            var warmup = await WarmupAsync(rule, ct);
+            lock (_lock)
+            {
+                _engine.Add(rule, warmup);
+            }
+        }
+
+        foreach (var firing in await store.UnpublishedAsync(ct))
+        {
+            // Recorded before a stop but never published: finish the job (the bus de-duplicates by event id).
+            await PublishAsync(firing, ct);
+            webhooks.Enqueue(firing);
+        }
+
+        logger.LogInformation("Alert engine loaded {Count} active rules", rules.Count);
+        Ready = true;
+    }
+
+    public async Task AddAsync(AlertRule rule, CancellationToken ct)
+    {
+        var warmup = await WarmupAsync(rule, ct);
+        lock (_lock)
+        {
+            _engine.Add(rule, warmup);
+        }
+    }
+
+    public void Remove(Guid id)
+    {
+        lock (_lock)
+        {
+            _engine.Remove(id);
+        }
+    }
+
+    public Task OnTradeAsync(string exchange, string symbol, decimal price, DateTimeOffset time, CancellationToken ct)
+    {
+        Firing[] firings;
+        Guid[] rearmed;
+        lock (_lock)
+        {
+            _sink.Clear();
+            _engine.OnTrade(exchange, symbol, price, time, _sink);
+            if (_sink.IsEmpty)
+            {
+                return Task.CompletedTask;
+            }
+
+            firings = [.. _sink.Firings];
+            rearmed = [.. _sink.Rearmed.Select(r => r.Id)];
+        }
+
+        return HandleAsync(firings, rearmed, ct);
+    }
+
+    public Task OnClosedKlineAsync(KlineRecord kline, CancellationToken ct)
+    {
+        Firing[] firings;
+        Guid[] rearmed;
+        lock (_lock)
+        {
+            _sink.Clear();
+            _engine.OnClosedKline(kline, _sink);
+            if (_sink.IsEmpty)
+            {
+                return Task.CompletedTask;
+            }
+
+            firings = [.. _sink.Firings];
+            rearmed = [.. _sink.Rearmed.Select(r => r.Id)];
+        }
+
+        return HandleAsync(firings, rearmed, ct);
+    }
+
+    private async Task HandleAsync(Firing[] firings, Guid[] rearmed, CancellationToken ct)
+    {
+        if (rearmed.Length > 0)
+        {
+            await store.SetArmedAsync(rearmed, ct);
+        }
+
+        foreach (var firing in firings)
+        {
+            var rule = firing.Rule;
+            var eventId = Guid.CreateVersion7(firing.Time);
+            await store.RecordFiringAsync(eventId, firing, ct);
+            FiredCounter.Add(1);
+            logger.LogInformation("Alert {AlertId} of user {UserId} fired: {Message}", rule.Id, rule.UserId, firing.Message);
+            var stored = new RuleStore.StoredFiring(eventId, rule.Id, rule.UserId, rule.Exchange, rule.Symbol, firing.Time, firing.Price, firing.Value, firing.Message, rule.WebhookUrl);
+            await PublishAsync(stored, ct);
+            webhooks.Enqueue(stored);
+        }
+    }
+
+    private async Task PublishAsync(RuleStore.StoredFiring firing, CancellationToken ct)
+    {
+        var subject = Subjects.AlertsFired(firing.UserId);
+        var headers = new NatsHeaders();
+        using var activity = NatsTracing.StartPublish(subject, headers);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(
+            new AlertFired(firing.EventId, firing.AlertId, firing.UserId, firing.Exchange, firing.Symbol, firing.Time, firing.Price, firing.Value, firing.Message),
+            ContractsJsonContext.Wire.AlertFired);
+        var ack = await js.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = firing.EventId.ToString() }, headers: headers, cancellationToken: ct);
+        ack.EnsureSuccess();
+        await store.MarkPublishedAsync(firing.EventId, ct);
+    }
+
+    private async Task<IReadOnlyList<IndicatorBar>?> WarmupAsync(AlertRule rule, CancellationToken ct)
+    {
+        if (rule.Condition.Indicator is not { } spec)
+        {
+            return null;
+        }
+
+        return await klines.LatestAsync(rule.Exchange, rule.Symbol, spec.Interval, StoredKlines.WarmupBars, ct);
+    }
+}

@@ -1,0 +1,413 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Messaging;
+using QuantTrader.MarketData.Klines;
+using QuantTrader.ServiceDefaults.Messaging;
+using KlineRecord = QuantTrader.Contracts.MarketData.Kline;
+
+namespace QuantTrader.Kline.Aggregation;
+
+/// <summary>
+/// Turns the trades of MARKET_RAW into klines (docs/klines.md). Everything runs on one loop — trades, clock ticks,
+/// checkpoints — so the aggregators need no locks and the order of their inputs is the stream's order.
+/// <list type="bullet">
+/// <item>Live trades (<c>market.raw.&gt;</c>) and imported ones (<c>market.history.&gt;</c>) go to separate
+/// aggregators, so history never mixes with live.</item>
+/// <item>Closed klines are published once each with <c>Nats-Msg-Id = {exchange}:{symbol}:{interval}:{openTimeMs}:closed</c>;
+/// open klines at most once per <see cref="KlineOptions.OpenUpdateInterval"/> per symbol and interval.</item>
+/// <item>Restart: restore the last checkpoint (aggregator snapshots + stream sequence) and replay MARKET_RAW from the
+/// next message; the clock is not applied until the replay has caught up.</item>
+/// </list>
+/// </summary>
+public sealed class KlineWorker(
+    INatsJSContext js,
+    CheckpointStore checkpoints,
+    IOptions<KlineOptions> options,
+    TimeProvider time,
+    ILogger<KlineWorker> logger) : BackgroundService
+{
+    public const string LiveSource = "live";
+    public const string HistorySource = "history";
+
+    /// <summary>Header on klines built from imported history: consumers that act on live data (alerts) skip them.</summary>
+    public const string SourceHeader = "QuantTrader-Source";
+
+    private static readonly Counter<long> TradesCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.kline.trades", description: "Trades aggregated");
+    private static readonly Counter<long> LateCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.kline.late_trades", description: "Trades dropped by at least one interval as late");
+    private static readonly Counter<long> ClosedCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.kline.closed", description: "Closed klines published");
+    private static readonly Counter<long> RejectedCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.kline.rejected_trades", description: "Messages that were not valid trades");
+
+    private readonly KlineOptions _options = options.Value;
+    private readonly Dictionary<(string Source, string Exchange, string Symbol), Entry> _aggregators = [];
+    private ulong _lastSeq;
+    private bool _caughtUp;
+    private ulong _catchUpSeq;
+    private bool _checkpointDue;
+    private DateTimeOffset _lastCheckpoint = DateTimeOffset.MinValue;
+
+    /// <summary>True once the start-up replay has reached the end of the stream as it was at start (exposed for health/logs).</summary>
+    public bool CaughtUp => Volatile.Read(ref _caughtUp);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // A failure (NATS or PostgreSQL away) restarts aggregation from the last checkpoint instead of killing the process.
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                Volatile.Write(ref _caughtUp, false);
+                logger.LogError(ex, "Kline aggregation failed; restarting from the last checkpoint in 2 s");
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+            }
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        _aggregators.Clear();
+        _checkpointDue = false;
+        await StreamSetup.EnsureAsync(js, Streams.MarketRaw(), logger, stoppingToken);
+        await StreamSetup.EnsureAsync(js, Streams.MarketKline(), logger, stoppingToken);
+
+        var (checkpointSeq, saved) = await checkpoints.LoadAsync(stoppingToken);
+        foreach (var s in saved)
+        {
+            var aggregator = new KlineAggregator(s.Snapshot.Exchange, s.Snapshot.Symbol);
+            aggregator.Restore(s.Snapshot);
+            _aggregators[(s.Source, s.Snapshot.Exchange, s.Snapshot.Symbol)] = new Entry(s.Source, aggregator);
+        }
+
+        _lastSeq = checkpointSeq;
+        var raw = await js.GetStreamAsync(Streams.MarketRaw().Name!, cancellationToken: stoppingToken);
+        _catchUpSeq = raw.Info.State.LastSeq;
+        _caughtUp = _catchUpSeq <= checkpointSeq;
+
+        // No subject filter: several filter subjects need NATS 2.10 (2.9 ignores them), and this consumer wants
+        // nearly all of MARKET_RAW anyway; gap notices are skipped by subject below.
+        var consumerOpts = new NatsJSOrderedConsumerOpts();
+        if (checkpointSeq > 0)
+        {
+            consumerOpts = consumerOpts with { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = checkpointSeq + 1 };
+        }
+        else
+        {
+            // First start: the longest window (1d) that is still open began at UTC midnight; replaying from there
+            // rebuilds every open kline of every interval.
+            var from = KlineAggregator.WindowStart(time.GetUtcNow(), KlineIntervals.All["1d"]);
+            consumerOpts = consumerOpts with { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartTime, OptStartTime = from };
+        }
+
+        logger.LogInformation(
+            "Kline aggregation starting: {Count} aggregators restored from checkpoint at MARKET_RAW sequence {Seq}; replaying up to {CatchUp} before applying the clock",
+            _aggregators.Count, checkpointSeq, _catchUpSeq);
+
+        var consumer = await js.CreateOrderedConsumerAsync(Streams.MarketRaw().Name!, consumerOpts, stoppingToken);
+        var inbox = Channel.CreateBounded<INatsJSMsg<byte[]>?>(new BoundedChannelOptions(4096) { SingleReader = true });
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stop.Token))
+            {
+                await inbox.Writer.WriteAsync(msg, stop.Token);
+            }
+        }, stop.Token);
+        var ticking = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(_options.ClockTick, time);
+            while (await timer.WaitForNextTickAsync(stop.Token))
+            {
+                // null = clock tick; a full inbox just delays the tick, which is harmless.
+                await inbox.Writer.WriteAsync(null, stop.Token);
+            }
+        }, stop.Token);
+
+        try
+        {
+            await foreach (var msg in inbox.Reader.ReadAllAsync(stoppingToken))
+            {
+                if (msg is null)
+                {
+                    await OnTickAsync(stoppingToken);
+                }
+                else
+                {
+                    await OnMessageAsync(msg, stoppingToken);
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            if (stoppingToken.IsCancellationRequested && _checkpointDue)
+            {
+                // Best effort on a clean stop: a fresh checkpoint shortens the replay of the next start.
+                try
+                {
+                    await CheckpointAsync(CancellationToken.None);
+                }
+                catch (Exception ex)
+                {
+                    logger.LogWarning(ex, "Final kline checkpoint failed; the next start replays from the previous one");
+                }
+            }
+        }
+
+        await Task.WhenAll(reading, ticking).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private async Task OnMessageAsync(INatsJSMsg<byte[]> msg, CancellationToken ct)
+    {
+        var seq = msg.Metadata?.Sequence.Stream ?? 0;
+        var source = msg.Subject.StartsWith("market.raw.", StringComparison.Ordinal) ? LiveSource
+            : msg.Subject.StartsWith("market.history.", StringComparison.Ordinal) ? HistorySource
+            : null;
+        if (source is not null && msg.Data is { Length: > 0 } data)
+        {
+            using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
+            Trade? trade = null;
+            try
+            {
+                trade = JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade);
+            }
+            catch (JsonException ex)
+            {
+                logger.LogWarning(ex, "Dropped message {Seq} on {Subject}: not a trade", seq, msg.Subject);
+            }
+
+            if (trade is not null)
+            {
+                await AggregateAsync(source, trade, seq, ct);
+            }
+            else
+            {
+                RejectedCounter.Add(1);
+            }
+        }
+
+        if (seq > 0)
+        {
+            _lastSeq = seq;
+        }
+
+        if (!_caughtUp && _lastSeq >= _catchUpSeq)
+        {
+            Volatile.Write(ref _caughtUp, true);
+            logger.LogInformation("Kline replay caught up at MARKET_RAW sequence {Seq}; applying the clock from now on", _lastSeq);
+        }
+
+        if (_checkpointDue && time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval)
+        {
+            await CheckpointAsync(ct);
+        }
+    }
+
+    private async Task AggregateAsync(string source, Trade trade, ulong seq, CancellationToken ct)
+    {
+        var key = (source, trade.Exchange, trade.Symbol);
+        if (!_aggregators.TryGetValue(key, out var entry))
+        {
+            if (string.IsNullOrWhiteSpace(trade.Exchange) || string.IsNullOrWhiteSpace(trade.Symbol))
+            {
+                RejectedCounter.Add(1);
+                logger.LogWarning("Dropped trade {Seq} without exchange or symbol", seq);
+                return;
+            }
+
+            entry = new Entry(source, new KlineAggregator(trade.Exchange, trade.Symbol));
+            _aggregators[key] = entry;
+        }
+
+        IReadOnlyList<KlineChange> changes;
+        var lateBefore = entry.Aggregator.LateTrades;
+        try
+        {
+            changes = entry.Aggregator.OnTrade(trade, trade.Count);
+        }
+        catch (ArgumentException ex)
+        {
+            RejectedCounter.Add(1);
+            logger.LogWarning("Dropped trade {Seq} of {Exchange}:{Symbol}: {Reason}", seq, trade.Exchange, trade.Symbol, ex.Message);
+            return;
+        }
+
+        TradesCounter.Add(1);
+        if (entry.Aggregator.LateTrades > lateBefore)
+        {
+            LateCounter.Add(1);
+            logger.LogDebug("Late trade {TradeId} of {Exchange}:{Symbol} at {Time}: dropped by the intervals already closed",
+                trade.TradeId, trade.Exchange, trade.Symbol, trade.Time);
+        }
+
+        entry.Dirty = true;
+        // Checkpoints at most once per CheckpointInterval keep the replay after a restart short.
+        _checkpointDue = true;
+        entry.LastInput = time.GetUtcNow();
+        entry.IdlePublished = false;
+        foreach (var change in changes)
+        {
+            if (change.Kind == KlineChangeKind.Updated)
+            {
+                if (source == LiveSource)
+                {
+                    entry.PendingOpen[change.Kline.Interval] = change.Kline;
+                }
+            }
+            else
+            {
+                entry.PendingOpen.Remove(change.Kline.Interval);
+                await PublishClosedAsync(entry, change.Kline, ct);
+                _checkpointDue = true;
+            }
+        }
+
+        if (_caughtUp)
+        {
+            await FlushOpenAsync(entry, ct);
+        }
+    }
+
+    private async Task OnTickAsync(CancellationToken ct)
+    {
+        if (!_caughtUp)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var closedByClock = false;
+        foreach (var entry in _aggregators.Values)
+        {
+            if (entry.Source == LiveSource)
+            {
+                var changes = entry.Aggregator.OnClock(now, _options.AllowedLateness);
+                foreach (var change in changes)
+                {
+                    entry.PendingOpen.Remove(change.Kline.Interval);
+                    await PublishClosedAsync(entry, change.Kline, ct);
+                }
+
+                if (changes.Count > 0)
+                {
+                    entry.Dirty = true;
+                    closedByClock = true;
+                }
+
+                await FlushOpenAsync(entry, ct);
+            }
+            else if (!entry.IdlePublished && now - entry.LastInput >= _options.HistoryIdle)
+            {
+                // History is never closed by the wall clock (its windows ended long ago, and closing them would
+                // make the import's next trades late); its last klines are published once, still open.
+                entry.IdlePublished = true;
+                foreach (var interval in entry.Aggregator.Intervals)
+                {
+                    if (entry.Aggregator.OpenKline(interval) is { } open)
+                    {
+                        await PublishAsync(entry, open, msgId: null, ct);
+                    }
+                }
+            }
+        }
+
+        // A clock close is the one decision a replay of the trades cannot reproduce: save it before anything else
+        // happens, so a restart never re-opens a kline the clock already closed.
+        if (closedByClock || (_checkpointDue && now - _lastCheckpoint >= _options.CheckpointInterval))
+        {
+            await CheckpointAsync(ct);
+        }
+    }
+
+    private async Task FlushOpenAsync(Entry entry, CancellationToken ct)
+    {
+        if (entry.PendingOpen.Count == 0)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        List<string>? sent = null;
+        foreach (var (interval, kline) in entry.PendingOpen)
+        {
+            if (entry.LastOpenPublish.TryGetValue(interval, out var last) && now - last < _options.OpenUpdateInterval)
+            {
+                continue;
+            }
+
+            await PublishAsync(entry, kline, msgId: null, ct);
+            entry.LastOpenPublish[interval] = now;
+            (sent ??= []).Add(interval);
+        }
+
+        foreach (var interval in sent ?? [])
+        {
+            entry.PendingOpen.Remove(interval);
+        }
+    }
+
+    private async Task PublishClosedAsync(Entry entry, KlineRecord kline, CancellationToken ct)
+    {
+        var msgId = $"{kline.Exchange}:{kline.Symbol}:{kline.Interval}:{kline.OpenTime.ToUnixTimeMilliseconds()}:closed";
+        await PublishAsync(entry, kline, msgId, ct);
+        ClosedCounter.Add(1);
+    }
+
+    private async Task PublishAsync(Entry entry, KlineRecord kline, string? msgId, CancellationToken ct)
+    {
+        var subject = Subjects.MarketKline(kline.Exchange, kline.Interval, kline.Symbol);
+        var headers = new NatsHeaders();
+        if (entry.Source == HistorySource)
+        {
+            headers[SourceHeader] = HistorySource;
+        }
+
+        using var activity = NatsTracing.StartPublish(subject, headers);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(kline, ContractsJsonContext.Wire.Kline);
+        var ack = await js.PublishAsync(subject, payload, opts: msgId is null ? null : new NatsJSPubOpts { MsgId = msgId }, headers: headers, cancellationToken: ct);
+        ack.EnsureSuccess();
+    }
+
+    private async Task CheckpointAsync(CancellationToken ct)
+    {
+        var changed = _aggregators.Values.Where(e => e.Dirty).ToList();
+        await checkpoints.SaveAsync(
+            _lastSeq,
+            [.. changed.Select(e => new SavedAggregator(e.Source, e.Aggregator.Snapshot()))],
+            ct);
+        foreach (var entry in changed)
+        {
+            entry.Dirty = false;
+        }
+
+        _checkpointDue = false;
+        _lastCheckpoint = time.GetUtcNow();
+    }
+
+    private sealed class Entry(string source, KlineAggregator aggregator)
+    {
+        public string Source { get; } = source;
+
+        public KlineAggregator Aggregator { get; } = aggregator;
+
+        public bool Dirty { get; set; }
+
+        public DateTimeOffset LastInput { get; set; }
+
+        public bool IdlePublished { get; set; } = true;
+
+        /// <summary>The newest open kline per interval not yet published because of the rate limit.</summary>
+        public Dictionary<string, KlineRecord> PendingOpen { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, DateTimeOffset> LastOpenPublish { get; } = new(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Net;
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Messaging;
+
+namespace QuantTrader.IntegrationTests;
+
+/// <summary>The test's own NATS connection: publishes trades the way the ingestor does and reads klines back.</summary>
+public sealed class MarketBus : IAsyncDisposable
+{
+    private readonly NatsConnection _connection;
+
+    private MarketBus(NatsConnection connection)
+    {
+        _connection = connection;
+        Js = connection.CreateJetStreamContext();
+    }
+
+    public INatsJSContext Js { get; }
+
+    public static async Task<MarketBus> ConnectAsync(SystemFixture system)
+    {
+        var connection = new NatsConnection(new NatsOpts { Url = await system.ConnectionStringAsync("nats") });
+        var bus = new MarketBus(connection);
+        await bus.Js.CreateOrUpdateStreamAsync(Streams.MarketRaw());
+        return bus;
+    }
+
+    /// <summary>A symbol nobody else uses, so tests sharing the system do not see each other's klines.</summary>
+    public static string NewSymbol() => $"T{Guid.NewGuid().ToString("N")[..10].ToUpperInvariant()}USDT";
+
+    public async Task PublishTradeAsync(Trade trade)
+    {
+        var headers = new NatsHeaders();
+        var ack = await Js.PublishAsync(
+            Subjects.MarketRaw(trade.Exchange, trade.Symbol),
+            JsonSerializer.SerializeToUtf8Bytes(trade, ContractsJsonContext.Wire.Trade),
+            opts: new NatsJSPubOpts { MsgId = trade.MessageId },
+            headers: headers);
+        // A re-sent trade is acknowledged as a duplicate: exactly what the ingestor relies on, not an error here.
+        if (!ack.Duplicate)
+        {
+            ack.EnsureSuccess();
+        }
+    }
+
+    /// <summary>Every kline message stored in MARKET_KLINE for one market and interval so far, in stream order.</summary>
+    public async Task<List<Kline>> KlinesAsync(string exchange, string interval, string symbol, CancellationToken ct)
+    {
+        var klines = new List<Kline>();
+        var subject = Subjects.MarketKline(exchange, interval, symbol);
+        var stream = await Js.GetStreamAsync(Streams.MarketKline().Name!, new StreamInfoRequest { SubjectsFilter = subject }, ct);
+        if (stream.Info.State.Subjects is not { } subjects || !subjects.TryGetValue(subject, out var count) || count == 0)
+        {
+            return klines;
+        }
+
+        // A named consumer with the singular filter_subject, which NATS 2.9 honours (filter_subjects needs 2.10).
+        var name = $"test-{Guid.NewGuid():N}";
+        var consumer = await Js.CreateOrUpdateConsumerAsync(Streams.MarketKline().Name!, new ConsumerConfig(name)
+        {
+            FilterSubject = subject,
+            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            InactiveThreshold = TimeSpan.FromMinutes(1),
+        }, ct);
+        try
+        {
+            while (klines.Count < (long)count)
+            {
+                await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 1000 }, cancellationToken: ct))
+                {
+                    klines.Add(JsonSerializer.Deserialize(msg.Data!, ContractsJsonContext.Wire.Kline)!);
+                }
+            }
+        }
+        finally
+        {
+            await Js.DeleteConsumerAsync(Streams.MarketKline().Name!, name, CancellationToken.None);
+        }
+
+        return klines;
+    }
+
+    public async ValueTask DisposeAsync() => await _connection.DisposeAsync();
+}
