@@ -40,6 +40,8 @@ public sealed class SystemFixture : IAsyncLifetime
                 "Parameters:stripe-secret-key=sk_test_fake",
                 $"Parameters:stripe-webhook-secret={StripeWebhookSecret}",
                 $"QuantTrader:StripeApiBase={Stripe.BaseUrl}",
+                "QuantTrader:MarketData:SimulatorPort=0", // a live system may hold the simulator's 8091
+                "QuantTrader:MarketData:ConnectionLifetime=00:01:00", // the Binance 24 h cut-off, every minute: tests see switch-overs
             ],
             (options, _) => options.DisableDashboard = true,
             cts.Token);

@@ -39,6 +39,15 @@ public static class ControlApi
                 ? Results.Ok(instrument.Recorded().SelectMany(p => p.Normalized()).Where(t => fromId is null || t.TradeId >= fromId))
                 : ProblemResults.NotFound($"Symbol {symbol} on {exchange}"));
 
+        // The prints as the exchange made them (OKX: one entry of `count` trades ending at LastTradeId).
+        control.MapGet("/prints", (SimMarket market, string exchange, string symbol) =>
+            market.Find(exchange, symbol) is { } instrument
+                ? Results.Ok(instrument.Recorded().Select(p => new
+                {
+                    p.AggregateId, p.FirstTradeId, p.LastTradeId, p.Count, p.Price, p.Quantity, p.Side, p.Time,
+                }))
+                : ProblemResults.NotFound($"Symbol {symbol} on {exchange}"));
+
         control.MapPost("/trades", (SimMarket market, InjectTradeRequest request) =>
         {
             if (Find(market, request.Exchange, request.Symbol, out var problem) is not { } instrument)
