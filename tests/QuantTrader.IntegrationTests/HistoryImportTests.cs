@@ -74,7 +74,7 @@ public sealed class HistoryImportTests(SystemFixture system)
         Assert.Equal("completed", status.GetProperty("status").GetString());
         Assert.Equal(1, status.GetProperty("rows").GetInt64());
 
-        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("quanttrader"));
+        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
         await using var cmd = db.CreateCommand("SELECT interval, close, trades, closed FROM klines WHERE exchange = 'binance' AND symbol = $1");
         cmd.Parameters.Add(new() { Value = symbol });
         await using var reader = await cmd.ExecuteReaderAsync();
