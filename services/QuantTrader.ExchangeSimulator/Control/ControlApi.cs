@@ -111,7 +111,7 @@ public static class ControlApi
             "disconnect" => Results.Ok(new { dropped = Drop(market, request.Exchange) }),
             "stall" => Results.Ok(new { stalled = Stall(market, request.Exchange) }),
             "malformed" => Malformed(market, new MalformedRequest(request.Exchange, request.Malformed, request.Symbol)),
-            "gap" => SkipIds(market, new SkipIdsRequest(request.Exchange, request.Symbol ?? market.Options.Symbols[0], request.Count ?? 5)),
+            "gap" => SkipIds(market, new SkipIdsRequest(request.Exchange, request.Symbol ?? "BTCUSDT", request.Count ?? 5)),
             _ => ProblemResults.Validation("kind", "One of disconnect, stall, malformed, gap."),
         });
 
@@ -163,7 +163,7 @@ public static class ControlApi
             return ProblemResults.Validation("kind", "One of json (truncated frame), price (non-numeric price), symbol (unknown symbol).");
         }
 
-        var instrument = market.Find(request.Exchange, request.Symbol ?? market.Options.Symbols[0]);
+        var instrument = market.Find(request.Exchange, request.Symbol ?? "BTCUSDT");
         if (instrument is null)
         {
             return ProblemResults.NotFound($"Symbol {request.Symbol} on {request.Exchange}");

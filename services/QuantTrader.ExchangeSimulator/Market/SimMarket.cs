@@ -24,7 +24,7 @@ public sealed class SimMarket
         var table = SymbolNormalizer.CreateDefault();
         foreach (var exchange in new[] { Exchanges.Binance, Exchanges.Okx })
         {
-            foreach (var symbol in Options.Symbols.Select(s => s.Trim().ToUpperInvariant()).Distinct())
+            foreach (var symbol in (Options.Symbols.Count > 0 ? Options.Symbols : ["BTCUSDT", "ETHUSDT", "SOLUSDT"]).Select(s => s.Trim().ToUpperInvariant()).Distinct())
             {
                 var instrument = table.Get(exchange, symbol);
                 var start = StartPrices.GetValueOrDefault(instrument.BaseAsset, 10m);

@@ -33,6 +33,13 @@ public abstract class SimSession(string exchange, WebSocket socket, string remot
 
     public long FramesSent;
 
+    private long _lastActivityTicks = DateTimeOffset.UtcNow.UtcTicks;
+
+    /// <summary>When a frame last went either way (OKX's idle rule: nothing pushed and nothing received).</summary>
+    public DateTimeOffset LastActivity => new(Interlocked.Read(ref _lastActivityTicks), TimeSpan.Zero);
+
+    protected void MarkActivity() => Interlocked.Exchange(ref _lastActivityTicks, DateTimeOffset.UtcNow.UtcTicks);
+
     protected WebSocket Socket { get; } = socket;
 
     protected CancellationToken Aborted => _abort.Token;
@@ -119,6 +126,7 @@ public abstract class SimSession(string exchange, WebSocket socket, string remot
             }
 
             message.Write(buffer, 0, result.Count);
+            MarkActivity();
             if (result.EndOfMessage)
             {
                 return Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length);
@@ -146,6 +154,7 @@ public abstract class SimSession(string exchange, WebSocket socket, string remot
 
             await Socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, ct);
             Interlocked.Increment(ref FramesSent);
+            MarkActivity();
         }
     }
 }

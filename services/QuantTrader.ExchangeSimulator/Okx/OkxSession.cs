@@ -83,21 +83,7 @@ public sealed class OkxSession(WebSocket socket, string remote, SimMarket market
         while (!ct.IsCancellationRequested)
         {
             await WhileStalledAsync(ct);
-            string? text;
-            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
-            {
-                idle.CancelAfter(options.IdleTimeout);
-                try
-                {
-                    text = await ReceiveTextAsync(idle.Token);
-                }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                    await CloseAsync((WebSocketCloseStatus)4004, $"No data received in {options.IdleTimeout.TotalSeconds:0}s.");
-                    return;
-                }
-            }
-
+            var text = await ReceiveTextAsync(ct);
             if (text is null)
             {
                 return;
@@ -112,6 +98,20 @@ public sealed class OkxSession(WebSocket socket, string remote, SimMarket market
             foreach (var reply in Answer(text))
             {
                 Send(reply);
+            }
+        }
+    }
+
+    /// <summary>OKX drops a connection on which nothing happened for 30 s (the reason clients send <c>ping</c>).</summary>
+    protected override async Task TimersAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            if (DateTimeOffset.UtcNow - LastActivity > options.IdleTimeout)
+            {
+                await CloseAsync((WebSocketCloseStatus)4004, $"No data received in {options.IdleTimeout.TotalSeconds:0}s.");
+                return;
             }
         }
     }

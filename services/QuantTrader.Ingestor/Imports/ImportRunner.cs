@@ -23,7 +23,16 @@ public sealed class ImportRunner(ImportStore store, TradePublisher publisher, IL
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await store.FailInterruptedAsync(stoppingToken);
+        try
+        {
+            await store.FailInterruptedAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Imports are a side line: a database hiccup at start must not stop the live feed.
+            logger.LogError(ex, "Could not mark interrupted imports as failed");
+        }
+
         await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
         {
             try

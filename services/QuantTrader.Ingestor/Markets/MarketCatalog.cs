@@ -24,7 +24,8 @@ public sealed class MarketCatalog(SymbolNormalizer symbols, IOptions<MarketDataO
     public async Task LoadAsync(CancellationToken ct)
     {
         var o = options.Value;
-        var wanted = o.Symbols.Select(s => s.Trim().ToUpperInvariant()).Where(s => s.Length > 0).Distinct().ToList();
+        // Configuration lists the symbols; the default handful applies when it lists none.
+        var wanted = (o.Symbols.Count > 0 ? o.Symbols : ["BTCUSDT", "ETHUSDT", "SOLUSDT"]).Select(s => s.Trim().ToUpperInvariant()).Where(s => s.Length > 0).Distinct().ToList();
         var markets = new List<Market>();
         foreach (var (exchange, settings) in new (string, MarketDataOptions.ExchangeOptions)[] { (Exchanges.Binance, o.Binance), (Exchanges.Okx, o.Okx) })
         {
