@@ -134,20 +134,13 @@ public sealed class HistoryImportTests(SystemFixture system)
     {
         await using var nats = new NatsConnection(new NatsOpts { Url = await system.ConnectionStringAsync("nats") });
         var js = nats.CreateJetStreamContext();
-        var consumer = await js.CreateOrderedConsumerAsync("MARKET_RAW",
-            new NatsJSOrderedConsumerOpts { FilterSubjects = [Subjects.MarketHistory("binance", symbol)] });
-        var trades = new List<Published>();
-        using var timeout = new CancellationTokenSource(Wait);
-        await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: timeout.Token))
+        List<Published> trades = [];
+        await Eventually.SucceedsAsync(async () =>
         {
-            trades.Add(new Published(JsonSerializer.Deserialize(msg.Data!, ContractsJsonContext.Wire.Trade)!,
-                msg.Headers is { } h && h.TryGetValue("Nats-Msg-Id", out var v) ? v.ToString() : null));
-            if (trades.Count == expected)
-            {
-                break;
-            }
-        }
-
+            trades = [.. (await MarketStream.ReadAsync(js, Subjects.MarketHistory("binance", symbol), data => JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade)!))
+                .Select(m => new Published(m.Value, m.Header("Nats-Msg-Id")))];
+            Assert.Equal(expected, trades.Count);
+        }, Wait);
         Assert.Equal(expected, trades.Count);
         return trades;
     }

@@ -207,8 +207,10 @@ public sealed class MarketDataIngestionTests(SystemFixture system) : IAsyncLifet
         List<Published> window = [];
         await Eventually.SucceedsAsync(async () =>
         {
-            var recorded = (await _simulator.GetFromJsonAsync<Trade[]>($"/control/trades?exchange={exchange}&symbol={symbol}", ContractsJsonContext.WireOptions))!
-                .Where(t => t.TradeId >= fromId && t.TradeId <= toId).ToList();
+            var all = (await _simulator.GetFromJsonAsync<Trade[]>($"/control/trades?exchange={exchange}&symbol={symbol}", MarketStream.Json))!;
+            // The whole window has been printed (and so must all be published), not just a prefix of it.
+            Assert.True(all[^1].TradeId >= toId, $"the simulator is at {all[^1].TradeId}, waiting for {toId}");
+            var recorded = all.Where(t => t.TradeId >= fromId && t.TradeId <= toId).ToList();
             var published = await ReadPublishedAsync(exchange, symbol);
             // Nothing before the ingestor's very first trade is ours (it does not backfill history at start-up).
             var start = Math.Max(fromId, published.Count > 0 ? published[0].Trade.TradeId : fromId);
@@ -230,39 +232,12 @@ public sealed class MarketDataIngestionTests(SystemFixture system) : IAsyncLifet
         [.. (await ReadAsync(Subjects.MarketRaw(exchange, symbol), data => JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade)!))
             .Select(m => new Published(m.Value, m.Header("Nats-Msg-Id"), m.Header("traceparent")))];
 
-    private sealed record Message<T>(T Value, NatsHeaders? Headers)
-    {
-        public string? Header(string name) => Headers is not null && Headers.TryGetValue(name, out var v) ? v.ToString() : null;
-    }
-
-    /// <summary>Everything the MARKET_RAW stream holds on <paramref name="subject"/>, oldest first.</summary>
-    private async Task<List<Message<T>>> ReadAsync<T>(string subject, Func<byte[], T> decode)
-    {
-        var messages = new List<Message<T>>();
-        var consumer = await _js.CreateOrderedConsumerAsync("MARKET_RAW", new NatsJSOrderedConsumerOpts { FilterSubjects = [subject] });
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try
-        {
-            await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: timeout.Token))
-            {
-                messages.Add(new Message<T>(decode(msg.Data!), msg.Headers));
-                if (msg.Metadata?.NumPending == 0)
-                {
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Nothing (more) on the subject.
-        }
-
-        return messages;
-    }
+    private Task<List<MarketStream.Message<T>>> ReadAsync<T>(string subject, Func<byte[], T> decode) =>
+        MarketStream.ReadAsync(_js, subject, decode);
 
     private async Task<long> LastRecordedIdAsync(string exchange, string symbol)
     {
-        var recorded = await _simulator.GetFromJsonAsync<Trade[]>($"/control/trades?exchange={exchange}&symbol={symbol}", ContractsJsonContext.WireOptions);
+        var recorded = await _simulator.GetFromJsonAsync<Trade[]>($"/control/trades?exchange={exchange}&symbol={symbol}", MarketStream.Json);
         return recorded!.Last().TradeId;
     }
 
