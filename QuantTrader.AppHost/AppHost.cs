@@ -18,7 +18,9 @@ var persistence = builder.AddQuantTraderService<Projects.QuantTrader_Persistence
 var accounts = builder.AddQuantTraderService<Projects.QuantTrader_Accounts>("accounts", nats, signingKey)
     .WithStorage(database, persistence)
     .WithOptionalStripe(builder);
-var ingestor = builder.AddQuantTraderService<Projects.QuantTrader_Ingestor>("ingestor", nats, signingKey).WithStorage(database, persistence);
+// Market data: the exchange simulator (default, offline) or the real exchanges (QuantTrader:MarketData:Source=live).
+var ingestor = builder.AddQuantTraderService<Projects.QuantTrader_Ingestor>("ingestor", nats, signingKey).WithStorage(database, persistence)
+    .WithMarketData(builder);
 var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", nats, signingKey).WithStorage(database, persistence);
 var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence);
 // Webhooks to loopback/private/link-local addresses are refused (SSRF) unless the operator allows them (tests, on-premise receivers).

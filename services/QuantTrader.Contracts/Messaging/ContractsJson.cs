@@ -16,6 +16,7 @@ namespace QuantTrader.Contracts.Messaging;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(Trade))]
 [JsonSerializable(typeof(Kline))]
+[JsonSerializable(typeof(MarketGap))]
 [JsonSerializable(typeof(OrderEvent))]
 [JsonSerializable(typeof(FillEvent))]
 [JsonSerializable(typeof(RiskCheckRequest))]

@@ -1,0 +1,53 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace QuantTrader.AppHost.Infrastructure;
+
+/// <summary>
+/// Where market data comes from: <c>QuantTrader:MarketData:Source</c> = <c>simulator</c> (default: the exchange
+/// simulator runs as resource <c>exchange-simulator</c> and the ingestor connects to it, offline) or <c>live</c>
+/// (the ingestor's own defaults: wss://stream.binance.com:9443, wss://ws.okx.com:8443/ws/v5/public and their REST bases).
+/// </summary>
+public static class MarketDataSource
+{
+    public static IResourceBuilder<ProjectResource> WithMarketData(this IResourceBuilder<ProjectResource> ingestor, IDistributedApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection("QuantTrader:MarketData");
+        var source = (section["Source"] ?? "simulator").Trim().ToLowerInvariant();
+        if (source == "live")
+        {
+            return ingestor.WithEnvironment("MarketData__Source", "live");
+        }
+
+        if (source is not ("simulator" or "sim"))
+        {
+            throw new InvalidOperationException($"QuantTrader:MarketData:Source must be 'simulator' or 'live', not '{source}'.");
+        }
+
+        // The simulator's control API sits on a fixed, documented port (8091); tests pass 0 for any free port.
+        var port = section.GetValue("SimulatorPort", 8091);
+        // Binance cuts connections after 24 h; a shorter simulated lifetime exercises the ingestor's switch-over often.
+        var lifetime = section.GetValue("ConnectionLifetime", TimeSpan.FromHours(24));
+        var rotateAfter = lifetime - TimeSpan.FromTicks(Math.Min(lifetime.Ticks / 4, TimeSpan.FromMinutes(30).Ticks));
+
+        var simulator = builder.AddProject<Projects.QuantTrader_ExchangeSimulator>("exchange-simulator", launchProfileName: null)
+            .WithHttpEndpoint(port: port > 0 ? port : null, name: "http")
+            .WithHttpHealthCheck("/health")
+            .WithEnvironment("Simulator__Binance__ConnectionLifetime", lifetime.ToString("c", CultureInfo.InvariantCulture));
+        var endpoint = simulator.GetEndpoint("http");
+
+        return ingestor
+            .WithReference(simulator)
+            .WaitFor(simulator)
+            .WithEnvironment("MarketData__Source", "simulator")
+            .WithEnvironment("MarketData__Binance__StreamUrl", ReferenceExpression.Create($"ws://{endpoint.Property(EndpointProperty.HostAndPort)}/stream"))
+            .WithEnvironment("MarketData__Binance__RestUrl", endpoint)
+            .WithEnvironment("MarketData__Binance__RotateAfter", rotateAfter.ToString("c", CultureInfo.InvariantCulture))
+            .WithEnvironment("MarketData__Okx__StreamUrl", ReferenceExpression.Create($"ws://{endpoint.Property(EndpointProperty.HostAndPort)}/ws/v5/public"))
+            .WithEnvironment("MarketData__Okx__RestUrl", endpoint)
+            // A simulated feed that goes quiet is a fault we inject: notice it sooner than on the real exchange.
+            .WithEnvironment("MarketData__Binance__StaleAfter", "00:00:10")
+            .WithEnvironment("MarketData__Okx__StaleAfter", "00:00:10")
+            .WithEnvironment("MarketData__Okx__PingAfterIdle", "00:00:05");
+    }
+}

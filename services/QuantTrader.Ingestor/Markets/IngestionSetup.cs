@@ -1,0 +1,55 @@
+using NATS.Client.JetStream;
+using QuantTrader.Contracts.Messaging;
+using QuantTrader.Ingestor.Backfill;
+using QuantTrader.Ingestor.Connectors.Binance;
+using QuantTrader.Ingestor.Connectors.Okx;
+using QuantTrader.Ingestor.Diagnostics;
+using QuantTrader.Ingestor.Publishing;
+using QuantTrader.MarketData.Normalization;
+using QuantTrader.MarketData.Parsing;
+
+namespace QuantTrader.Ingestor.Markets;
+
+public static class IngestionSetup
+{
+    /// <summary>The live feed: symbol table, exchange connectors, gap backfill and JetStream publishing.</summary>
+    public static IHostApplicationBuilder AddMarketIngestion(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.Configure<MarketDataOptions>(builder.Configuration.GetSection("MarketData"));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => SymbolNormalizer.CreateDefault());
+        services.AddSingleton(sp => new BinanceMessageParser(sp.GetRequiredService<SymbolNormalizer>()));
+        services.AddSingleton(sp => new OkxMessageParser(sp.GetRequiredService<SymbolNormalizer>()));
+        services.AddSingleton<IngestorMetrics>();
+        services.AddSingleton<MarketCatalog>();
+        services.AddSingleton<TradePublisher>();
+        services.AddSingleton<TradePipelineFactory>();
+        services.AddHttpClient("exchange-metadata");
+        services.AddHttpClient<BinanceBackfill>();
+        services.AddHttpClient<OkxBackfill>();
+        services.AddSingleton<ITradeBackfill>(sp => sp.GetRequiredService<BinanceBackfill>());
+        services.AddSingleton<ITradeBackfill>(sp => sp.GetRequiredService<OkxBackfill>());
+
+        // Order matters: the stream and the symbol table are ready before any connector starts.
+        services.AddHostedService<IngestionStartup>();
+        services.AddHostedService<BinanceConnector>();
+        services.AddHostedService<OkxConnector>();
+        return builder;
+    }
+}
+
+/// <summary>Creates (or updates) MARKET_RAW, which the ingestor owns, and loads the symbol table, before connecting.</summary>
+internal sealed class IngestionStartup(INatsJSContext js, MarketCatalog catalog, Microsoft.Extensions.Options.IOptions<MarketDataOptions> options, ILogger<IngestionStartup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), cancellationToken);
+        await catalog.LoadAsync(cancellationToken);
+        logger.LogInformation("Market data source {Source}: Binance {BinanceUrl}, OKX {OkxUrl}; ingesting {Markets}",
+            options.Value.Source, options.Value.Binance.StreamUrl, options.Value.Okx.StreamUrl,
+            string.Join(", ", catalog.All.Select(m => $"{m.Exchange}:{m.Symbol}")));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,115 @@
+using System.Threading.Channels;
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Ingestor.Backfill;
+using QuantTrader.Ingestor.Diagnostics;
+using QuantTrader.Ingestor.Sequencing;
+using QuantTrader.MarketData.Normalization;
+
+namespace QuantTrader.Ingestor.Publishing;
+
+/// <summary>
+/// One exchange's path from its connections to JetStream: every connection writes parsed trades into one channel;
+/// one loop checks id continuity (<see cref="TradeSequencer"/>), fills gaps over REST before publishing the trade
+/// that revealed them, and publishes in batches. A full channel makes the connections wait (back-pressure), never drop.
+/// </summary>
+public sealed class TradePipeline(
+    string exchange,
+    ITradeBackfill backfill,
+    TradePublisher publisher,
+    IngestorMetrics metrics,
+    SymbolNormalizer symbols,
+    int maxBackfillTrades,
+    ILogger logger,
+    TimeProvider time)
+{
+    private const int MaxBatch = 1024;
+
+    private readonly Channel<Trade> _input = Channel.CreateBounded<Trade>(
+        new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly TradeSequencer _sequencer = new();
+
+    public ValueTask WriteAsync(Trade trade, CancellationToken ct) =>
+        _input.Writer.TryWrite(trade) ? ValueTask.CompletedTask : _input.Writer.WriteAsync(trade, ct);
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var batch = new List<Trade>(MaxBatch);
+        var reader = _input.Reader;
+        while (await reader.WaitToReadAsync(ct))
+        {
+            while (batch.Count < MaxBatch && reader.TryRead(out var trade))
+            {
+                var decision = _sequencer.Offer(trade.Symbol, trade.TradeId);
+                if (decision.Verdict == SequenceVerdict.Gap)
+                {
+                    // Everything before the gap goes out first, then the backfill, then the trade itself.
+                    await FlushAsync(batch, ct);
+                    await FillGapAsync(trade.Symbol, decision.GapFrom, decision.GapTo, ct);
+                    decision = _sequencer.Offer(trade.Symbol, trade.TradeId);
+                }
+
+                if (decision.Verdict == SequenceVerdict.Publish)
+                {
+                    batch.Add(trade);
+                }
+                else
+                {
+                    metrics.Duplicate(exchange);
+                }
+            }
+
+            await FlushAsync(batch, ct);
+        }
+    }
+
+    private async Task FlushAsync(List<Trade> batch, CancellationToken ct)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        await publisher.PublishLiveAsync(batch, ct);
+        metrics.Published(exchange, batch.Count);
+        batch.Clear();
+    }
+
+    private async Task FillGapAsync(string symbol, long from, long to, CancellationToken ct)
+    {
+        metrics.Gap(exchange);
+        var size = to - from + 1;
+        logger.LogWarning("Gap in {Exchange} {Symbol}: trade ids {From}..{To} ({Count}) missing; backfilling over REST",
+            exchange, symbol, from, to, size);
+        IReadOnlyList<Trade> fetched = [];
+        string? failure = null;
+        try
+        {
+            fetched = await backfill.FetchAsync(symbols.Get(exchange, symbol), from, to, maxBackfillTrades, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            failure = ex.Message;
+            logger.LogError(ex, "Backfill of {Exchange} {Symbol} {From}..{To} failed", exchange, symbol, from, to);
+        }
+
+        var outcome = _sequencer.Fill(symbol, from, to, fetched);
+        await publisher.PublishLiveAsync(outcome.Trades, ct);
+        metrics.Backfilled(exchange, outcome.Trades.Count);
+        metrics.Published(exchange, outcome.Trades.Count);
+        if (outcome.Trades.Count > 0)
+        {
+            logger.LogInformation("Backfilled {Count} {Exchange} {Symbol} trades ({From}..{To})", outcome.Trades.Count, exchange, symbol, from, to);
+        }
+
+        foreach (var (missingFrom, missingTo) in outcome.Missing)
+        {
+            var reason = failure is null
+                ? $"the exchange's REST history does not have them (asked {from}..{to}, limit {maxBackfillTrades})"
+                : $"backfill failed: {failure}";
+            metrics.Unfilled(exchange, missingTo - missingFrom + 1);
+            logger.LogError("Unfillable gap in {Exchange} {Symbol}: trade ids {From}..{To} are lost: {Reason}",
+                exchange, symbol, missingFrom, missingTo, reason);
+            await publisher.PublishGapAsync(new MarketGap(exchange, symbol, missingFrom, missingTo, time.GetUtcNow(), reason), ct);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Messaging;
+using QuantTrader.ServiceDefaults.Messaging;
+
+namespace QuantTrader.Ingestor.Publishing;
+
+/// <summary>
+/// Publishes trades to JetStream without waiting for one acknowledgement per trade: a batch is sent with
+/// <c>PublishConcurrentAsync</c> (one connection, so the server receives it in order) and the acks are collected
+/// afterwards. A trade whose ack failed is published again, one at a time, until the server has it: the
+/// <c>Nats-Msg-Id</c> makes a re-send that did reach the server a no-op, so retrying never doubles a trade.
+/// </summary>
+public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> logger, TimeProvider time)
+{
+    private readonly NatsJSContext _js = (NatsJSContext)js;
+
+    /// <summary>Live trades on <c>market.raw.{exchange}.{SYMBOL}</c>, id = <see cref="Trade.MessageId"/>.</summary>
+    public Task PublishLiveAsync(IReadOnlyList<Trade> trades, CancellationToken ct) =>
+        PublishAsync(trades, static t => Subjects.MarketRaw(t.Exchange, t.Symbol), static t => t.MessageId, ct);
+
+    /// <summary>
+    /// Imported trades on <c>market.history.{exchange}.{SYMBOL}</c>. Their message id is prefixed with <c>history:</c>:
+    /// MARKET_RAW holds both subjects and de-duplicates by id across the stream, so the same id as a live trade
+    /// would make the server drop the import.
+    /// </summary>
+    public Task PublishHistoryAsync(IReadOnlyList<Trade> trades, CancellationToken ct) =>
+        PublishAsync(trades, static t => Subjects.MarketHistory(t.Exchange, t.Symbol), static t => "history:" + t.MessageId, ct);
+
+    public async Task PublishGapAsync(MarketGap gap, CancellationToken ct)
+    {
+        var subject = Subjects.MarketGap(gap.Exchange, gap.Symbol);
+        var headers = new NatsHeaders();
+        using var activity = NatsTracing.StartPublish(subject, headers);
+        var ack = await _js.PublishAsync(subject, JsonSerializer.SerializeToUtf8Bytes(gap, ContractsJsonContext.Wire.MarketGap),
+            opts: new NatsJSPubOpts { MsgId = $"gap:{gap.Exchange}:{gap.Symbol}:{gap.FromTradeId}-{gap.ToTradeId}" },
+            headers: headers, cancellationToken: ct);
+        ack.EnsureSuccess();
+    }
+
+    private async Task PublishAsync(IReadOnlyList<Trade> trades, Func<Trade, string> subjectOf, Func<Trade, string> idOf, CancellationToken ct)
+    {
+        if (trades.Count == 0)
+        {
+            return;
+        }
+
+        var futures = new NatsJSPublishConcurrentFuture?[trades.Count];
+        var payloads = new (string Subject, byte[] Data, NatsHeaders Headers)[trades.Count];
+        for (var i = 0; i < trades.Count; i++)
+        {
+            var trade = trades[i];
+            var subject = subjectOf(trade);
+            var headers = new NatsHeaders();
+            using (NatsTracing.StartPublish(subject, headers))
+            {
+                payloads[i] = (subject, JsonSerializer.SerializeToUtf8Bytes(trade, ContractsJsonContext.Wire.Trade), headers);
+            }
+
+            try
+            {
+                futures[i] = await _js.PublishConcurrentAsync(subject, payloads[i].Data,
+                    opts: new NatsJSPubOpts { MsgId = idOf(trade) }, headers: headers, cancellationToken: ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Not sent: retried below, in order with the other failures.
+                logger.LogDebug(ex, "Concurrent publish of {MessageId} failed; will retry", idOf(trade));
+            }
+        }
+
+        List<int>? failed = null;
+        for (var i = 0; i < trades.Count; i++)
+        {
+            if (futures[i] is not { } future)
+            {
+                (failed ??= []).Add(i);
+                continue;
+            }
+
+            await using (future)
+            {
+                try
+                {
+                    var ack = await future.GetResponseAsync(ct);
+                    ack.EnsureSuccess();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogDebug(ex, "No ack for {MessageId}; will retry", idOf(trades[i]));
+                    (failed ??= []).Add(i);
+                }
+            }
+        }
+
+        foreach (var i in failed ?? [])
+        {
+            await PublishUntilAckedAsync(payloads[i].Subject, payloads[i].Data, payloads[i].Headers, idOf(trades[i]), ct);
+        }
+    }
+
+    private async Task PublishUntilAckedAsync(string subject, byte[] data, NatsHeaders headers, string messageId, CancellationToken ct)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var ack = await _js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = messageId }, headers: headers, cancellationToken: ct);
+                ack.EnsureSuccess();
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Never drop a trade: keep trying (the connector's channel applies back-pressure meanwhile).
+                logger.LogWarning(ex, "Publishing {MessageId} to {Subject} failed (attempt {Attempt}); retrying in {Delay}",
+                    messageId, subject, attempt, delay);
+                await Task.Delay(delay, time, ct);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Net;
+using Npgsql;
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Messaging;
+
+namespace QuantTrader.IntegrationTests;
+
+/// <summary>
+/// POST /api/v1/imports with the Binance public-data CSVs in tests/fixtures/binance-public-data (real trades, see its
+/// README): the import completes with the right row counts, trades land on market.history with their ids, klines in
+/// the klines table, and only the owner can see the import.
+/// </summary>
+[Collection(SystemCollection.Name)]
+public sealed class HistoryImportTests(SystemFixture system)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    private static string Fixture(string name) =>
+        Path.Combine(AppContext.BaseDirectory, "fixtures", "binance-public-data", name);
+
+    /// <summary>A symbol no other test uses, registered through base/quote (the import's unknown-symbol path).</summary>
+    private static (string Symbol, string Base) FreshSymbol()
+    {
+        var letters = new string([.. Guid.NewGuid().ToString("N").Where(char.IsLetter).Take(4).Select(char.ToUpperInvariant)]);
+        var b = "T" + letters.PadRight(4, 'X');
+        return (b + "USDT", b);
+    }
+
+    [Fact]
+    public async Task AggTrades_csv_with_a_bad_row_completes_and_its_trades_are_on_market_history()
+    {
+        var (_, _, client) = await system.CreateUserAsync();
+        var (symbol, b) = FreshSymbol();
+        var status = await ImportAsync(client, "binance-aggtrades", symbol, b, "ETHUSDT-aggTrades-2021-04-04-sample.csv");
+
+        Assert.Equal("completed", status.GetProperty("status").GetString());
+        Assert.Equal(40, status.GetProperty("rows").GetInt64());
+        Assert.Equal(1, status.GetProperty("rejectedRows").GetInt64());
+        Assert.StartsWith("line 12: price 'not-a-price' is not a number", status.GetProperty("firstError").GetString());
+
+        var trades = await HistoryAsync(symbol, 40);
+        Assert.Equal(291477091, trades[0].Trade.TradeId);
+        Assert.Equal(2064.74m, trades[0].Trade.Price);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1617566591985), trades[0].Trade.Time);
+        Assert.Equal($"history:binance:{symbol}:291477091", trades[0].MessageId);
+        Assert.Equal(trades.Select(t => t.Trade.TradeId).Order(), trades.Select(t => t.Trade.TradeId));
+    }
+
+    [Fact]
+    public async Task Trades_csv_without_header_and_with_microseconds_imports_every_row()
+    {
+        var (_, _, client) = await system.CreateUserAsync();
+        var (symbol, b) = FreshSymbol();
+        var status = await ImportAsync(client, "binance-trades", symbol, b, "ETHUSDT-trades-2021-04-04-sample-us.csv");
+
+        Assert.Equal("completed", status.GetProperty("status").GetString());
+        Assert.Equal(20, status.GetProperty("rows").GetInt64());
+        Assert.Equal(0, status.GetProperty("rejectedRows").GetInt64());
+        var trades = await HistoryAsync(symbol, 20);
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1617566591985), trades[0].Trade.Time);
+    }
+
+    [Fact]
+    public async Task Klines_csv_is_stored_as_closed_klines()
+    {
+        var (_, _, client) = await system.CreateUserAsync();
+        var (symbol, b) = FreshSymbol();
+        var status = await ImportAsync(client, "binance-klines", symbol, b, "BTCUSDT-1m-2021-04-04-sample.csv");
+        Assert.Equal("completed", status.GetProperty("status").GetString());
+        Assert.Equal(1, status.GetProperty("rows").GetInt64());
+
+        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
+        await using var cmd = db.CreateCommand("SELECT interval, close, trades, closed FROM klines WHERE exchange = 'binance' AND symbol = $1");
+        cmd.Parameters.Add(new() { Value = symbol });
+        await using var reader = await cmd.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal("1m", reader.GetString(0));
+        Assert.Equal(57999.99m, reader.GetDecimal(1));
+        Assert.Equal(1020, reader.GetInt64(2));
+        Assert.True(reader.GetBoolean(3));
+    }
+
+    [Fact]
+    public async Task Only_the_owner_sees_an_import_and_a_key_is_required()
+    {
+        var (_, _, owner) = await system.CreateUserAsync();
+        var (_, _, other) = await system.CreateUserAsync();
+        var (symbol, b) = FreshSymbol();
+        var status = await ImportAsync(owner, "binance-klines", symbol, b, "BTCUSDT-1m-2021-04-04-sample.csv");
+        var id = status.GetProperty("id").GetGuid();
+
+        using var foreign = await other.GetAsync($"/api/v1/imports/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+        using var anonymous = await system.Gateway.PostAsync("/api/v1/imports?exchange=binance&symbol=BTCUSDT&format=binance-trades", new StringContent("1,2,3"));
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("exchange=kraken&symbol=BTCUSDT&format=binance-trades", "exchange")]
+    [InlineData("exchange=binance&symbol=BTCUSDT&format=csv", "format")]
+    [InlineData("exchange=binance&symbol=NEWCOINUSDT&format=binance-trades", "base")]
+    public async Task Invalid_requests_are_problems_naming_the_field(string query, string field)
+    {
+        var (_, _, client) = await system.CreateUserAsync();
+        using var response = await client.PostAsync($"/api/v1/imports?{query}", new StringContent("1,2,1,2,1617566591985,true,true"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+    }
+
+    private static async Task<JsonElement> ImportAsync(HttpClient client, string format, string symbol, string b, string fixture)
+    {
+        await using var file = File.OpenRead(Fixture(fixture));
+        using var response = await client.PostAsync(
+            $"/api/v1/imports?exchange=binance&symbol={symbol}&format={format}&base={b}&quote=USDT", new StreamContent(file));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("importId").GetGuid();
+
+        return await Eventually.ReturnsAsync(async () =>
+        {
+            var status = await client.GetFromJsonAsync<JsonElement>($"/api/v1/imports/{id}");
+            return status.GetProperty("status").GetString() is "completed" or "failed" ? (object)status : null;
+        }, Wait, "the import to finish") is JsonElement done ? done : default;
+    }
+
+    private sealed record Published(Trade Trade, string? MessageId);
+
+    private async Task<List<Published>> HistoryAsync(string symbol, int expected)
+    {
+        await using var nats = new NatsConnection(new NatsOpts { Url = await system.ConnectionStringAsync("nats") });
+        var js = nats.CreateJetStreamContext();
+        List<Published> trades = [];
+        await Eventually.SucceedsAsync(async () =>
+        {
+            trades = [.. (await MarketStream.ReadAsync(js, Subjects.MarketHistory("binance", symbol), data => JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade)!))
+                .Select(m => new Published(m.Value, m.Header("Nats-Msg-Id")))];
+            Assert.Equal(expected, trades.Count);
+        }, Wait);
+        Assert.Equal(expected, trades.Count);
+        return trades;
+    }
+}
