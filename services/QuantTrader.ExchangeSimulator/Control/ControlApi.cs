@@ -48,6 +48,12 @@ public static class ControlApi
                 }))
                 : ProblemResults.NotFound($"Symbol {symbol} on {exchange}"));
 
+        // Cheap counters for the load harness: the newest id per market (ids only go up by one).
+        control.MapGet("/stats", (SimMarket market) => market.Instruments.Select(i => new
+        {
+            i.Exchange, i.Instrument.Symbol, LastTradeId = i.LastNormalizedId, i.TradesPerSecond,
+        }));
+
         control.MapPost("/trades", (SimMarket market, InjectTradeRequest request) =>
         {
             if (Find(market, request.Exchange, request.Symbol, out var problem) is not { } instrument)

@@ -38,6 +38,21 @@ public sealed class SimInstrument
 
     public double TradesPerSecond { get; set; }
 
+    /// <summary>
+    /// The newest id as QuantTrader stores it (Binance: the aggregate id of aggTrade streams; OKX: the trade id),
+    /// so the load harness can count what must arrive without fetching the record.
+    /// </summary>
+    public long LastNormalizedId
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return Exchange == Exchanges.Binance ? _nextAggregateId - 1 : _nextTradeId - 1;
+            }
+        }
+    }
+
     /// <summary>Prints made after the next <paramref name="count"/> are sent; these are recorded (REST has them) but not streamed.</summary>
     public void HideNext(int count)
     {
