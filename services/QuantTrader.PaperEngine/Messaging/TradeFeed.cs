@@ -1,0 +1,88 @@
+using System.Text.Json;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using QuantTrader.Contracts.Messaging;
+using QuantTrader.PaperEngine.Engine;
+using QuantTrader.ServiceDefaults.Messaging;
+
+namespace QuantTrader.PaperEngine.Messaging;
+
+/// <summary>
+/// Live trades from MARKET_RAW (<c>market.raw.&gt;</c>, never <c>market.history</c>: imports must not fill orders),
+/// in stream order, into the engine loop.
+/// <para>
+/// An <b>ordered</b> consumer, not a durable one: the engine's position in the stream is part of its state (each book's
+/// watermark is written in the same PostgreSQL transaction as the fills it caused), so an acknowledgement kept by
+/// the server could never be atomic with that state and would add nothing. The ordered consumer delivers strictly in
+/// stream order (so per symbol in order), has no server-side state to clean up, and recreates itself from the last
+/// sequence it delivered after a gap or a NATS restart. On start it resumes after the oldest stored watermark;
+/// books skip prints they already processed by trade id.
+/// </para>
+/// </summary>
+public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<TradeFeed> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var resumeAfter = loop.ResumeAfterSequence;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // The ingestor owns MARKET_RAW; create it with the same config when we start first (idempotent).
+                await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), stoppingToken);
+                var opts = resumeAfter is { } after
+                    ? new NatsJSOrderedConsumerOpts
+                    {
+                        FilterSubjects = [Subjects.MarketRawAll],
+                        DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
+                        OptStartSeq = after + 1,
+                    }
+                    : new NatsJSOrderedConsumerOpts
+                    {
+                        // First start: the last print of each market prices market orders; then everything new.
+                        FilterSubjects = [Subjects.MarketRawAll],
+                        DeliverPolicy = ConsumerConfigDeliverPolicy.LastPerSubject,
+                    };
+                var consumer = await js.CreateOrderedConsumerAsync(Streams.MarketRaw().Name!, opts, stoppingToken);
+                logger.LogInformation("Matching live trades from MARKET_RAW ({Policy} {Sequence})", opts.DeliverPolicy, opts.OptStartSeq);
+                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stoppingToken))
+                {
+                    if (msg.Data is null || msg.Metadata is not { } meta)
+                    {
+                        continue;
+                    }
+
+                    resumeAfter = meta.Sequence.Stream;
+
+                    Contracts.MarketData.Trade? trade;
+                    try
+                    {
+                        trade = JsonSerializer.Deserialize(msg.Data, ContractsJsonContext.Wire.Trade);
+                    }
+                    catch (JsonException ex)
+                    {
+                        logger.LogWarning(ex, "Skipping malformed trade at {Subject} sequence {Sequence}", msg.Subject, meta.Sequence.Stream);
+                        continue;
+                    }
+
+                    if (trade is null)
+                    {
+                        continue;
+                    }
+
+                    using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
+                    await loop.EnqueueTradeAsync(trade, meta.Sequence.Stream, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "The trade feed failed; resubscribing");
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+    }
+}
