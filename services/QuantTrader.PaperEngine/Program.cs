@@ -27,8 +27,12 @@ builder.Services.AddSingleton<OutboxPublisher>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxPublisher>());
 builder.Services.AddSingleton<ExchangeLoop>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ExchangeLoop>());
-builder.Services.AddHostedService<TradeFeed>();
-builder.Services.AddHostedService<OrderRequestHandlers>();
+builder.Services.AddSingleton<TradeFeed>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<TradeFeed>());
+builder.Services.AddSingleton<OrderRequestHandlers>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<OrderRequestHandlers>());
+// Ready once state is loaded, trades flow in and paper.submit/paper.cancel are answered.
+builder.Services.AddHealthChecks().AddCheck<EngineHealth>("paper-engine");
 
 var app = builder.Build();
 

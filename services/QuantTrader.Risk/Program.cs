@@ -13,7 +13,10 @@ builder.Services.AddOpenApi();
 
 builder.Services.Configure<RiskSettings>(builder.Configuration.GetSection(RiskSettings.Section));
 builder.Services.AddSingleton<LimitsStore>();
-builder.Services.AddHostedService<RiskResponder>();
+builder.Services.AddSingleton<RiskResponder>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<RiskResponder>());
+// Ready only once risk.check is answered: before that every order would be rejected as unanswered.
+builder.Services.AddHealthChecks().AddCheck<RiskResponderHealth>("risk-responder");
 
 var app = builder.Build();
 

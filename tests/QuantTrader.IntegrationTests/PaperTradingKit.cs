@@ -62,7 +62,13 @@ public sealed class PaperTradingKit : IAsyncDisposable
     {
         await Eventually.SucceedsAsync(async () => Assert.True(await CountAsync(subject) >= (ulong)count, $"{subject}: fewer than {count} events"), Wait);
         using var cts = new CancellationTokenSource(Wait);
-        var consumer = await Js.CreateOrderedConsumerAsync(Streams.Trading().Name!, new NatsJSOrderedConsumerOpts { FilterSubjects = [subject] }, cts.Token);
+        // One filter subject (NATS 2.9 ignores filter_subjects, which NATS.Net's ordered consumer sends).
+        var consumer = await Js.CreateOrUpdateConsumerAsync(Streams.Trading().Name!, new ConsumerConfig
+        {
+            FilterSubject = subject,
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            InactiveThreshold = TimeSpan.FromMinutes(1),
+        }, cts.Token);
         var total = (int)await CountAsync(subject);
         var list = new List<T>();
         await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: cts.Token))

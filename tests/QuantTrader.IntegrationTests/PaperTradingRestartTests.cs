@@ -57,7 +57,7 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
         var (_, _, client) = await system.CreateUserAsync();
         var order = new { exchange = "binance", symbol = "UNIUSDT", side = "buy", type = "limit", quantity = 1m, price = 7m };
 
-        await StopAsync("risk");
+        await KillAsync("risk");
         try
         {
             var (status, problem) = await PlaceAsync(client, order);
@@ -77,32 +77,29 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
     /// <summary>SIGKILL to the service's process (no graceful shutdown), then Aspire starts it again.</summary>
     private async Task KillAndRestartAsync(string resource)
     {
+        await KillAsync(resource);
+        await StartAsync(resource);
+    }
+
+    private async Task KillAsync(string resource)
+    {
         var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
         using var cts = new CancellationTokenSource(SystemFixture.StartTimeout);
-        if (!notifications.TryGetCurrentState(ResourceOf(resource).Name, out var current)
-            || current.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is not { } pidValue
-            || !int.TryParse(pidValue.ToString(), out var pid))
-        {
-            throw new InvalidOperationException($"No process id known for {resource}");
-        }
-
-        using (var process = Process.GetProcessById(pid))
+        var running = await notifications.WaitForResourceAsync(resource, e => Pid(e) is not null, cts.Token);
+        using (var process = Process.GetProcessById(Pid(running)!.Value))
         {
             process.Kill(); // SIGKILL on Linux: no shutdown hooks, no flushing
         }
 
-        await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text is not null && e.Snapshot.State.Text != KnownResourceStates.Running, cts.Token);
-        await StartAsync(resource);
+        await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text is { } state && state != KnownResourceStates.Running, cts.Token);
     }
 
-    private async Task StopAsync(string resource)
-    {
-        using var cts = new CancellationTokenSource(SystemFixture.StartTimeout);
-        var result = await system.App.ResourceCommands.ExecuteCommandAsync(ResourceOf(resource), KnownResourceCommands.StopCommand, cts.Token);
-        Assert.True(result.Success, result.Message);
-        await system.App.Services.GetRequiredService<ResourceNotificationService>()
-            .WaitForResourceAsync(resource, e => e.Snapshot.State?.Text != KnownResourceStates.Running, cts.Token);
-    }
+    private static int? Pid(ResourceEvent e) =>
+        e.Snapshot.State?.Text == KnownResourceStates.Running
+        && e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
+        && int.TryParse(value.ToString(), out var pid)
+            ? pid
+            : null;
 
     private async Task StartAsync(string resource)
     {

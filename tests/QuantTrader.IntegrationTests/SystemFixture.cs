@@ -45,7 +45,8 @@ public sealed class SystemFixture : IAsyncLifetime
             cts.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
-            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error));
+            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error)
+            .AddFilter("QuantTrader.AppHost.Resources.paper-engine", LogLevel.Information).AddFilter("QuantTrader.AppHost.Resources.risk", LogLevel.Information));
 
         App = await builder.BuildAsync(cts.Token);
         await App.StartAsync(cts.Token);

@@ -36,7 +36,7 @@ public sealed class ExchangeLoop(
     ILogger<ExchangeLoop> logger) : IHostedService
 {
     /// <summary>Snapshots and portfolios as JSON: plain records, enums by name.</summary>
-    internal static readonly JsonSerializerOptions StateJson = ContractsJsonContext.WireOptions;
+    internal static readonly JsonSerializerOptions StateJson = CreateStateJson();
 
     private static readonly Counter<long> TradesProcessed = QuantTraderTelemetry.Meter.CreateCounter<long>("paper.trades.processed", description: "Trades matched against paper books");
     private static readonly Counter<long> FillsMade = QuantTraderTelemetry.Meter.CreateCounter<long>("paper.fills", description: "Paper fills");
@@ -181,6 +181,13 @@ public sealed class ExchangeLoop(
     }
 
     private Task<T> RunAsync<T>(Func<T> step, CancellationToken ct) => RunAsync(() => Task.FromResult(step()), ct);
+
+    private static JsonSerializerOptions CreateStateJson()
+    {
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        ContractsJsonContext.Configure(json);
+        return json;
+    }
 
     /// <summary>Open orders, position and today's PnL of a user in one market, for the risk check.</summary>
     public Task<AccountExposure> GetExposureAsync(Guid userId, Instrument instrument, CancellationToken ct) => RunAsync(() =>

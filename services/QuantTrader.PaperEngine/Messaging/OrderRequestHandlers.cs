@@ -16,6 +16,10 @@ public sealed class OrderRequestHandlers(INatsConnection nats, OrderService orde
 {
     private const string QueueGroup = "paper-engine";
     private readonly SemaphoreSlim _concurrency = new(32);
+    private int _subscribed;
+
+    /// <summary>True once both subjects are subscribed (readiness: strategies' requests would otherwise find no responder).</summary>
+    public bool Ready => Volatile.Read(ref _subscribed) >= 2;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
         ServeAsync(Subjects.TradingSubmit, HandleSubmitAsync, stoppingToken),
@@ -27,7 +31,9 @@ public sealed class OrderRequestHandlers(INatsConnection nats, OrderService orde
         {
             try
             {
-                await foreach (var msg in nats.SubscribeAsync<byte[]>(subject, queueGroup: QueueGroup, cancellationToken: ct))
+                await using var subscription = await nats.SubscribeCoreAsync<byte[]>(subject, queueGroup: QueueGroup, cancellationToken: ct);
+                Interlocked.Increment(ref _subscribed);
+                await foreach (var msg in subscription.Msgs.ReadAllAsync(ct))
                 {
                     await _concurrency.WaitAsync(ct);
                     _ = Task.Run(async () =>
@@ -64,6 +70,7 @@ public sealed class OrderRequestHandlers(INatsConnection nats, OrderService orde
             }
             catch (Exception ex)
             {
+                Interlocked.Decrement(ref _subscribed);
                 logger.LogWarning(ex, "The {Subject} subscription failed; resubscribing", subject);
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
             }

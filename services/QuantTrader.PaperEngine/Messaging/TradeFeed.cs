@@ -11,16 +11,20 @@ namespace QuantTrader.PaperEngine.Messaging;
 /// Live trades from MARKET_RAW (<c>market.raw.&gt;</c>, never <c>market.history</c>: imports must not fill orders),
 /// in stream order, into the engine loop.
 /// <para>
-/// An <b>ordered</b> consumer, not a durable one: the engine's position in the stream is part of its state (each book's
-/// watermark is written in the same PostgreSQL transaction as the fills it caused), so an acknowledgement kept by
-/// the server could never be atomic with that state and would add nothing. The ordered consumer delivers strictly in
-/// stream order (so per symbol in order), has no server-side state to clean up, and recreates itself from the last
-/// sequence it delivered after a gap or a NATS restart. On start it resumes after the oldest stored watermark;
-/// books skip prints they already processed by trade id.
+/// An ordered, ephemeral, ack-less consumer, not a durable one: the engine's position in the stream is part of its
+/// state (each book's watermark is written in the same PostgreSQL transaction as the fills it caused), so an
+/// acknowledgement kept by the server could never be atomic with that state and would add nothing. One pull consumer
+/// without acks delivers strictly in stream order (so per symbol in order); when it fails (NATS restart, consumer
+/// gone) this loop recreates it from the last sequence it delivered — what NATS.Net's ordered consumer does, done
+/// here because that one sends <c>filter_subjects</c>, which NATS 2.9 ignores. On start it resumes after the oldest
+/// stored watermark; books skip prints they already processed by trade id.
 /// </para>
 /// </summary>
 public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<TradeFeed> logger) : BackgroundService
 {
+    /// <summary>True once the consumer exists (readiness).</summary>
+    public bool Ready { get; private set; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var resumeAfter = loop.ResumeAfterSequence;
@@ -30,21 +34,27 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
             {
                 // The ingestor owns MARKET_RAW; create it with the same config when we start first (idempotent).
                 await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), stoppingToken);
-                var opts = resumeAfter is { } after
-                    ? new NatsJSOrderedConsumerOpts
-                    {
-                        FilterSubjects = [Subjects.MarketRawAll],
-                        DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence,
-                        OptStartSeq = after + 1,
-                    }
-                    : new NatsJSOrderedConsumerOpts
-                    {
-                        // First start: the last print of each market prices market orders; then everything new.
-                        FilterSubjects = [Subjects.MarketRawAll],
-                        DeliverPolicy = ConsumerConfigDeliverPolicy.LastPerSubject,
-                    };
-                var consumer = await js.CreateOrderedConsumerAsync(Streams.MarketRaw().Name!, opts, stoppingToken);
-                logger.LogInformation("Matching live trades from MARKET_RAW ({Policy} {Sequence})", opts.DeliverPolicy, opts.OptStartSeq);
+                var config = new ConsumerConfig
+                {
+                    FilterSubject = Subjects.MarketRawAll,
+                    AckPolicy = ConsumerConfigAckPolicy.None,
+                    InactiveThreshold = TimeSpan.FromMinutes(1),
+                    MemStorage = true,
+                };
+                if (resumeAfter is { } after)
+                {
+                    config.DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence;
+                    config.OptStartSeq = after + 1;
+                }
+                else
+                {
+                    // First start: the last print of each market prices market orders; then everything new.
+                    config.DeliverPolicy = ConsumerConfigDeliverPolicy.LastPerSubject;
+                }
+
+                var consumer = await js.CreateOrUpdateConsumerAsync(Streams.MarketRaw().Name!, config, stoppingToken);
+                logger.LogInformation("Matching live trades from MARKET_RAW ({Policy} {Sequence})", config.DeliverPolicy, config.OptStartSeq);
+                Ready = true;
                 await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stoppingToken))
                 {
                     if (msg.Data is null || msg.Metadata is not { } meta)
@@ -80,7 +90,8 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
             }
             catch (Exception ex)
             {
-                logger.LogWarning(ex, "The trade feed failed; resubscribing");
+                Ready = false;
+                logger.LogWarning(ex, "The trade feed failed; resubscribing after stream sequence {Sequence}", resumeAfter);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }

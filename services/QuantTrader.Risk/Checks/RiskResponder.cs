@@ -18,6 +18,9 @@ namespace QuantTrader.Risk.Checks;
 public sealed class RiskResponder(INatsConnection nats, LimitsStore limits, IOptionsMonitor<RiskSettings> settings, ILogger<RiskResponder> logger)
     : BackgroundService
 {
+    /// <summary>True while subscribed to risk.check (readiness: before that, every order would be rejected as unanswered).</summary>
+    public bool Ready { get; private set; }
+
     private static readonly Counter<long> Decisions = QuantTraderTelemetry.Meter.CreateCounter<long>("risk.decisions", description: "Risk checks by outcome");
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -26,7 +29,10 @@ public sealed class RiskResponder(INatsConnection nats, LimitsStore limits, IOpt
         {
             try
             {
-                await foreach (var msg in nats.SubscribeAsync<byte[]>(Subjects.RiskCheck, queueGroup: "risk", cancellationToken: stoppingToken))
+                await using var subscription = await nats.SubscribeCoreAsync<byte[]>(Subjects.RiskCheck, queueGroup: "risk", cancellationToken: stoppingToken);
+                Ready = true;
+                logger.LogInformation("Answering {Subject}", Subjects.RiskCheck);
+                await foreach (var msg in subscription.Msgs.ReadAllAsync(stoppingToken))
                 {
                     using var activity = NatsTracing.StartProcess(Subjects.RiskCheck, msg.Headers);
                     var reply = await DecideAsync(msg.Data, stoppingToken);
@@ -40,6 +46,7 @@ public sealed class RiskResponder(INatsConnection nats, LimitsStore limits, IOpt
             }
             catch (Exception ex)
             {
+                Ready = false;
                 logger.LogWarning(ex, "The risk.check subscription failed; resubscribing");
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
