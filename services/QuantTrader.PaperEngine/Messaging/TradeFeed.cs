@@ -34,9 +34,10 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
             {
                 // The ingestor owns MARKET_RAW; create it with the same config when we start first (idempotent).
                 await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), stoppingToken);
+                // No filter subject: NATS 2.9.10 refuses NATS.Net's create request with the wildcard filter
+                // ("did not match filtered subject"), so market.history/market.gap messages are skipped below instead.
                 var config = new ConsumerConfig
                 {
-                    FilterSubject = Subjects.MarketRawAll,
                     AckPolicy = ConsumerConfigAckPolicy.None,
                     InactiveThreshold = TimeSpan.FromMinutes(1),
                     MemStorage = true,
@@ -48,12 +49,14 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
                 }
                 else
                 {
-                    // First start: the last print of each market prices market orders; then everything new.
-                    config.DeliverPolicy = ConsumerConfigDeliverPolicy.LastPerSubject;
+                    // First start: the last few minutes give every active market a last price (orders are priced
+                    // by the stream's last trade anyway, see LastTrades); "last per subject" would need a filter.
+                    config.DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartTime;
+                    config.OptStartTime = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(5);
                 }
 
                 var consumer = await js.CreateOrUpdateConsumerAsync(Streams.MarketRaw().Name!, config, stoppingToken);
-                logger.LogInformation("Matching live trades from MARKET_RAW ({Policy} {Sequence})", config.DeliverPolicy, config.OptStartSeq);
+                logger.LogInformation("Matching live trades from MARKET_RAW ({Policy} {Sequence} {Time})", config.DeliverPolicy, config.OptStartSeq, config.OptStartTime);
                 Ready = true;
                 await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stoppingToken))
                 {
@@ -63,6 +66,10 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
                     }
 
                     resumeAfter = meta.Sequence.Stream;
+                    if (!msg.Subject.StartsWith("market.raw.", StringComparison.Ordinal))
+                    {
+                        continue; // history imports and gap notices never fill orders
+                    }
 
                     Contracts.MarketData.Trade? trade;
                     try
