@@ -57,30 +57,31 @@ public sealed class PaperTradingKit : IAsyncDisposable
         return stream.Info.State.Subjects is { } subjects && subjects.TryGetValue(subject, out var n) ? (ulong)n : 0UL;
     }
 
-    /// <summary>Waits until TRADING holds at least <paramref name="count"/> messages on the subject, then reads them all.</summary>
+    /// <summary>Waits until TRADING holds at least <paramref name="count"/> messages on the subject, then reads them all in order.</summary>
     public async Task<List<T>> ReadAsync<T>(string subject, int count, JsonTypeInfo<T> type)
     {
         await Eventually.SucceedsAsync(async () => Assert.True(await CountAsync(subject) >= (ulong)count, $"{subject}: fewer than {count} events"), Wait);
-        using var cts = new CancellationTokenSource(Wait);
-        // One filter subject (NATS 2.9 ignores filter_subjects, which NATS.Net's ordered consumer sends).
-        var consumer = await Js.CreateOrUpdateConsumerAsync(Streams.Trading().Name!, new ConsumerConfig
-        {
-            FilterSubject = subject,
-            AckPolicy = ConsumerConfigAckPolicy.None,
-            InactiveThreshold = TimeSpan.FromMinutes(1),
-        }, cts.Token);
-        var total = (int)await CountAsync(subject);
-        var list = new List<T>();
-        await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: cts.Token))
-        {
-            list.Add(JsonSerializer.Deserialize(msg.Data!, type)!);
-            if (list.Count == total)
-            {
-                break;
-            }
-        }
 
-        return list;
+        // Direct reads "next message on this subject from sequence n": no consumer needed (NATS 2.9 refuses the
+        // filtered consumer create request NATS.Net sends).
+        var stream = await Js.GetStreamAsync(Streams.Trading().Name!);
+        var list = new List<T>();
+        ulong next = 1;
+        while (true)
+        {
+            StreamMsgGetResponse response;
+            try
+            {
+                response = await stream.GetAsync(new StreamMsgGetRequest { NextBySubj = subject, Seq = next });
+            }
+            catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+            {
+                return list;
+            }
+
+            list.Add(JsonSerializer.Deserialize(response.Message.Data.Span, type)!);
+            next = response.Message.Seq + 1;
+        }
     }
 
     public static async Task<(HttpStatusCode Status, JsonElement Body)> PlaceAsync(HttpClient client, object order)

@@ -85,8 +85,10 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
     {
         var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
         using var cts = new CancellationTokenSource(SystemFixture.StartTimeout);
-        var running = await notifications.WaitForResourceAsync(resource, e => Pid(e) is not null, cts.Token);
-        using (var process = Process.GetProcessById(Pid(running)!.Value))
+        var running = await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == KnownResourceStates.Running, cts.Token);
+        var pid = Pid(running) ?? throw new InvalidOperationException(
+            $"No process id for {resource}: " + string.Join(", ", running.Snapshot.Properties.Select(p => $"{p.Name}={p.Value}")));
+        using (var process = Process.GetProcessById(pid))
         {
             process.Kill(); // SIGKILL on Linux: no shutdown hooks, no flushing
         }
@@ -95,8 +97,7 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
     }
 
     private static int? Pid(ResourceEvent e) =>
-        e.Snapshot.State?.Text == KnownResourceStates.Running
-        && e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
+        e.Snapshot.Properties.FirstOrDefault(p => p.Name.EndsWith(".pid", StringComparison.Ordinal))?.Value is { } value
         && int.TryParse(value.ToString(), out var pid)
             ? pid
             : null;

@@ -12,7 +12,7 @@ namespace QuantTrader.PaperEngine.Messaging;
 /// by the same <see cref="OrderService"/> as REST, so validation, idempotency, risk and results are identical. The
 /// reply's <c>Error</c> is the REST problem type's slug (<c>validation</c>, <c>risk-rejected</c>, ...).
 /// </summary>
-public sealed class OrderRequestHandlers(INatsConnection nats, OrderService orders, ILogger<OrderRequestHandlers> logger) : BackgroundService
+public sealed class OrderRequestHandlers(INatsConnection nats, OrderService orders, RiskClient risk, ILogger<OrderRequestHandlers> logger) : BackgroundService
 {
     private const string QueueGroup = "paper-engine";
     private readonly SemaphoreSlim _concurrency = new(32);
@@ -21,9 +21,13 @@ public sealed class OrderRequestHandlers(INatsConnection nats, OrderService orde
     /// <summary>True once both subjects are subscribed (readiness: strategies' requests would otherwise find no responder).</summary>
     public bool Ready => Volatile.Read(ref _subscribed) >= 2;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
-        ServeAsync(Subjects.TradingSubmit, HandleSubmitAsync, stoppingToken),
-        ServeAsync(Subjects.TradingCancel, HandleCancelAsync, stoppingToken));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await risk.WarmUpAsync(stoppingToken);
+        await Task.WhenAll(
+            ServeAsync(Subjects.TradingSubmit, HandleSubmitAsync, stoppingToken),
+            ServeAsync(Subjects.TradingCancel, HandleCancelAsync, stoppingToken));
+    }
 
     private async Task ServeAsync(string subject, Func<byte[], CancellationToken, Task<SubmitOrderReply>> handle, CancellationToken ct)
     {

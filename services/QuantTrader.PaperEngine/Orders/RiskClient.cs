@@ -43,6 +43,15 @@ public sealed class RiskClient(INatsConnection nats, IOptions<PaperEngineOptions
         }
     }
 
+    /// <summary>
+    /// Sets up the request/reply inbox and JIT-compiles the path once at start-up, so the first real order does not pay
+    /// for it inside its timeout. The answer (or its absence, when risk is not up yet) does not matter.
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken ct)
+    {
+        await CheckAsync(new RiskCheckRequest(Guid.Empty, "binance", "BTCUSDT", OrderSide.Buy, 0m, 0m, 0, 0m, 0m), ct);
+    }
+
     /// <summary>A rejection that names no limit: risk could not decide.</summary>
     private static RiskCheckReply Unavailable(string reason) => new(false, null, reason);
 }

@@ -29,6 +29,10 @@ public sealed class RiskResponder(INatsConnection nats, LimitsStore limits, IOpt
         {
             try
             {
+                // Warm the whole decision path once (database, evaluator, JSON) so the first real order is not the
+                // one that pays for start-up and runs into the engine's timeout.
+                await DecideAsync(JsonSerializer.SerializeToUtf8Bytes(
+                    new RiskCheckRequest(Guid.Empty, "binance", "BTCUSDT", OrderSide.Buy, 0m, 0m, 0, 0m, 0m), ContractsJsonContext.Wire.RiskCheckRequest), stoppingToken);
                 await using var subscription = await nats.SubscribeCoreAsync<byte[]>(Subjects.RiskCheck, queueGroup: "risk", cancellationToken: stoppingToken);
                 Ready = true;
                 logger.LogInformation("Answering {Subject}", Subjects.RiskCheck);
