@@ -40,12 +40,13 @@ public sealed class PaperTradingKit : IAsyncDisposable
     }
 
     /// <summary>Publishes one live trade; returns it (its id is new unless given).</summary>
-    public async Task<Trade> TradeAsync(string exchange, string symbol, decimal price, decimal quantity, long? tradeId = null)
+    /// <remarks>A trade re-sent with the same id needs a different message id (<paramref name="redelivery"/>), or JetStream drops it.</remarks>
+    public async Task<Trade> TradeAsync(string exchange, string symbol, decimal price, decimal quantity, long? tradeId = null, bool redelivery = false)
     {
         var trade = new Trade(exchange, symbol, tradeId ?? Interlocked.Increment(ref _nextTradeId), price, quantity, TakerSide.Buy, DateTimeOffset.UtcNow);
         var ack = await Js.PublishAsync(Subjects.MarketRaw(exchange, symbol),
             JsonSerializer.SerializeToUtf8Bytes(trade, ContractsJsonContext.Wire.Trade),
-            opts: new NatsJSPubOpts { MsgId = trade.MessageId });
+            opts: new NatsJSPubOpts { MsgId = redelivery ? $"{trade.MessageId}:again:{Guid.NewGuid():N}" : trade.MessageId });
         ack.EnsureSuccess();
         return trade;
     }

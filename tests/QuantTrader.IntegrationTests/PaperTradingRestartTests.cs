@@ -36,7 +36,7 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
 
         // The restarted engine matches live trades again: one fill, once, even if the print is delivered twice.
         var print = await kit.TradeAsync("binance", "LTCUSDT", 78m, 1m);
-        await kit.TradeAsync("binance", "LTCUSDT", print.Price, print.Quantity, print.TradeId);
+        await kit.TradeAsync("binance", "LTCUSDT", print.Price, print.Quantity, print.TradeId, redelivery: true);
         var fill = Assert.Single(await kit.ReadAsync(Subjects.TradingFill(userId), 1, ContractsJsonContext.Wire.FillEvent));
         Assert.Equal((orderId, 79m, 0.25m), (fill.OrderId, fill.Price, fill.Quantity));
 
@@ -88,16 +88,47 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
         var running = await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == KnownResourceStates.Running, cts.Token);
         var pid = Pid(running) ?? throw new InvalidOperationException(
             $"No process id for {resource}: " + string.Join(", ", running.Snapshot.Properties.Select(p => $"{p.Name}={p.Value}")));
-        using (var process = Process.GetProcessById(pid))
+        // The pid Aspire reports is the launcher of the service; the service is its child. SIGKILL the service itself
+        // (no shutdown hooks, no flushing), as a crash would; the launcher then reports it exited.
+        foreach (var target in ChildrenOf(pid) is { Count: > 0 } children ? children : [pid])
         {
-            process.Kill(); // SIGKILL on Linux: no shutdown hooks, no flushing
+            using var process = Process.GetProcessById(target);
+            process.Kill();
         }
 
         await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text is { } state && state != KnownResourceStates.Running, cts.Token);
     }
 
+    private static List<int> ChildrenOf(int parent)
+    {
+        var children = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // state, ppid, ...
+                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == parent)
+                {
+                    children.Add(pid);
+                }
+            }
+            catch (IOException)
+            {
+                // the process ended while we looked
+            }
+        }
+
+        return children;
+    }
+
     private static int? Pid(ResourceEvent e) =>
-        e.Snapshot.Properties.FirstOrDefault(p => p.Name.EndsWith(".pid", StringComparison.Ordinal))?.Value is { } value
+        e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
         && int.TryParse(value.ToString(), out var pid)
             ? pid
             : null;

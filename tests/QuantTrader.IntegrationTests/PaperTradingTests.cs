@@ -97,7 +97,7 @@ public sealed class PaperTradingTests(SystemFixture system)
         Assert.Equal(0.5m, fillB.Quantity); // only what is left of the 1.5 print
 
         // The same print again (a redelivery under a new message id) changes nothing; a new print fills B's rest.
-        await kit.TradeAsync("okx", "UNIUSDT", print.Price, print.Quantity, print.TradeId);
+        await kit.TradeAsync("okx", "UNIUSDT", print.Price, print.Quantity, print.TradeId, redelivery: true);
         await kit.TradeAsync("okx", "UNIUSDT", 9.8m, 5m);
         var fillsB = await kit.ReadAsync(Subjects.TradingFill(userB), 2, ContractsJsonContext.Wire.FillEvent);
         Assert.Equal([0.5m, 0.5m], fillsB.Select(f => f.Quantity));
@@ -197,7 +197,7 @@ public sealed class PaperTradingTests(SystemFixture system)
     [InlineData("okx", "DOGEUSDT", "limit", 100.5, 0.1, "quantity")]   // step 1
     [InlineData("okx", "DOGEUSDT", "limit", 100, 0.123456, "price")]   // tick 0.00001
     [InlineData("okx", "DOGEUSDT", "limit", 1, 0.1, "quantity")]       // notional 0.1 < 5
-    [InlineData("okx", "DOGEUSDT", "limit", 1000000, 0.1, "quantity")] // 100,000 USDT > 10,000 free
+    [InlineData("okx", "DOGEUSDT", "limit", 200000, 0.1, "quantity")]  // 20,000 USDT > 10,000 free (risk allows 50,000)
     [InlineData("okx", "DOGEUSDT", "sideways", 100, 0.1, "type")]
     public async Task An_invalid_order_is_a_400_naming_the_field(string exchange, string symbol, string type, decimal quantity, decimal price, string field)
     {
