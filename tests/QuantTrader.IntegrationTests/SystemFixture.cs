@@ -45,8 +45,7 @@ public sealed class SystemFixture : IAsyncLifetime
             cts.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
-            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error)
-            .AddFilter("QuantTrader.AppHost.Resources.paper-engine", LogLevel.Information).AddFilter("QuantTrader.AppHost.Resources.risk", LogLevel.Information));
+            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error));
 
         App = await builder.BuildAsync(cts.Token);
         await App.StartAsync(cts.Token);
