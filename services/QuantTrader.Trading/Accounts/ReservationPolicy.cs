@@ -16,7 +16,7 @@ public sealed record ReservationAmount(string Asset, decimal Amount);
 /// reference price is the last trade price. Stop-market buy: the same with the stop price as reference (it triggers at or above it).</item>
 /// </list>
 /// A market buy whose next prints are more than the margin above the estimate fills what its lock pays for; the matching engine
-/// expires the rest (see MATCHING.md). The default margin is 5 %: wide enough for ordinary moves between order and print,
+/// expires the rest (see docs/matching.md). The default margin is 5 %: wide enough for ordinary moves between order and print,
 /// small enough not to block much of a small account.
 /// </summary>
 /// <param name="MarketBuyMargin">Safety margin above the reference price for market and stop-market buys (0.05 = 5 %).</param>

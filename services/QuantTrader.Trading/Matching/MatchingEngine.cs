@@ -12,7 +12,7 @@ namespace QuantTrader.Trading.Matching;
 /// Not thread-safe: one writer per book.
 /// </summary>
 /// <remarks>
-/// <para>The rules (full text in MATCHING.md):</para>
+/// <para>The rules (full text in docs/matching.md):</para>
 /// <list type="number">
 /// <item><b>Only later prints.</b> An order fills only on prints whose trade id is greater than the last trade id known when it
 /// arrived (the engine's last trade, or the <c>referenceTrade</c> passed to <see cref="Submit"/>, whichever is newer).</item>

@@ -1,0 +1,441 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Messaging;
+using QuantTrader.Contracts.Trading;
+using QuantTrader.PaperEngine.Messaging;
+using QuantTrader.PaperEngine.Storage;
+using QuantTrader.ServiceDefaults.Messaging;
+using QuantTrader.Trading;
+using QuantTrader.Trading.Accounts;
+using QuantTrader.Trading.Matching;
+using QuantTrader.Trading.Orders;
+using QuantTrader.Trading.Positions;
+using Instrument = QuantTrader.Trading.Instrument;
+
+namespace QuantTrader.PaperEngine.Engine;
+
+/// <summary>What the engine knows for a risk check and for pricing an order.</summary>
+public sealed record AccountExposure(int OpenOrders, decimal PositionQuantity, decimal? LastPrice, decimal DailyPnl);
+
+/// <summary>
+/// The one writer of paper-trading state. Every order, cancel and trade is a work item on one channel, executed
+/// in order against the in-memory <see cref="PaperExchange"/>; each step that changes anything is written to
+/// PostgreSQL in one transaction (with its events in the outbox) before the step completes, so whatever a caller
+/// was told is durable. One writer per process means concurrent users cannot corrupt a balance; no locks needed.
+/// </summary>
+public sealed class ExchangeLoop(
+    PaperStore store,
+    Instruments instruments,
+    OutboxPublisher outbox,
+    IOptions<PaperEngineOptions> options,
+    IHostApplicationLifetime lifetime,
+    ILogger<ExchangeLoop> logger) : IHostedService
+{
+    /// <summary>Snapshots and portfolios as JSON: plain records, enums by name.</summary>
+    internal static readonly JsonSerializerOptions StateJson = CreateStateJson();
+
+    private static readonly Counter<long> TradesProcessed = QuantTraderTelemetry.Meter.CreateCounter<long>("paper.trades.processed", description: "Trades matched against paper books");
+    private static readonly Counter<long> FillsMade = QuantTraderTelemetry.Meter.CreateCounter<long>("paper.fills", description: "Paper fills");
+    private static readonly Histogram<double> StepDuration = QuantTraderTelemetry.Meter.CreateHistogram<double>("paper.persist.duration", "ms", "Time to write one engine step");
+
+    private readonly Channel<Func<Task>> _work = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly PaperEngineOptions _options = options.Value;
+    private readonly HashSet<Guid> _accounts = [];
+    private readonly Dictionary<Guid, int> _versions = [];
+    private readonly Dictionary<string, ulong> _appliedSequence = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ulong> _persistedSequence = new(StringComparer.Ordinal);
+    private PaperExchange _exchange = null!;
+    private Task? _runner;
+    private Task? _checkpoints;
+    private CancellationTokenSource? _stopping;
+
+    /// <summary>Where the trade feed resumes: after the oldest book watermark, or null for a first start.</summary>
+    public ulong? ResumeAfterSequence { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var state = await store.LoadAsync(cancellationToken);
+        _exchange = Restore(state);
+        _stopping = new CancellationTokenSource();
+        _runner = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        _checkpoints = Task.Run(() => CheckpointAsync(_stopping.Token), CancellationToken.None);
+        logger.LogInformation(
+            "Paper engine restored {Accounts} accounts, {OpenOrders} open orders in {Books} stored books; trades resume after stream sequence {Sequence}",
+            _accounts.Count, _versions.Count, state.Books.Count, ResumeAfterSequence?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none: first start)");
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _work.Writer.TryComplete();
+        if (_stopping is not null)
+        {
+            await _stopping.CancelAsync();
+        }
+
+        foreach (var task in new[] { _runner, _checkpoints })
+        {
+            if (task is not null)
+            {
+                await task.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private PaperExchange Restore(StoredState state)
+    {
+        var balances = state.Balances.ToLookup(b => b.UserId);
+        var ledger = new LedgerSnapshot(
+            [.. state.Accounts.Select(a => new LedgerAccountSnapshot(a.UserId,
+                [.. balances[a.UserId].Select(b => new AssetBalance(b.Asset, b.Free, b.Locked))],
+                [.. balances[a.UserId].Where(b => b.FeesPaid != 0m).Select(b => new AssetBalance(b.Asset, b.FeesPaid, 0m))]))],
+            state.Reservations);
+        var books = state.Books.Select(b => JsonSerializer.Deserialize<BookSnapshot>(b.SnapshotJson, StateJson)!).ToList();
+        var snapshot = new PaperExchangeSnapshot(
+            ledger,
+            books,
+            [.. state.Accounts.Select(a => new AccountFees(a.UserId, new FeeRates(a.MakerFeeRate, a.TakerFeeRate)))],
+            [.. state.Accounts.Select(a => new AccountPortfolio(a.UserId, JsonSerializer.Deserialize<PortfolioSnapshot>(a.PortfolioJson, StateJson)!))]);
+
+        foreach (var a in state.Accounts)
+        {
+            _accounts.Add(a.UserId);
+        }
+
+        foreach (var (id, version) in state.OpenOrderVersions)
+        {
+            _versions[id] = version;
+        }
+
+        foreach (var b in state.Books)
+        {
+            var key = $"{b.Exchange}:{b.Symbol}";
+            _appliedSequence[key] = b.StreamSequence;
+            _persistedSequence[key] = b.StreamSequence;
+        }
+
+        // A book stored before it saw any trade (sequence 0) says nothing about where the stream was.
+        var watermarks = state.Books.Where(b => b.StreamSequence > 0).Select(b => b.StreamSequence).ToList();
+        ResumeAfterSequence = watermarks.Count > 0 ? watermarks.Min() : null;
+        return PaperExchange.Restore(instruments.All, snapshot, new ReservationPolicy(_options.MarketBuyMargin));
+    }
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        await foreach (var item in _work.Reader.ReadAllAsync(CancellationToken.None))
+        {
+            await item();
+        }
+    }
+
+    private async Task CheckpointAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(_options.CheckpointInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                await RunAsync(async () =>
+                {
+                    var batch = new PersistBatch();
+                    foreach (var (key, applied) in _appliedSequence)
+                    {
+                        if (applied > _persistedSequence.GetValueOrDefault(key))
+                        {
+                            AddBook(batch, key);
+                        }
+                    }
+
+                    await PersistAsync(batch);
+                    return true;
+                }, ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ChannelClosedException)
+        {
+        }
+    }
+
+    /// <summary>Runs <paramref name="step"/> on the engine's one thread of control and returns its result.</summary>
+    private async Task<T> RunAsync<T>(Func<Task<T>> step, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _work.Writer.WriteAsync(async () =>
+        {
+            try
+            {
+                done.TrySetResult(await step());
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        }, ct);
+        return await done.Task.WaitAsync(ct);
+    }
+
+    private Task<T> RunAsync<T>(Func<T> step, CancellationToken ct) => RunAsync(() => Task.FromResult(step()), ct);
+
+    private static JsonSerializerOptions CreateStateJson()
+    {
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        ContractsJsonContext.Configure(json);
+        return json;
+    }
+
+    /// <summary>Open orders, position and today's PnL of a user in one market, for the risk check.</summary>
+    public Task<AccountExposure> GetExposureAsync(Guid userId, Instrument instrument, CancellationToken ct) => RunAsync(() =>
+    {
+        var book = _exchange.GetBook(instrument.Exchange, instrument.Symbol)!;
+        var portfolio = _exchange.GetPortfolio(userId);
+        var marks = Marks();
+        var daily = portfolio.RealizedPnlOn(DateOnly.FromDateTime(DateTime.UtcNow)) + portfolio.UnrealizedPnl(marks);
+        return new AccountExposure(
+            _exchange.GetOpenOrders(userId).Count,
+            portfolio.GetPosition(instrument.Exchange, instrument.Symbol).Quantity,
+            book.LastPrice,
+            daily);
+    }, ct);
+
+    /// <summary>Locks funds and places an accepted (risk-approved) order; durable when this returns an accepted result.</summary>
+    public Task<SubmitResult> SubmitAsync(OrderRequest order, Trade? referenceTrade, CancellationToken ct) => RunAsync(async () =>
+    {
+        var batch = new PersistBatch();
+        EnsureAccount(order.UserId, batch);
+        var result = _exchange.Submit(order, referenceTrade);
+        if (result.Accepted)
+        {
+            AddOrder(batch, result.Order!);
+            batch.Reservations.Add((order.Id, _exchange.Ledger.GetReservation(order.Id)));
+            AddAccount(batch, order.UserId);
+            AddBook(batch, $"{order.Exchange}:{order.Symbol}");
+        }
+
+        await PersistAsync(batch);
+        return result;
+    }, ct);
+
+    /// <summary>Cancels an open order of the user; null when it is not an open order of theirs.</summary>
+    public Task<OrderEvent?> CancelAsync(Guid userId, Guid orderId, DateTimeOffset at, CancellationToken ct) => RunAsync(async () =>
+    {
+        var canceled = _exchange.Cancel(userId, orderId, at);
+        if (canceled is null)
+        {
+            return null;
+        }
+
+        var batch = new PersistBatch();
+        AddOrder(batch, canceled);
+        batch.Reservations.Add((orderId, null));
+        AddAccount(batch, userId);
+        AddBook(batch, $"{canceled.Exchange}:{canceled.Symbol}");
+        await PersistAsync(batch);
+        return canceled;
+    }, ct);
+
+    /// <summary>The account's balances, positions and equity (creates the paper account on first use).</summary>
+    public Task<PortfolioView> GetPortfolioAsync(Guid userId, CancellationToken ct) => RunAsync(async () =>
+    {
+        var batch = new PersistBatch();
+        EnsureAccount(userId, batch);
+        await PersistAsync(batch);
+        var marks = Marks();
+        var portfolio = _exchange.GetPortfolio(userId);
+        var balances = _exchange.Ledger.GetBalances(userId);
+        var equity = Portfolio.Value(balances, _options.StartingAsset, AssetPrices());
+        return new PortfolioView(
+            [.. balances.Select(b => new BalanceView(b.Asset, b.Free, b.Locked))],
+            [.. portfolio.OpenPositions.Select(p => new PositionView(p.Exchange, p.Symbol, p.Quantity, p.AverageEntryPrice,
+                marks.TryGetValue(Portfolio.Key(p.Exchange, p.Symbol), out var mark) ? p.UnrealizedPnl(mark) : 0m))],
+            equity.Value,
+            portfolio.RealizedPnl,
+            equity.Asset,
+            [.. _exchange.Ledger.GetFeesPaid(userId).Select(f => new FeeView(f.Asset, f.Free))],
+            _exchange.GetFeeRates(userId));
+    }, ct);
+
+    /// <summary>Queues one trade of MARKET_RAW (stream order). Returns once queued; it is applied in order.</summary>
+    public ValueTask EnqueueTradeAsync(Trade trade, ulong streamSequence, CancellationToken ct) =>
+        _work.Writer.WriteAsync(() => ApplyTradeAsync(trade, streamSequence), ct);
+
+    private async Task ApplyTradeAsync(Trade trade, ulong streamSequence)
+    {
+        var key = $"{trade.Exchange}:{trade.Symbol}";
+        if (_exchange.GetBook(trade.Exchange, trade.Symbol) is null)
+        {
+            return; // a market the normalizer does not trade
+        }
+
+        using var activity = QuantTraderTelemetry.ActivitySource.StartActivity("paper.match");
+        activity?.SetTag("market", key);
+        var result = _exchange.OnTrade(trade);
+        _appliedSequence[key] = Math.Max(_appliedSequence.GetValueOrDefault(key), streamSequence);
+        TradesProcessed.Add(1);
+        if (result.Updates.Count == 0 && result.Fills.Count == 0)
+        {
+            return; // nothing changed for anyone: the checkpoint will record the watermark
+        }
+
+        var batch = new PersistBatch();
+        var users = new HashSet<Guid>();
+        foreach (var fill in result.Fills)
+        {
+            batch.Fills.Add(fill);
+            batch.Outbox.Add(new OutboxMessage(Subjects.TradingFill(fill.UserId), fill.Id.ToString(),
+                JsonSerializer.SerializeToUtf8Bytes(fill, ContractsJsonContext.Wire.FillEvent)));
+            users.Add(fill.UserId);
+        }
+
+        foreach (var update in result.Updates)
+        {
+            AddOrder(batch, update);
+            batch.Reservations.Add((update.Id, _exchange.Ledger.GetReservation(update.Id)));
+            users.Add(update.UserId);
+        }
+
+        foreach (var user in users)
+        {
+            AddAccount(batch, user);
+        }
+
+        AddBook(batch, key);
+        FillsMade.Add(result.Fills.Count);
+        await PersistAsync(batch);
+        if (result.Fills.Count > 0)
+        {
+            logger.LogInformation("Trade {Market} #{TradeId} {Quantity} @ {Price} filled {Fills} paper orders",
+                key, trade.TradeId, trade.Quantity, trade.Price, result.Fills.Count);
+        }
+    }
+
+    private void EnsureAccount(Guid userId, PersistBatch batch)
+    {
+        if (_accounts.Add(userId))
+        {
+            _exchange.Ledger.Deposit(userId, _options.StartingAsset, _options.StartingBalance);
+            _exchange.SetFeeRates(userId, new FeeRates(_options.MakerFeeRate, _options.TakerFeeRate));
+            AddAccount(batch, userId);
+            logger.LogInformation("Opened paper account of {UserId} with {Amount} {Asset}", userId, _options.StartingBalance, _options.StartingAsset);
+        }
+    }
+
+    private void AddAccount(PersistBatch batch, Guid userId)
+    {
+        batch.Accounts.RemoveAll(a => a.UserId == userId); // the latest state of the account wins
+
+        var fees = _exchange.GetFeeRates(userId);
+        batch.Accounts.Add(new AccountRow(userId, fees.Maker, fees.Taker,
+            JsonSerializer.Serialize(_exchange.GetPortfolio(userId).Snapshot(), StateJson),
+            _exchange.Ledger.GetBalances(userId),
+            _exchange.Ledger.GetFeesPaid(userId).ToDictionary(f => f.Asset, f => f.Free, StringComparer.Ordinal)));
+    }
+
+    private void AddOrder(PersistBatch batch, OrderEvent order)
+    {
+        var version = _versions.GetValueOrDefault(order.Id) + 1;
+        if (WireNames.IsOpen(order.Status))
+        {
+            _versions[order.Id] = version;
+        }
+        else
+        {
+            _versions.Remove(order.Id);
+        }
+
+        batch.Orders.Add((order, version));
+        batch.Outbox.Add(new OutboxMessage(Subjects.TradingOrder(order.UserId), $"{order.Id}:{version}",
+            JsonSerializer.SerializeToUtf8Bytes(order, ContractsJsonContext.Wire.OrderEvent)));
+    }
+
+    private void AddBook(PersistBatch batch, string key)
+    {
+        var parts = key.Split(':');
+        var book = _exchange.GetBook(parts[0], parts[1])!;
+        var sequence = _appliedSequence.GetValueOrDefault(key);
+        batch.Books.Add(new BookRow(parts[0], parts[1], sequence, JsonSerializer.Serialize(book.Snapshot(), StateJson)));
+    }
+
+    /// <summary>
+    /// Writes one step. A write that keeps failing past the retry window stops the process: the in-memory state is
+    /// ahead of the database, and the only safe way back is a restart from what is stored.
+    /// </summary>
+    private async Task PersistAsync(PersistBatch batch)
+    {
+        if (batch.IsEmpty)
+        {
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var deadline = DateTime.UtcNow + _options.PersistRetryWindow;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await store.SaveAsync(batch, CancellationToken.None);
+                break;
+            }
+            catch (Exception ex) when (DateTime.UtcNow < deadline)
+            {
+                logger.LogWarning(ex, "Writing paper-trading state failed (attempt {Attempt}); retrying", attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 100 * attempt)));
+            }
+            catch (Exception ex)
+            {
+                logger.LogCritical(ex, "Paper-trading state could not be written for {Window}; stopping so a restart reloads the stored state", _options.PersistRetryWindow);
+                lifetime.StopApplication();
+                throw;
+            }
+        }
+
+        foreach (var b in batch.Books)
+        {
+            var key = $"{b.Exchange}:{b.Symbol}";
+            _persistedSequence[key] = Math.Max(_persistedSequence.GetValueOrDefault(key), b.StreamSequence);
+        }
+
+        StepDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        if (batch.Outbox.Count > 0)
+        {
+            outbox.Signal();
+        }
+    }
+
+    /// <summary>Last trade price per market (<c>exchange:SYMBOL</c>).</summary>
+    private Dictionary<string, decimal> Marks() =>
+        _exchange.Books.Where(b => b.LastPrice is not null).ToDictionary(b => b.Instrument.Key, b => b.LastPrice!.Value, StringComparer.Ordinal);
+
+    /// <summary>Each asset's price in the valuation asset (USDT), from the latest trade of any exchange quoting it in USDT.</summary>
+    private Dictionary<string, decimal> AssetPrices()
+    {
+        var prices = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        foreach (var book in _exchange.Books.Where(b => b.LastPrice is not null && b.Instrument.QuoteAsset == _options.StartingAsset))
+        {
+            prices[book.Instrument.BaseAsset] = book.LastPrice!.Value;
+        }
+
+        return prices;
+    }
+}
+
+public sealed record BalanceView(string Asset, decimal Free, decimal Locked);
+
+public sealed record PositionView(string Exchange, string Symbol, decimal Quantity, decimal AverageEntryPrice, decimal UnrealizedPnl);
+
+public sealed record FeeView(string Asset, decimal Paid);
+
+/// <summary>GET /api/v1/portfolio: balances, positions and equity valued in <see cref="ValuationAsset"/>.</summary>
+public sealed record PortfolioView(
+    IReadOnlyList<BalanceView> Balances,
+    IReadOnlyList<PositionView> Positions,
+    decimal Equity,
+    decimal RealizedPnl,
+    string ValuationAsset,
+    IReadOnlyList<FeeView> FeesPaid,
+    FeeRates FeeRates);

@@ -1,0 +1,106 @@
+using System.Text.Json;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using QuantTrader.Contracts.Messaging;
+using QuantTrader.PaperEngine.Engine;
+using QuantTrader.ServiceDefaults.Messaging;
+
+namespace QuantTrader.PaperEngine.Messaging;
+
+/// <summary>
+/// Live trades from MARKET_RAW (<c>market.raw.&gt;</c>, never <c>market.history</c>: imports must not fill orders),
+/// in stream order, into the engine loop.
+/// <para>
+/// An ordered, ephemeral, ack-less consumer, not a durable one: the engine's position in the stream is part of its
+/// state (each book's watermark is written in the same PostgreSQL transaction as the fills it caused), so an
+/// acknowledgement kept by the server could never be atomic with that state and would add nothing. One pull consumer
+/// without acks delivers strictly in stream order (so per symbol in order); when it fails (NATS restart, consumer
+/// gone) this loop recreates it from the last sequence it delivered — what NATS.Net's ordered consumer does, done
+/// here because that one sends <c>filter_subjects</c>, which NATS 2.9 ignores. On start it resumes after the oldest
+/// stored watermark; books skip prints they already processed by trade id.
+/// </para>
+/// </summary>
+public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<TradeFeed> logger) : BackgroundService
+{
+    /// <summary>True once the consumer exists (readiness).</summary>
+    public bool Ready { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var resumeAfter = loop.ResumeAfterSequence;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // The ingestor owns MARKET_RAW; create it with the same config when we start first (idempotent).
+                await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), stoppingToken);
+                // No filter subject: NATS 2.9.10 refuses NATS.Net's create request with the wildcard filter
+                // ("did not match filtered subject"), so market.history/market.gap messages are skipped below instead.
+                var config = new ConsumerConfig
+                {
+                    AckPolicy = ConsumerConfigAckPolicy.None,
+                    InactiveThreshold = TimeSpan.FromMinutes(1),
+                    MemStorage = true,
+                };
+                if (resumeAfter is { } after)
+                {
+                    config.DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence;
+                    config.OptStartSeq = after + 1;
+                }
+                else
+                {
+                    // First start: the last few minutes give every active market a last price (orders are priced
+                    // by the stream's last trade anyway, see LastTrades); "last per subject" would need a filter.
+                    config.DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartTime;
+                    config.OptStartTime = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(5);
+                }
+
+                var consumer = await js.CreateOrUpdateConsumerAsync(Streams.MarketRaw().Name!, config, stoppingToken);
+                logger.LogInformation("Matching live trades from MARKET_RAW ({Policy} {Sequence} {Time})", config.DeliverPolicy, config.OptStartSeq, config.OptStartTime);
+                Ready = true;
+                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stoppingToken))
+                {
+                    if (msg.Data is null || msg.Metadata is not { } meta)
+                    {
+                        continue;
+                    }
+
+                    resumeAfter = meta.Sequence.Stream;
+                    if (!msg.Subject.StartsWith("market.raw.", StringComparison.Ordinal))
+                    {
+                        continue; // history imports and gap notices never fill orders
+                    }
+
+                    Contracts.MarketData.Trade? trade;
+                    try
+                    {
+                        trade = JsonSerializer.Deserialize(msg.Data, ContractsJsonContext.Wire.Trade);
+                    }
+                    catch (JsonException ex)
+                    {
+                        logger.LogWarning(ex, "Skipping malformed trade at {Subject} sequence {Sequence}", msg.Subject, meta.Sequence.Stream);
+                        continue;
+                    }
+
+                    if (trade is null)
+                    {
+                        continue;
+                    }
+
+                    using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
+                    await loop.EnqueueTradeAsync(trade, meta.Sequence.Stream, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                Ready = false;
+                logger.LogWarning(ex, "The trade feed failed; resubscribing after stream sequence {Sequence}", resumeAfter);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+    }
+}

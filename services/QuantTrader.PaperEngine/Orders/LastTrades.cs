@@ -1,0 +1,36 @@
+using System.Text.Json;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Messaging;
+
+namespace QuantTrader.PaperEngine.Orders;
+
+/// <summary>
+/// The newest trade of a market as MARKET_RAW holds it right now. An order is priced against it and only fills on
+/// prints after it, even when the engine's trade feed is behind: it never fills on a trade older than itself.
+/// </summary>
+public sealed class LastTrades(INatsJSContext js, ILogger<LastTrades> logger)
+{
+    public async Task<Trade?> GetAsync(string exchange, string symbol, CancellationToken ct)
+    {
+        try
+        {
+            var stream = await js.GetStreamAsync(Streams.MarketRaw().Name!, cancellationToken: ct);
+            var response = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = Subjects.MarketRaw(exchange, symbol) }, ct);
+            return response.Message?.Data is { Length: > 0 } data
+                ? JsonSerializer.Deserialize(data.Span, ContractsJsonContext.Wire.Trade)
+                : null;
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            return null; // no trade of this market yet (or no stream yet)
+        }
+        catch (Exception ex) when (ex is NATS.Client.Core.NatsException or JsonException)
+        {
+            // Without it the book's own last trade is used; the feed being a little behind is the only cost.
+            logger.LogWarning(ex, "Could not read the last trade of {Exchange}:{Symbol} from MARKET_RAW", exchange, symbol);
+            return null;
+        }
+    }
+}
