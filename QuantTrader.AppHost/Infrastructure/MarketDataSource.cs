@@ -13,7 +13,9 @@ public static class MarketDataSource
     public static IResourceBuilder<ProjectResource> WithMarketData(this IResourceBuilder<ProjectResource> ingestor, IDistributedApplicationBuilder builder)
     {
         var section = builder.Configuration.GetSection("QuantTrader:MarketData");
-        var source = (section["Source"] ?? "simulator").Trim().ToLowerInvariant();
+        // A deployment (publish mode: Kubernetes manifests) trades on the real exchanges unless told otherwise;
+        // a local run is offline against the simulator.
+        var source = (section["Source"] ?? (builder.ExecutionContext.IsPublishMode ? "live" : "simulator")).Trim().ToLowerInvariant();
         if (source == "live")
         {
             return ingestor.WithEnvironment("MarketData__Source", "live");
