@@ -212,15 +212,20 @@ public sealed class KlineWorker(
         }
     }
 
+    private static bool IsPlainName(string? name, bool lowerCase) =>
+        name is { Length: > 0 and <= 32 } && name.All(c => char.IsAsciiDigit(c) || (lowerCase ? char.IsAsciiLetterLower(c) : char.IsAsciiLetterUpper(c)));
+
     private async Task AggregateAsync(string source, Trade trade, ulong seq, CancellationToken ct)
     {
         var key = (source, trade.Exchange, trade.Symbol);
         if (!_aggregators.TryGetValue(key, out var entry))
         {
-            if (string.IsNullOrWhiteSpace(trade.Exchange) || string.IsNullOrWhiteSpace(trade.Symbol))
+            // Names become checkpoint rows and subjects: anything but a plain identifier (a NUL byte, a dot, a
+            // wildcard) would poison the checkpoint write and make every restart replay into the same failure.
+            if (!IsPlainName(trade.Exchange, lowerCase: true) || !IsPlainName(trade.Symbol, lowerCase: false))
             {
                 RejectedCounter.Add(1);
-                logger.LogWarning("Dropped trade {Seq} without exchange or symbol", seq);
+                logger.LogWarning("Dropped trade {Seq}: exchange or symbol is not a plain name", seq);
                 return;
             }
 
