@@ -33,6 +33,10 @@ public static class NatsClientExtensions
                 // consumers would rather apply back-pressure than lose trades.
                 SubPendingChannelFullMode = BoundedChannelFullMode.Wait,
                 SerializerRegistry = NatsClientDefaultSerializerRegistry.Default,
+                // A busy machine (CI, a laptop starting a dozen processes) can miss the default 2 s handshake:
+                // keep trying instead of failing the service's start-up on the first slow connect.
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                RetryOnInitialConnect = true,
             };
         });
         builder.Services.AddSingleton(sp => new NatsConnection(sp.GetRequiredService<NatsOpts>()));
