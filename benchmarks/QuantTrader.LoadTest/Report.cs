@@ -56,9 +56,12 @@ public static class Report
         var existing = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n";
         var begin = existing.IndexOf(Begin, StringComparison.Ordinal);
         var end = existing.IndexOf(End, StringComparison.Ordinal);
+        var heading = existing.IndexOf("## End-to-end load harness", StringComparison.Ordinal);
         var updated = begin >= 0 && end > begin
             ? existing[..begin] + section.TrimEnd('\n') + existing[(end + End.Length)..]
-            : existing.TrimEnd('\n') + "\n\n" + section;
+            : heading >= 0
+                ? existing[..heading] + section // the placeholder section is replaced by the first run
+                : existing.TrimEnd('\n') + "\n\n" + section;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, updated);
     }
