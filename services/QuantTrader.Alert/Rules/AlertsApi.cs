@@ -1,3 +1,4 @@
+using QuantTrader.ServiceDefaults.Queries;
 using Microsoft.Extensions.Options;
 using QuantTrader.Alert.Runtime;
 using QuantTrader.Alert.Webhooks;

@@ -1,3 +1,4 @@
+using QuantTrader.ServiceDefaults.Queries;
 using QuantTrader.Contracts.MarketData;
 using QuantTrader.Indicators;
 using QuantTrader.ServiceDefaults.Problems;

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace QuantTrader.Alert.Rules;
+namespace QuantTrader.ServiceDefaults.Queries;
 
 /// <summary>Query-string times per API.md: ISO-8601 (UTC when no offset is given) or epoch milliseconds.</summary>
 public static class QueryTime
