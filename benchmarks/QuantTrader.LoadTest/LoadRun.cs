@@ -96,7 +96,9 @@ public sealed class LoadRun(SystemUnderTest system, LoadOptions options)
                 lastChange.Restart();
             }
             (count, distinct) = now;
-            if (distinct >= expected || lastChange.Elapsed > TimeSpan.FromSeconds(20))
+            // Stop when all arrived, when nothing moves any more, or after twice the drive time (the backlog is
+            // then the finding: throughput counts only what was stored in drive + drain time).
+            if (distinct >= expected || lastChange.Elapsed > TimeSpan.FromSeconds(20) || drain.Elapsed > 2 * driveTime + TimeSpan.FromSeconds(30))
             {
                 break;
             }
