@@ -1,13 +1,14 @@
+using Microsoft.Extensions.Logging;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
-namespace QuantTrader.Kline;
+namespace QuantTrader.ServiceDefaults.Messaging;
 
 /// <summary>
 /// Create-or-update of a JetStream stream, retried: several services create the shared streams at the same time at
 /// start-up, and the loser of a create race gets "stream name already in use" although the stream is then fine.
 /// </summary>
-internal static class StreamSetup
+public static class StreamSetup
 {
     public static async Task EnsureAsync(INatsJSContext js, StreamConfig config, ILogger logger, CancellationToken ct)
     {
