@@ -69,23 +69,17 @@ public sealed class KlineTests(SystemFixture system)
         await Eventually.ReturnsAsync(async () =>
             (await bus.KlinesAsync("binance", "1m", symbol, cts.Token)).FirstOrDefault(k => k.Closed), Wait, "the first closed kline");
 
-        var commands = system.App.Services.GetRequiredService<ResourceCommandService>();
-        var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
         try
         {
-            // On a loaded machine the stop command can report a timeout while the process is still shutting down
-            // gracefully; what matters is that the service is no longer running, so wait for that.
-            await commands.ExecuteCommandAsync("kline", "resource-stop", cts.Token);
-            await notifications.WaitForResourceAsync("kline", e => e.Snapshot.State?.Text != KnownResourceStates.Running, cts.Token);
+            // A graceful stop (SIGTERM, as on a deployment): the checkpoint and the replay must still agree.
+            await ResourceControl.StopAsync(system, "kline");
             // Trades keep arriving while the kline service is down: the replay must pick them up.
             await bus.PublishTradeAsync(new Trade("binance", symbol, 4, 95m, 2m, TakerSide.Buy, window.AddMinutes(1).AddSeconds(20)));
         }
         finally
         {
             // Whatever happened, leave the shared system with a running kline service.
-            var start = await commands.ExecuteCommandAsync("kline", "resource-start", CancellationToken.None);
-            Assert.True(start.Success, start.Message);
-            await notifications.WaitForResourceHealthyAsync("kline", cts.Token);
+            await ResourceControl.StartAsync(system, "kline");
         }
 
         await bus.PublishTradeAsync(new Trade("binance", symbol, 5, 97m, 1m, TakerSide.Sell, window.AddMinutes(2).AddSeconds(1)));

@@ -1,10 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Aspire.Hosting.ApplicationModel;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using QuantTrader.Contracts.Messaging;
 using static QuantTrader.IntegrationTests.PaperTradingKit;
 
@@ -52,6 +48,43 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
     }
 
     [Fact]
+    public async Task An_event_published_just_before_a_crash_leaves_the_outbox_once_and_does_not_block_it()
+    {
+        // A crash between "published" and "deleted from the outbox" leaves an event that JetStream already has.
+        // Re-publishing it is answered "duplicate": the outbox must count that as delivered and move on.
+        await using var kit = await ConnectAsync(system);
+        await using var db = Npgsql.NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
+        var (userId, _, client) = await system.CreateUserAsync();
+        await kit.TradeAsync("okx", "ETHUSDT", 2100m, 1m);
+        var (status, order) = await PlaceAsync(client, new { exchange = "okx", symbol = "ETHUSDT", side = "buy", type = "limit", quantity = 0.01m, price = 1900m });
+        Assert.Equal(HttpStatusCode.Created, status);
+        var subject = Subjects.TradingOrder(userId);
+        var published = Assert.Single(await kit.ReadAsync(subject, 1, ContractsJsonContext.Wire.OrderEvent));
+
+        await using (var insert = db.CreateCommand("INSERT INTO paper_outbox (subject, message_id, payload) VALUES ($1, $2, $3)"))
+        {
+            insert.Parameters.Add(new() { Value = subject });
+            insert.Parameters.Add(new() { Value = $"{order.GetProperty("id").GetGuid()}:1" });
+            insert.Parameters.Add(new() { Value = JsonSerializer.SerializeToUtf8Bytes(published, ContractsJsonContext.Wire.OrderEvent) });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await Eventually.SucceedsAsync(async () =>
+        {
+            await using var pending = db.CreateCommand("SELECT count(*) FROM paper_outbox");
+            Assert.Equal(0L, (long)(await pending.ExecuteScalarAsync())!);
+        }, Wait);
+        Assert.Equal(1UL, await kit.CountAsync(subject));
+
+        // And the outbox still carries what comes next.
+        using (var cancel = await client.DeleteAsync($"/api/v1/orders/{order.GetProperty("id").GetGuid()}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        }
+        await kit.ReadAsync(subject, 2, ContractsJsonContext.Wire.OrderEvent);
+    }
+
+    [Fact]
     public async Task Without_a_risk_manager_no_order_is_accepted()
     {
         var (_, _, client) = await system.CreateUserAsync();
@@ -74,74 +107,9 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
         Assert.Equal(HttpStatusCode.Created, again);
     }
 
-    /// <summary>SIGKILL to the service's process (no graceful shutdown), then Aspire starts it again.</summary>
-    private async Task KillAndRestartAsync(string resource)
-    {
-        await KillAsync(resource);
-        await StartAsync(resource);
-    }
+    private Task KillAndRestartAsync(string resource) => ResourceControl.RestartAsync(system, resource);
 
-    private async Task KillAsync(string resource)
-    {
-        var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
-        using var cts = new CancellationTokenSource(SystemFixture.StartTimeout);
-        var running = await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == KnownResourceStates.Running, cts.Token);
-        var pid = Pid(running) ?? throw new InvalidOperationException(
-            $"No process id for {resource}: " + string.Join(", ", running.Snapshot.Properties.Select(p => $"{p.Name}={p.Value}")));
-        // The pid Aspire reports is the launcher of the service; the service is its child. SIGKILL the service itself
-        // (no shutdown hooks, no flushing), as a crash would; the launcher then reports it exited.
-        foreach (var target in ChildrenOf(pid) is { Count: > 0 } children ? children : [pid])
-        {
-            using var process = Process.GetProcessById(target);
-            process.Kill();
-        }
+    private Task KillAsync(string resource) => ResourceControl.KillAsync(system, resource);
 
-        await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text is { } state && state != KnownResourceStates.Running, cts.Token);
-    }
-
-    private static List<int> ChildrenOf(int parent)
-    {
-        var children = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // state, ppid, ...
-                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == parent)
-                {
-                    children.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-                // the process ended while we looked
-            }
-        }
-
-        return children;
-    }
-
-    private static int? Pid(ResourceEvent e) =>
-        e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
-        && int.TryParse(value.ToString(), out var pid)
-            ? pid
-            : null;
-
-    private async Task StartAsync(string resource)
-    {
-        using var cts = new CancellationTokenSource(SystemFixture.StartTimeout);
-        var result = await system.App.ResourceCommands.ExecuteCommandAsync(ResourceOf(resource), KnownResourceCommands.StartCommand, cts.Token);
-        Assert.True(result.Success, result.Message);
-        await system.App.Services.GetRequiredService<ResourceNotificationService>().WaitForResourceAsync(resource,
-            e => e.Snapshot.State?.Text == KnownResourceStates.Running && e.Snapshot.HealthStatus == HealthStatus.Healthy, cts.Token);
-    }
-
-    private IResource ResourceOf(string name) =>
-        system.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
+    private Task StartAsync(string resource) => ResourceControl.StartAsync(system, resource);
 }

@@ -20,6 +20,9 @@ public sealed class SystemFixture : IAsyncLifetime
 
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), $"quanttrader-test-{Guid.NewGuid():N}");
 
+    private readonly CancellationTokenSource _stopLogs = new();
+    private Task _resourceLogs = Task.CompletedTask;
+
     public DistributedApplication App { get; private set; } = null!;
 
     public HttpClient Gateway { get; private set; } = null!;
@@ -48,9 +51,14 @@ public sealed class SystemFixture : IAsyncLifetime
             cts.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
-            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error));
+            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error)
+            // A service down on purpose (the restart tests) makes Aspire's health probes log every few seconds;
+            // the resource logs below say what a service did, this would only bury the test results.
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
+            .AddFilter("System.Net.Http", LogLevel.Warning));
 
         App = await builder.BuildAsync(cts.Token);
+        _resourceLogs = ResourceLogFiles.Start(App, _stopLogs.Token);
         await App.StartAsync(cts.Token);
 
         var notifications = App.Services.GetRequiredService<ResourceNotificationService>();
@@ -96,6 +104,8 @@ public sealed class SystemFixture : IAsyncLifetime
         if (App is not null)
         {
             await App.StopAsync();
+            await _stopLogs.CancelAsync();
+            await _resourceLogs;
             await App.DisposeAsync();
         }
         try

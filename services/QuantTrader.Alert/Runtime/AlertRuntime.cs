@@ -153,7 +153,7 @@ public sealed class AlertRuntime(
             new AlertFired(firing.EventId, firing.AlertId, firing.UserId, firing.Exchange, firing.Symbol, firing.Time, firing.Price, firing.Value, firing.Message),
             ContractsJsonContext.Wire.AlertFired);
         var ack = await js.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = firing.EventId.ToString() }, headers: headers, cancellationToken: ct);
-        ack.EnsureSuccess();
+        ack.EnsureStored();
         await store.MarkPublishedAsync(firing.EventId, ct);
     }
 

@@ -174,7 +174,7 @@ public sealed class WebhookDispatcher : BackgroundService
         var headers = new NatsHeaders { ["QuantTrader-Reason"] = $"webhook failed after {attempt} attempts: {lastError}" };
         using var activity = NatsTracing.StartPublish(subject, headers);
         var ack = await _js.PublishAsync(subject, JsonSerializer.SerializeToUtf8Bytes(firing, Json), headers: headers, cancellationToken: ct);
-        ack.EnsureSuccess();
+        ack.EnsureStored();
     }
 
     private static JsonSerializerOptions CreateJson()

@@ -37,7 +37,7 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
         var ack = await _js.PublishAsync(subject, JsonSerializer.SerializeToUtf8Bytes(gap, ContractsJsonContext.Wire.MarketGap),
             opts: new NatsJSPubOpts { MsgId = $"gap:{gap.Exchange}:{gap.Symbol}:{gap.FromTradeId}-{gap.ToTradeId}" },
             headers: headers, cancellationToken: ct);
-        ack.EnsureSuccess();
+        ack.EnsureStored();
     }
 
     private async Task PublishAsync(IReadOnlyList<Trade> trades, Func<Trade, string> subjectOf, Func<Trade, string> idOf, CancellationToken ct)
@@ -85,7 +85,7 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
                 try
                 {
                     var ack = await future.GetResponseAsync(ct);
-                    ack.EnsureSuccess();
+                    ack.EnsureStored();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -109,7 +109,7 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
             try
             {
                 var ack = await _js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = messageId }, headers: headers, cancellationToken: ct);
-                ack.EnsureSuccess();
+                ack.EnsureStored();
                 return;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

@@ -379,7 +379,7 @@ public sealed class KlineWorker(
         using var activity = NatsTracing.StartPublish(subject, headers);
         var payload = JsonSerializer.SerializeToUtf8Bytes(kline, ContractsJsonContext.Wire.Kline);
         var ack = await js.PublishAsync(subject, payload, opts: msgId is null ? null : new NatsJSPubOpts { MsgId = msgId }, headers: headers, cancellationToken: ct);
-        ack.EnsureSuccess();
+        ack.EnsureStored();
     }
 
     private async Task CheckpointAsync(CancellationToken ct)

@@ -80,7 +80,7 @@ public sealed class OutboxPublisher(PaperStore store, INatsJSContext js, ILogger
                 var headers = new NatsHeaders();
                 using var activity = NatsTracing.StartPublish(message.Subject, headers);
                 var ack = await js.PublishAsync(message.Subject, message.Payload, opts: new NatsJSPubOpts { MsgId = message.MessageId }, headers: headers, cancellationToken: ct);
-                ack.EnsureSuccess();
+                ack.EnsureStored();
                 done.Add(id);
             }
         }

@@ -27,7 +27,7 @@ public sealed class DeadLetters(INatsJSContext js, ILogger<DeadLetters> logger)
         // The original position as message id: a redelivered poison message is dead-lettered once.
         var ack = await js.PublishAsync(Subject, message.Data ?? [], headers: headers,
             opts: new NatsJSPubOpts { MsgId = $"persistence:{origin}" }, cancellationToken: ct);
-        ack.EnsureSuccess();
+        ack.EnsureStored();
         PersistenceMetrics.DeadLettered.Add(1, PersistenceMetrics.Table(table));
         logger.LogWarning("Dead-lettered message {Origin} on {Subject} for table {Table}: {Reason}", origin, message.Subject, table, reason);
     }
