@@ -81,6 +81,20 @@ public class KlineAggregationBenchmarks
     [Benchmark(OperationsPerInvoke = TradeCount, Description = "KlineAggregator.OnTrade, 1m only (scaling reference)")]
     public int OneInterval() => Run(new KlineAggregator("binance", "BTCUSDT", ["1m"]));
 
+    [Benchmark(OperationsPerInvoke = TradeCount, Description = "KlineAggregator.OnTradeQuiet, 8 intervals (goal >= 5 M trades/s)")]
+    public int AllIntervalsQuiet()
+    {
+        // The kline service's hot path: only closed klines come back; open ones are read on the publish timer.
+        var aggregator = new KlineAggregator("binance", "BTCUSDT");
+        var closed = 0;
+        foreach (var trade in _trades)
+        {
+            closed += aggregator.OnTradeQuiet(trade).Count;
+        }
+
+        return closed;
+    }
+
     private int Run(KlineAggregator aggregator)
     {
         var changes = 0;
