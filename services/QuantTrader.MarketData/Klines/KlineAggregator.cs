@@ -39,7 +39,16 @@ public sealed class KlineAggregator
     private static readonly TimeSpan OneMillisecond = TimeSpan.FromMilliseconds(1);
 
     private readonly IntervalState[] _intervals;
+    private readonly string[] _intervalNames;
     private readonly int _maxEmptyKlinesPerGap;
+
+    // Running sums over every trade since the last rebase, shared by all intervals: a trade costs these 2–4 decimal
+    // additions once instead of once per interval. An interval's window sum is the running sum minus its base (the
+    // running sum when the window opened); see IntervalState.
+    private decimal _sumVolume;
+    private decimal _sumQuoteVolume;
+    private decimal _sumTakerBuyVolume;
+    private decimal _sumTakerBuyQuoteVolume;
 
     /// <param name="intervals">Interval names from <see cref="KlineIntervals.All"/>; all of them when null.</param>
     public KlineAggregator(
@@ -74,6 +83,7 @@ public sealed class KlineAggregator
         _intervals = [.. names
             .Select(n => new IntervalState(n, KlineIntervals.All[n]))
             .OrderBy(s => s.Length)];
+        _intervalNames = [.. _intervals.Select(s => s.Name)];
     }
 
     public string Exchange { get; }
@@ -81,7 +91,7 @@ public sealed class KlineAggregator
     public string Symbol { get; }
 
     /// <summary>The intervals aggregated, shortest first.</summary>
-    public IReadOnlyList<string> Intervals => [.. _intervals.Select(s => s.Name)];
+    public IReadOnlyList<string> Intervals => _intervalNames;
 
     /// <summary>Trades dropped by at least one interval because that interval's window had already closed.</summary>
     public long LateTrades { get; private set; }
@@ -165,9 +175,12 @@ public sealed class KlineAggregator
         var takerBuy = trade.Side == TakerSide.Buy;
         var ticks = trade.Time.UtcTicks;
 
-        // Once per trade, not once per interval.
+        // Once per trade, not once per interval: the notional, and the scales the window sums must keep.
         var notional = price * quantity;
+        var quantityScale = quantity.Scale;
+        var notionalScale = notional.Scale;
         var late = false;
+        var rebase = false;
         foreach (var state in _intervals)
         {
             // The common case: the trade falls in the open window. Two compares instead of a division.
@@ -185,18 +198,22 @@ public sealed class KlineAggregator
                 {
                     if (state.HasLastClosed && windowStart <= state.LastClosedOpenTicks)
                     {
-                        state.LateTrades++;
+                        Drop(state, quantity, notional, takerBuy);
                         late = true;
                         continue;
                     }
 
                     changes = EmitEmpty(state, windowStart, changes);
-                    state.Start(windowStart, price);
+                    state.Start(windowStart, price, this);
+
+                    // The longest interval opened a window: a cheap moment to keep the running sums as small as
+                    // one window of the longest interval (see Rebase).
+                    rebase |= ReferenceEquals(state, _intervals[^1]);
                 }
                 else
                 {
                     // windowStart < the open window: that window's interval has moved past it.
-                    state.LateTrades++;
+                    Drop(state, quantity, notional, takerBuy);
                     late = true;
                     continue;
                 }
@@ -212,19 +229,53 @@ public sealed class KlineAggregator
             }
 
             state.Close = price;
-            state.Volume += quantity;
-            state.QuoteVolume += notional;
             state.Trades += tradeCount;
+
+            // The window sums' scales (what a per-window decimal sum would have): the largest of its trades'.
+            if (quantityScale > state.VolumeScale)
+            {
+                state.VolumeScale = quantityScale;
+            }
+
+            if (notionalScale > state.QuoteVolumeScale)
+            {
+                state.QuoteVolumeScale = notionalScale;
+            }
+
             if (takerBuy)
             {
-                state.TakerBuyVolume += quantity;
-                state.TakerBuyQuoteVolume += notional;
+                if (quantityScale > state.TakerBuyVolumeScale)
+                {
+                    state.TakerBuyVolumeScale = quantityScale;
+                }
+
+                if (notionalScale > state.TakerBuyQuoteVolumeScale)
+                {
+                    state.TakerBuyQuoteVolumeScale = notionalScale;
+                }
             }
 
             if (publishUpdates)
             {
-                changes!.Add(new KlineChange(ToKline(state, closed: false), KlineChangeKind.Updated));
+                // The running sums take the trade after this loop; the kline handed out now must include it.
+                var takerQuantity = takerBuy ? quantity : 0m;
+                var takerNotional = takerBuy ? notional : 0m;
+                changes!.Add(new KlineChange(
+                    ToKline(state, closed: false, quantity, notional, takerQuantity, takerNotional), KlineChangeKind.Updated));
             }
+        }
+
+        if (rebase)
+        {
+            Rebase();
+        }
+
+        _sumVolume += quantity;
+        _sumQuoteVolume += notional;
+        if (takerBuy)
+        {
+            _sumTakerBuyVolume += quantity;
+            _sumTakerBuyQuoteVolume += notional;
         }
 
         if (late)
@@ -233,6 +284,40 @@ public sealed class KlineAggregator
         }
 
         return changes;
+    }
+
+    /// <summary>
+    /// A trade <paramref name="state"/>'s interval drops as late: it will be in the running sums, so it is added to
+    /// that interval's bases as well, which leaves the interval's window sums as they were.
+    /// </summary>
+    private static void Drop(IntervalState state, decimal quantity, decimal notional, bool takerBuy)
+    {
+        state.LateTrades++;
+        state.BaseVolume += quantity;
+        state.BaseQuoteVolume += notional;
+        if (takerBuy)
+        {
+            state.BaseTakerBuyVolume += quantity;
+            state.BaseTakerBuyQuoteVolume += notional;
+        }
+    }
+
+    /// <summary>
+    /// Subtracts the running sums from every base and zeroes them: the window sums (differences) are unchanged, and
+    /// the running sums never grow beyond one window of the longest interval, so their precision is that of the
+    /// longest kline's own sums.
+    /// </summary>
+    private void Rebase()
+    {
+        foreach (var state in _intervals)
+        {
+            state.BaseVolume -= _sumVolume;
+            state.BaseQuoteVolume -= _sumQuoteVolume;
+            state.BaseTakerBuyVolume -= _sumTakerBuyVolume;
+            state.BaseTakerBuyQuoteVolume -= _sumTakerBuyQuoteVolume;
+        }
+
+        _sumVolume = _sumQuoteVolume = _sumTakerBuyVolume = _sumTakerBuyQuoteVolume = 0m;
     }
 
     /// <summary>
@@ -308,6 +393,7 @@ public sealed class KlineAggregator
             Validate(state, interval);
         }
 
+        _sumVolume = _sumQuoteVolume = _sumTakerBuyVolume = _sumTakerBuyQuoteVolume = 0m;
         foreach (var state in _intervals)
         {
             state.Reset();
@@ -315,7 +401,7 @@ public sealed class KlineAggregator
             {
                 if (saved.Open is { } k)
                 {
-                    state.Restore(k);
+                    state.Restore(k, this);
                 }
 
                 if (saved.LastClosedOpenTime is { } lastClosed)
@@ -400,9 +486,45 @@ public sealed class KlineAggregator
         return changes;
     }
 
-    private Kline ToKline(IntervalState s, bool closed) => new(
+    /// <summary>The kline of <paramref name="s"/>; the <c>pending…</c> amounts are a trade not yet in the running sums.</summary>
+    private Kline ToKline(
+        IntervalState s,
+        bool closed,
+        decimal pendingVolume = 0m,
+        decimal pendingQuoteVolume = 0m,
+        decimal pendingTakerBuyVolume = 0m,
+        decimal pendingTakerBuyQuoteVolume = 0m) => new(
         Exchange, Symbol, s.Name, ToTime(s.OpenTicks), ToTime(s.EndTicks - TimeSpan.TicksPerMillisecond),
-        s.Open, s.High, s.Low, s.Close, s.Volume, s.QuoteVolume, s.Trades, s.TakerBuyVolume, s.TakerBuyQuoteVolume, closed);
+        s.Open, s.High, s.Low, s.Close,
+        WindowSum(_sumVolume + pendingVolume, s.BaseVolume, s.VolumeScale),
+        WindowSum(_sumQuoteVolume + pendingQuoteVolume, s.BaseQuoteVolume, s.QuoteVolumeScale),
+        s.Trades,
+        WindowSum(_sumTakerBuyVolume + pendingTakerBuyVolume, s.BaseTakerBuyVolume, s.TakerBuyVolumeScale),
+        WindowSum(_sumTakerBuyQuoteVolume + pendingTakerBuyQuoteVolume, s.BaseTakerBuyQuoteVolume, s.TakerBuyQuoteVolumeScale),
+        closed);
+
+    /// <summary>
+    /// running − base, at the scale a per-window decimal sum of the same trades has (the largest scale among them;
+    /// 0 for none). The difference is exact and its scale is at least that one (the running sum has seen every trade
+    /// of the window), so rounding to it only drops trailing zeros: the kline is the same to the last digit and scale.
+    /// </summary>
+    private static decimal WindowSum(decimal running, decimal @base, byte scale)
+    {
+        var sum = running - @base;
+        if (sum == 0m)
+        {
+            return new decimal(0, 0, 0, false, scale);
+        }
+
+        if (sum.Scale == scale)
+        {
+            return sum;
+        }
+
+        // Above the scale: trailing zeros, dropped. Below it (only if a sum ever needed rounding at 28 digits):
+        // adding a zero of that scale raises the scale as far as the digits allow.
+        return sum.Scale > scale ? decimal.Round(sum, scale) : sum + new decimal(0, 0, 0, false, scale);
+    }
 
     private void Validate(IntervalState state, KlineIntervalSnapshot saved)
     {
@@ -460,38 +582,56 @@ public sealed class KlineAggregator
         public decimal High;
         public decimal Low;
         public decimal Close;
-        public decimal Volume;
-        public decimal QuoteVolume;
         public long Trades;
-        public decimal TakerBuyVolume;
-        public decimal TakerBuyQuoteVolume;
+
+        // Window sums are the aggregator's running sums minus these bases (the running sums when the window opened,
+        // plus the trades this interval dropped as late since). The scales are the largest scale among the window's
+        // trades (taker-buy ones for the taker sums): what a per-window decimal sum would have.
+        public decimal BaseVolume;
+        public decimal BaseQuoteVolume;
+        public decimal BaseTakerBuyVolume;
+        public decimal BaseTakerBuyQuoteVolume;
+        public byte VolumeScale;
+        public byte QuoteVolumeScale;
+        public byte TakerBuyVolumeScale;
+        public byte TakerBuyQuoteVolumeScale;
 
         public bool HasLastClosed;
         public long LastClosedOpenTicks;
         public decimal LastClose;
         public long LateTrades;
 
-        public void Start(long openTicks, decimal price)
+        /// <summary>Opens a window at the running sums of <paramref name="owner"/> as they are before the current trade.</summary>
+        public void Start(long openTicks, decimal price, KlineAggregator owner)
         {
             HasOpen = true;
             OpenTicks = openTicks;
             EndTicks = openTicks + LengthTicks;
             Open = High = Low = Close = price;
-            Volume = QuoteVolume = TakerBuyVolume = TakerBuyQuoteVolume = 0m;
+            BaseVolume = owner._sumVolume;
+            BaseQuoteVolume = owner._sumQuoteVolume;
+            BaseTakerBuyVolume = owner._sumTakerBuyVolume;
+            BaseTakerBuyQuoteVolume = owner._sumTakerBuyQuoteVolume;
+            VolumeScale = QuoteVolumeScale = TakerBuyVolumeScale = TakerBuyQuoteVolumeScale = 0;
             Trades = 0;
         }
 
-        public void Restore(Kline k)
+        /// <summary>Restores a saved open kline; the running sums are zero then, so each base is minus the saved sum.</summary>
+        public void Restore(Kline k, KlineAggregator owner)
         {
-            Start(k.OpenTime.UtcTicks, k.Open);
+            Start(k.OpenTime.UtcTicks, k.Open, owner);
             High = k.High;
             Low = k.Low;
             Close = k.Close;
-            Volume = k.Volume;
-            QuoteVolume = k.QuoteVolume;
+            BaseVolume = -k.Volume;
+            BaseQuoteVolume = -k.QuoteVolume;
+            BaseTakerBuyVolume = -k.TakerBuyVolume;
+            BaseTakerBuyQuoteVolume = -k.TakerBuyQuoteVolume;
+            VolumeScale = k.Volume.Scale;
+            QuoteVolumeScale = k.QuoteVolume.Scale;
+            TakerBuyVolumeScale = k.TakerBuyVolume.Scale;
+            TakerBuyQuoteVolumeScale = k.TakerBuyQuoteVolume.Scale;
             Trades = k.Trades;
-            TakerBuyVolume = k.TakerBuyVolume;
-            TakerBuyQuoteVolume = k.TakerBuyQuoteVolume;
         }
 
         /// <summary>The open kline becomes the last closed one.</summary>

@@ -1,0 +1,522 @@
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.MarketData.Parsing;
+
+using QuantTrader.MarketData.Klines;
+
+namespace QuantTrader.MarketData.Tests;
+
+// The aggregator as it was before the running sums were shared by all intervals (one decimal sum per interval and
+// field), kept verbatim as the oracle of ReferenceAggregatorTests: the optimized one must hand out the same klines,
+// to the last digit and decimal scale.
+#pragma warning disable
+
+/// <summary>
+/// Builds klines for one (exchange, symbol) from its trades, for every interval at once, the way Binance does:
+/// <list type="bullet">
+/// <item>A trade belongs to the window <c>[openTime, openTime + interval)</c> that contains its exchange time; windows are
+/// aligned to the Unix epoch (UTC midnight for 1d, 00:00/04:00/… for 4h). Close time = openTime + interval − 1 ms.</item>
+/// <item>Open/close are the first/last trade in arrival order, which for one exchange stream is the exchange's own
+/// sequence; high/low, volume, quote volume (Σ price × quantity), trade count and the taker-buy volumes
+/// (trades with <see cref="TakerSide.Buy"/>) accumulate.</item>
+/// <item>A window without trades still gets a kline: volume 0 and O = H = L = C = the previous close, emitted as
+/// <see cref="KlineChangeKind.ClosedEmpty"/> once a later trade or the clock passes it.</item>
+/// <item>A kline closes when a trade of a later window arrives (<see cref="OnTrade"/>) or when the clock passes its end
+/// plus the allowed lateness (<see cref="OnClock"/>).</item>
+/// </list>
+/// Late-trade rule: once an interval has moved past a window (a later window is open, or the window was closed by
+/// either path), that window is final. A trade that falls in it is dropped for that interval and counted in
+/// <see cref="LateTradesFor"/>; it still counts for the longer intervals whose window is open. <see cref="LateTrades"/>
+/// counts trades dropped by at least one interval. Closed klines are never re-published with corrections.
+/// <para>
+/// Deterministic: the output depends only on the trades, their order and the clock values passed in, never on
+/// the wall clock, so replaying the same input yields the same klines. Not thread-safe: one aggregator per symbol,
+/// fed from one consumer.
+/// </para>
+/// </summary>
+internal sealed class ReferenceKlineAggregator
+{
+    /// <summary>
+    /// At most this many empty klines are emitted for one gap of one interval (100 000 one-minute klines are about
+    /// 69 days); the rest are skipped and counted in <see cref="SkippedEmptyKlines"/> so a corrupt far-future timestamp
+    /// cannot make the service allocate without bound.
+    /// </summary>
+    public const int DefaultMaxEmptyKlinesPerGap = 100_000;
+
+    private static readonly long UnixEpochTicks = DateTimeOffset.UnixEpoch.UtcTicks;
+    private static readonly TimeSpan OneMillisecond = TimeSpan.FromMilliseconds(1);
+
+    private readonly IntervalState[] _intervals;
+    private readonly int _maxEmptyKlinesPerGap;
+
+    /// <param name="intervals">Interval names from <see cref="KlineIntervals.All"/>; all of them when null.</param>
+    public ReferenceKlineAggregator(
+        string exchange,
+        string symbol,
+        IEnumerable<string>? intervals = null,
+        int maxEmptyKlinesPerGap = DefaultMaxEmptyKlinesPerGap)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(exchange);
+        ArgumentException.ThrowIfNullOrWhiteSpace(symbol);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxEmptyKlinesPerGap);
+        Exchange = exchange;
+        Symbol = symbol;
+        _maxEmptyKlinesPerGap = maxEmptyKlinesPerGap;
+
+        var names = (intervals ?? KlineIntervals.All.Keys).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var name in names)
+        {
+            if (!KlineIntervals.IsKnown(name))
+            {
+                throw new ArgumentException(
+                    $"Unknown interval '{name}'; known: {string.Join(", ", KlineIntervals.All.Keys)}.", nameof(intervals));
+            }
+        }
+
+        if (names.Count == 0)
+        {
+            throw new ArgumentException("At least one interval is required.", nameof(intervals));
+        }
+
+        // Shortest first: the order of the changes returned is part of the deterministic output.
+        _intervals = [.. names
+            .Select(n => new IntervalState(n, KlineIntervals.All[n]))
+            .OrderBy(s => s.Length)];
+    }
+
+    public string Exchange { get; }
+
+    public string Symbol { get; }
+
+    /// <summary>The intervals aggregated, shortest first.</summary>
+    public IReadOnlyList<string> Intervals => [.. _intervals.Select(s => s.Name)];
+
+    /// <summary>Trades dropped by at least one interval because that interval's window had already closed.</summary>
+    public long LateTrades { get; private set; }
+
+    /// <summary>Empty klines not emitted because a gap exceeded the per-gap limit.</summary>
+    public long SkippedEmptyKlines { get; private set; }
+
+    /// <summary>Trades dropped by <paramref name="interval"/> under the late-trade rule.</summary>
+    public long LateTradesFor(string interval) => State(interval).LateTrades;
+
+    /// <summary>The in-progress kline of <paramref name="interval"/>, or null when none is open.</summary>
+    /// <remarks>Built on demand: pair it with <see cref="OnTradeQuiet"/> to publish open klines only when wanted.</remarks>
+    public Kline? OpenKline(string interval)
+    {
+        var state = State(interval);
+        return state.HasOpen ? ToKline(state, closed: false) : null;
+    }
+
+    /// <summary>Adds a parsed exchange trade with the number of exchange trades it stands for.</summary>
+    public IReadOnlyList<KlineChange> OnTrade(ParsedTrade trade)
+    {
+        ArgumentNullException.ThrowIfNull(trade);
+        return OnTrade(trade.Trade, trade.TradeCount);
+    }
+
+    /// <summary>
+    /// Adds one trade. <paramref name="tradeCount"/> is how many exchange trades it stands for (a Binance aggTrade
+    /// covers <c>l − f + 1</c>), added to the kline trade count.
+    /// </summary>
+    /// <returns>Per interval, shortest first: klines this trade closed (oldest first, empty ones included), then the
+    /// updated open kline. An interval that dropped the trade as late contributes nothing.</returns>
+    /// <remarks>
+    /// Every call builds a <see cref="Kline"/> and a <see cref="KlineChange"/> per interval for the updated open
+    /// klines (about 2 KB for 8 intervals). A consumer that publishes open klines only now and then should call
+    /// <see cref="OnTradeQuiet"/> and ask <see cref="OpenKline"/> when it publishes: same state, same closed klines.
+    /// </remarks>
+    public IReadOnlyList<KlineChange> OnTrade(Trade trade, int tradeCount = 1)
+    {
+        Check(trade, tradeCount);
+        var changes = new List<KlineChange>(_intervals.Length);
+        Apply(trade, tradeCount, changes, publishUpdates: true);
+        return changes;
+    }
+
+    /// <summary>
+    /// Adds one trade exactly like <see cref="OnTrade(Trade, int)"/>, but returns only the klines it closed
+    /// (<see cref="KlineChangeKind.Closed"/> and <see cref="KlineChangeKind.ClosedEmpty"/>, in the same order as
+    /// <see cref="OnTrade(Trade, int)"/> lists them), without the per-interval <see cref="KlineChangeKind.Updated"/>
+    /// records. When nothing closed (almost every trade) the result is a shared empty list and nothing is allocated.
+    /// The open klines are read with <see cref="OpenKline"/> when they are to be published.
+    /// </summary>
+    public IReadOnlyList<KlineChange> OnTradeQuiet(Trade trade, int tradeCount = 1)
+    {
+        Check(trade, tradeCount);
+        return Apply(trade, tradeCount, changes: null, publishUpdates: false) ?? (IReadOnlyList<KlineChange>)[];
+    }
+
+    private void Check(Trade trade, int tradeCount)
+    {
+        ArgumentNullException.ThrowIfNull(trade);
+        if (!string.Equals(trade.Exchange, Exchange, StringComparison.Ordinal)
+            || !string.Equals(trade.Symbol, Symbol, StringComparison.Ordinal))
+        {
+            throw new ArgumentException(
+                $"Trade of {trade.Exchange}:{trade.Symbol} given to the aggregator of {Exchange}:{Symbol}.", nameof(trade));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(trade.Price);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(trade.Quantity);
+        ArgumentOutOfRangeException.ThrowIfLessThan(tradeCount, 1);
+    }
+
+    /// <summary>
+    /// The one trade path. <paramref name="changes"/> is created on the first closed kline when null; updated open
+    /// klines are materialized only when <paramref name="publishUpdates"/>.
+    /// </summary>
+    private List<KlineChange>? Apply(Trade trade, int tradeCount, List<KlineChange>? changes, bool publishUpdates)
+    {
+        var price = trade.Price;
+        var quantity = trade.Quantity;
+        var takerBuy = trade.Side == TakerSide.Buy;
+        var ticks = trade.Time.UtcTicks;
+
+        // Once per trade, not once per interval.
+        var notional = price * quantity;
+        var late = false;
+        foreach (var state in _intervals)
+        {
+            // The common case: the trade falls in the open window. Two compares instead of a division.
+            if (!state.HasOpen || ticks < state.OpenTicks || ticks >= state.EndTicks)
+            {
+                var windowStart = WindowStartTicks(ticks, state.LengthTicks);
+                if (state.HasOpen && windowStart > state.OpenTicks)
+                {
+                    (changes ??= new List<KlineChange>(_intervals.Length)).Add(
+                        new KlineChange(ToKline(state, closed: true), KlineChangeKind.Closed));
+                    state.CloseOpen();
+                }
+
+                if (!state.HasOpen)
+                {
+                    if (state.HasLastClosed && windowStart <= state.LastClosedOpenTicks)
+                    {
+                        state.LateTrades++;
+                        late = true;
+                        continue;
+                    }
+
+                    changes = EmitEmpty(state, windowStart, changes);
+                    state.Start(windowStart, price);
+                }
+                else
+                {
+                    // windowStart < the open window: that window's interval has moved past it.
+                    state.LateTrades++;
+                    late = true;
+                    continue;
+                }
+            }
+
+            if (price > state.High)
+            {
+                state.High = price;
+            }
+            else if (price < state.Low)
+            {
+                state.Low = price;
+            }
+
+            state.Close = price;
+            state.Volume += quantity;
+            state.QuoteVolume += notional;
+            state.Trades += tradeCount;
+            if (takerBuy)
+            {
+                state.TakerBuyVolume += quantity;
+                state.TakerBuyQuoteVolume += notional;
+            }
+
+            if (publishUpdates)
+            {
+                changes!.Add(new KlineChange(ToKline(state, closed: false), KlineChangeKind.Updated));
+            }
+        }
+
+        if (late)
+        {
+            LateTrades++;
+        }
+
+        return changes;
+    }
+
+    /// <summary>
+    /// Closes, per interval, the open kline whose end plus <paramref name="allowedLateness"/> is at or before
+    /// <paramref name="now"/>, and emits empty klines for the windows after it that have passed the same way.
+    /// A clock earlier than what was already closed changes nothing.
+    /// </summary>
+    public IReadOnlyList<KlineChange> OnClock(DateTimeOffset now, TimeSpan allowedLateness)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(allowedLateness, TimeSpan.Zero);
+        var changes = new List<KlineChange>();
+        var horizon = now - allowedLateness;
+        foreach (var state in _intervals)
+        {
+            // Windows starting before this one have ended by the horizon.
+            var firstUnfinished = WindowStartTicks(horizon.UtcTicks, state.LengthTicks);
+            if (state.HasOpen)
+            {
+                if (state.OpenTicks >= firstUnfinished)
+                {
+                    continue;
+                }
+
+                changes.Add(new KlineChange(ToKline(state, closed: true), KlineChangeKind.Closed));
+                state.CloseOpen();
+            }
+
+            EmitEmpty(state, firstUnfinished, changes);
+        }
+
+        return changes;
+    }
+
+    /// <summary>The open state of every interval, to persist and <see cref="Restore"/> after a restart.</summary>
+    public KlineAggregatorSnapshot Snapshot() => new(
+        Exchange,
+        Symbol,
+        [.. _intervals.Select(s => new KlineIntervalSnapshot(
+            s.Name,
+            s.HasOpen ? ToKline(s, closed: false) : null,
+            s.HasLastClosed ? ToTime(s.LastClosedOpenTicks) : null,
+            s.HasLastClosed ? s.LastClose : null,
+            s.LateTrades))],
+        LateTrades);
+
+    /// <summary>
+    /// Replaces the state with <paramref name="snapshot"/>. Intervals the snapshot does not mention start empty,
+    /// which also lets a caller seed one interval from an exchange's own in-progress kline. Validated as a whole
+    /// before anything changes.
+    /// </summary>
+    /// <exception cref="ArgumentException">Another symbol, an interval not aggregated here, or an inconsistent kline.</exception>
+    public void Restore(KlineAggregatorSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (!string.Equals(snapshot.Exchange, Exchange, StringComparison.Ordinal)
+            || !string.Equals(snapshot.Symbol, Symbol, StringComparison.Ordinal))
+        {
+            throw new ArgumentException(
+                $"Snapshot of {snapshot.Exchange}:{snapshot.Symbol} given to the aggregator of {Exchange}:{Symbol}.", nameof(snapshot));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(snapshot.LateTrades);
+        var byName = new Dictionary<string, KlineIntervalSnapshot>(StringComparer.Ordinal);
+        foreach (var interval in snapshot.Intervals ?? [])
+        {
+            var state = _intervals.FirstOrDefault(s => s.Name == interval.Interval)
+                ?? throw new ArgumentException($"Interval '{interval.Interval}' is not aggregated here.", nameof(snapshot));
+            if (!byName.TryAdd(interval.Interval, interval))
+            {
+                throw new ArgumentException($"Interval '{interval.Interval}' appears twice.", nameof(snapshot));
+            }
+
+            Validate(state, interval);
+        }
+
+        foreach (var state in _intervals)
+        {
+            state.Reset();
+            if (byName.TryGetValue(state.Name, out var saved))
+            {
+                if (saved.Open is { } k)
+                {
+                    state.Restore(k);
+                }
+
+                if (saved.LastClosedOpenTime is { } lastClosed)
+                {
+                    state.HasLastClosed = true;
+                    state.LastClosedOpenTicks = lastClosed.UtcTicks;
+                    state.LastClose = saved.LastClose!.Value;
+                }
+
+                state.LateTrades = saved.LateTrades;
+            }
+        }
+
+        LateTrades = snapshot.LateTrades;
+    }
+
+    /// <summary>The start of the window of length <paramref name="length"/> containing <paramref name="time"/>.</summary>
+    public static DateTimeOffset WindowStart(DateTimeOffset time, TimeSpan length)
+    {
+        var sinceEpoch = time.UtcTicks - UnixEpochTicks;
+        var windows = Math.DivRem(sinceEpoch, length.Ticks, out var remainder);
+        if (remainder < 0)
+        {
+            windows--;
+        }
+
+        return new DateTimeOffset(UnixEpochTicks + (windows * length.Ticks), TimeSpan.Zero);
+    }
+
+    /// <summary><see cref="WindowStart"/> on UTC ticks.</summary>
+    private static long WindowStartTicks(long utcTicks, long lengthTicks)
+    {
+        var sinceEpoch = utcTicks - UnixEpochTicks;
+        var windows = Math.DivRem(sinceEpoch, lengthTicks, out var remainder);
+        if (remainder < 0)
+        {
+            windows--;
+        }
+
+        return UnixEpochTicks + (windows * lengthTicks);
+    }
+
+    private static DateTimeOffset ToTime(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+
+    /// <summary>
+    /// Emits the empty klines between the last closed window and <paramref name="until"/> (exclusive);
+    /// creates <paramref name="changes"/> only when there is one to emit.
+    /// </summary>
+    private List<KlineChange>? EmitEmpty(IntervalState state, long until, List<KlineChange>? changes)
+    {
+        if (!state.HasLastClosed)
+        {
+            return changes;
+        }
+
+        var length = state.LengthTicks;
+        var first = state.LastClosedOpenTicks + length;
+        if (first >= until)
+        {
+            return changes;
+        }
+
+        var price = state.LastClose;
+        var gap = (until - first) / length;
+        var emitted = Math.Min(gap, _maxEmptyKlinesPerGap);
+        if (emitted > 0)
+        {
+            changes ??= new List<KlineChange>(_intervals.Length);
+        }
+
+        for (var i = 0L; i < emitted; i++)
+        {
+            var openTime = first + (length * i);
+            var kline = new Kline(
+                Exchange, Symbol, state.Name, ToTime(openTime), ToTime(openTime + length - TimeSpan.TicksPerMillisecond),
+                price, price, price, price, 0m, 0m, 0, 0m, 0m, Closed: true);
+            changes!.Add(new KlineChange(kline, KlineChangeKind.ClosedEmpty));
+        }
+
+        SkippedEmptyKlines += gap - emitted;
+        state.LastClosedOpenTicks = until - length;
+        return changes;
+    }
+
+    private Kline ToKline(IntervalState s, bool closed) => new(
+        Exchange, Symbol, s.Name, ToTime(s.OpenTicks), ToTime(s.EndTicks - TimeSpan.TicksPerMillisecond),
+        s.Open, s.High, s.Low, s.Close, s.Volume, s.QuoteVolume, s.Trades, s.TakerBuyVolume, s.TakerBuyQuoteVolume, closed);
+
+    private void Validate(IntervalState state, KlineIntervalSnapshot saved)
+    {
+        void Require(bool ok, string what)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"Snapshot interval {saved.Interval}: {what}.", "snapshot");
+            }
+        }
+
+        Require(saved.LateTrades >= 0, "negative late-trade count");
+        Require(saved.LastClosedOpenTime.HasValue == saved.LastClose.HasValue,
+            "last closed time and last close price go together");
+        if (saved.LastClosedOpenTime is { } lastClosed)
+        {
+            Require(WindowStart(lastClosed, state.Length) == lastClosed, "last closed time is not a window start");
+            Require(saved.LastClose > 0, "last close must be positive");
+        }
+
+        if (saved.Open is { } k)
+        {
+            Require(k.Exchange == Exchange && k.Symbol == Symbol && k.Interval == state.Name, "open kline of another series");
+            Require(!k.Closed, "open kline is marked closed");
+            Require(WindowStart(k.OpenTime, state.Length) == k.OpenTime, "open time is not a window start");
+            Require(k.CloseTime == k.OpenTime + state.Length - OneMillisecond, "close time does not match the interval");
+            Require(k.Low > 0 && k.Low <= k.High && k.Open >= k.Low && k.Open <= k.High && k.Close >= k.Low && k.Close <= k.High,
+                "prices are not a valid candle");
+            Require(k.Volume >= 0 && k.QuoteVolume >= 0 && k.Trades >= 0 && k.TakerBuyVolume >= 0 && k.TakerBuyQuoteVolume >= 0,
+                "negative volume or count");
+            Require(saved.LastClosedOpenTime is not { } lc || k.OpenTime > lc, "open kline is not after the last closed one");
+        }
+    }
+
+    private IntervalState State(string interval) =>
+        _intervals.FirstOrDefault(s => s.Name == interval)
+        ?? throw new ArgumentException($"Interval '{interval}' is not aggregated here.", nameof(interval));
+
+    /// <summary>
+    /// One interval's running kline, kept as plain mutable fields: a trade updates them in place and a
+    /// <see cref="Kline"/> is built only when one is handed out. Times are UTC ticks.
+    /// </summary>
+    private sealed class IntervalState(string name, TimeSpan length)
+    {
+        public readonly string Name = name;
+        public readonly TimeSpan Length = length;
+        public readonly long LengthTicks = length.Ticks;
+
+        public bool HasOpen;
+        public long OpenTicks;
+
+        /// <summary>OpenTicks + LengthTicks: the first tick of the next window.</summary>
+        public long EndTicks;
+        public decimal Open;
+        public decimal High;
+        public decimal Low;
+        public decimal Close;
+        public decimal Volume;
+        public decimal QuoteVolume;
+        public long Trades;
+        public decimal TakerBuyVolume;
+        public decimal TakerBuyQuoteVolume;
+
+        public bool HasLastClosed;
+        public long LastClosedOpenTicks;
+        public decimal LastClose;
+        public long LateTrades;
+
+        public void Start(long openTicks, decimal price)
+        {
+            HasOpen = true;
+            OpenTicks = openTicks;
+            EndTicks = openTicks + LengthTicks;
+            Open = High = Low = Close = price;
+            Volume = QuoteVolume = TakerBuyVolume = TakerBuyQuoteVolume = 0m;
+            Trades = 0;
+        }
+
+        public void Restore(Kline k)
+        {
+            Start(k.OpenTime.UtcTicks, k.Open);
+            High = k.High;
+            Low = k.Low;
+            Close = k.Close;
+            Volume = k.Volume;
+            QuoteVolume = k.QuoteVolume;
+            Trades = k.Trades;
+            TakerBuyVolume = k.TakerBuyVolume;
+            TakerBuyQuoteVolume = k.TakerBuyQuoteVolume;
+        }
+
+        /// <summary>The open kline becomes the last closed one.</summary>
+        public void CloseOpen()
+        {
+            HasOpen = false;
+            HasLastClosed = true;
+            LastClosedOpenTicks = OpenTicks;
+            LastClose = Close;
+        }
+
+        public void Reset()
+        {
+            HasOpen = false;
+            HasLastClosed = false;
+            LastClosedOpenTicks = 0;
+            LastClose = 0m;
+            LateTrades = 0;
+        }
+    }
+}
