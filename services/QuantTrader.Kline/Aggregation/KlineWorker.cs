@@ -19,8 +19,12 @@ namespace QuantTrader.Kline.Aggregation;
 /// <list type="bullet">
 /// <item>Live trades (<c>market.raw.&gt;</c>) and imported ones (<c>market.history.&gt;</c>) go to separate
 /// aggregators, so history never mixes with live.</item>
-/// <item>Closed klines are published once each with <c>Nats-Msg-Id = {exchange}:{symbol}:{interval}:{openTimeMs}:closed</c>;
-/// open klines at most once per <see cref="KlineOptions.OpenUpdateInterval"/> per symbol and interval.</item>
+/// <item>Trades go through the allocation-free <see cref="KlineAggregator.OnTradeQuiet"/>, which hands out only the
+/// klines a trade closed. Closed klines are published once each with
+/// <c>Nats-Msg-Id = {exchange}:{symbol}:{interval}:{openTimeMs}:closed</c>.</item>
+/// <item>Open klines are read with <see cref="KlineAggregator.OpenKline"/> on their own timer, every
+/// <see cref="KlineOptions.OpenUpdateInterval"/>: per symbol, the intervals whose open kline changed since its last
+/// publication, so a busy symbol costs at most one message per interval per period however many trades it has.</item>
 /// <item>Restart: restore the last checkpoint (aggregator snapshots + stream sequence) and replay MARKET_RAW from the
 /// next message; the clock is not applied until the replay has caught up.</item>
 /// </list>
@@ -112,37 +116,37 @@ public sealed class KlineWorker(
             _aggregators.Count, checkpointSeq, _catchUpSeq);
 
         var consumer = await js.CreateOrderedConsumerAsync(Streams.MarketRaw().Name!, consumerOpts, stoppingToken);
-        var inbox = Channel.CreateBounded<INatsJSMsg<byte[]>?>(new BoundedChannelOptions(4096) { SingleReader = true });
+        var inbox = Channel.CreateBounded<Input>(new BoundedChannelOptions(4096) { SingleReader = true });
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var reading = Task.Run(async () =>
         {
             await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stop.Token))
             {
-                await inbox.Writer.WriteAsync(msg, stop.Token);
-            }
-        }, stop.Token);
-        var ticking = Task.Run(async () =>
-        {
-            using var timer = new PeriodicTimer(_options.ClockTick, time);
-            while (await timer.WaitForNextTickAsync(stop.Token))
-            {
-                // null = clock tick; a full inbox just delays the tick, which is harmless.
-                await inbox.Writer.WriteAsync(null, stop.Token);
+                await inbox.Writer.WriteAsync(new Input(msg, InputKind.Message), stop.Token);
             }
         }, stop.Token);
 
+        // Two timers feed the same loop as the trades, so the aggregators stay single-threaded. A full inbox just
+        // delays a tick, which is harmless: the clock and the open updates catch up on the next one.
+        var ticking = TickAsync(inbox.Writer, _options.ClockTick, InputKind.Clock, stop.Token);
+        var openTicking = TickAsync(inbox.Writer, _options.OpenUpdateInterval, InputKind.OpenUpdates, stop.Token);
+
         try
         {
-            await foreach (var msg in inbox.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var input in inbox.Reader.ReadAllAsync(stoppingToken))
             {
-                if (msg is null)
+                switch (input.Kind)
                 {
-                    await OnTickAsync(stoppingToken);
-                }
-                else
-                {
-                    await OnMessageAsync(msg, stoppingToken);
+                    case InputKind.Message:
+                        await OnMessageAsync(input.Message!, stoppingToken);
+                        break;
+                    case InputKind.Clock:
+                        await OnTickAsync(stoppingToken);
+                        break;
+                    default:
+                        await PublishOpenUpdatesAsync(stoppingToken);
+                        break;
                 }
             }
         }
@@ -163,8 +167,17 @@ public sealed class KlineWorker(
             }
         }
 
-        await Task.WhenAll(reading, ticking).ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(reading, ticking, openTicking).ContinueWith(_ => { }, TaskScheduler.Default);
     }
+
+    private Task TickAsync(ChannelWriter<Input> inbox, TimeSpan period, InputKind kind, CancellationToken ct) => Task.Run(async () =>
+    {
+        using var timer = new PeriodicTimer(period, time);
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            await inbox.WriteAsync(new Input(null, kind), ct);
+        }
+    }, ct);
 
     private async Task OnMessageAsync(INatsJSMsg<byte[]> msg, CancellationToken ct)
     {
@@ -233,11 +246,13 @@ public sealed class KlineWorker(
             _aggregators[key] = entry;
         }
 
-        IReadOnlyList<KlineChange> changes;
+        IReadOnlyList<KlineChange> closed;
         var lateBefore = entry.Aggregator.LateTrades;
         try
         {
-            changes = entry.Aggregator.OnTrade(trade, trade.Count);
+            // Only the klines this trade closed (almost always none, and then nothing is allocated); the open
+            // klines are read on the open-update timer.
+            closed = entry.Aggregator.OnTradeQuiet(trade, trade.Count);
         }
         catch (ArgumentException ex)
         {
@@ -259,26 +274,10 @@ public sealed class KlineWorker(
         _checkpointDue = true;
         entry.LastInput = time.GetUtcNow();
         entry.IdlePublished = false;
-        foreach (var change in changes)
+        entry.OpenChanged = true;
+        foreach (var change in closed)
         {
-            if (change.Kind == KlineChangeKind.Updated)
-            {
-                if (source == LiveSource)
-                {
-                    entry.PendingOpen[change.Kline.Interval] = change.Kline;
-                }
-            }
-            else
-            {
-                entry.PendingOpen.Remove(change.Kline.Interval);
-                await PublishClosedAsync(entry, change.Kline, ct);
-                _checkpointDue = true;
-            }
-        }
-
-        if (_caughtUp)
-        {
-            await FlushOpenAsync(entry, ct);
+            await PublishClosedAsync(entry, change.Kline, ct);
         }
     }
 
@@ -298,7 +297,6 @@ public sealed class KlineWorker(
                 var changes = entry.Aggregator.OnClock(now, _options.AllowedLateness);
                 foreach (var change in changes)
                 {
-                    entry.PendingOpen.Remove(change.Kline.Interval);
                     await PublishClosedAsync(entry, change.Kline, ct);
                 }
 
@@ -307,8 +305,6 @@ public sealed class KlineWorker(
                     entry.Dirty = true;
                     closedByClock = true;
                 }
-
-                await FlushOpenAsync(entry, ct);
             }
             else if (!entry.IdlePublished && now - entry.LastInput >= _options.HistoryIdle)
             {
@@ -333,30 +329,39 @@ public sealed class KlineWorker(
         }
     }
 
-    private async Task FlushOpenAsync(Entry entry, CancellationToken ct)
+    /// <summary>
+    /// The open-update timer: per live symbol that had trades since its last open update, the open kline of every
+    /// interval that changed since it was last published (latest state wins). Not during the start-up replay: those
+    /// states are minutes old and superseded by the replay itself.
+    /// </summary>
+    private async Task PublishOpenUpdatesAsync(CancellationToken ct)
     {
-        if (entry.PendingOpen.Count == 0)
+        if (!_caughtUp)
         {
             return;
         }
 
         var now = time.GetUtcNow();
-        List<string>? sent = null;
-        foreach (var (interval, kline) in entry.PendingOpen)
+        foreach (var entry in _aggregators.Values)
         {
-            if (entry.LastOpenPublish.TryGetValue(interval, out var last) && now - last < _options.OpenUpdateInterval)
+            // Half a period: a tick delayed by a busy loop and the punctual one after it must not both publish.
+            if (entry.Source != LiveSource || !entry.OpenChanged || now - entry.LastOpenPublish < _options.OpenUpdateInterval / 2)
             {
                 continue;
             }
 
-            await PublishAsync(entry, kline, msgId: null, ct);
-            entry.LastOpenPublish[interval] = now;
-            (sent ??= []).Add(interval);
-        }
-
-        foreach (var interval in sent ?? [])
-        {
-            entry.PendingOpen.Remove(interval);
+            entry.OpenChanged = false;
+            entry.LastOpenPublish = now;
+            var intervals = entry.Aggregator.Intervals;
+            for (var i = 0; i < intervals.Count; i++)
+            {
+                // A trade dropped as late by one interval leaves that interval's open kline as it was: not re-sent.
+                if (entry.Aggregator.OpenKline(intervals[i]) is { } open && open != entry.LastOpenPublished[i])
+                {
+                    await PublishAsync(entry, open, msgId: null, ct);
+                    entry.LastOpenPublished[i] = open;
+                }
+            }
         }
     }
 
@@ -410,9 +415,22 @@ public sealed class KlineWorker(
 
         public bool IdlePublished { get; set; } = true;
 
-        /// <summary>The newest open kline per interval not yet published because of the rate limit.</summary>
-        public Dictionary<string, KlineRecord> PendingOpen { get; } = new(StringComparer.Ordinal);
+        /// <summary>A trade was aggregated since the last open update of this symbol.</summary>
+        public bool OpenChanged { get; set; }
 
-        public Dictionary<string, DateTimeOffset> LastOpenPublish { get; } = new(StringComparer.Ordinal);
+        public DateTimeOffset LastOpenPublish { get; set; } = DateTimeOffset.MinValue;
+
+        /// <summary>Per interval (in <see cref="KlineAggregator.Intervals"/> order), the open kline last published.</summary>
+        public KlineRecord?[] LastOpenPublished { get; } = new KlineRecord?[aggregator.Intervals.Count];
     }
+
+    private enum InputKind
+    {
+        Message,
+        Clock,
+        OpenUpdates,
+    }
+
+    /// <summary>One item of the worker's single loop: a stream message or a timer tick.</summary>
+    private readonly record struct Input(INatsJSMsg<byte[]>? Message, InputKind Kind);
 }
