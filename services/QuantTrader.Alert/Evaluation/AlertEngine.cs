@@ -1,4 +1,3 @@
-using System.Globalization;
 using QuantTrader.Alert.Rules;
 using QuantTrader.Indicators;
 using KlineRecord = QuantTrader.Contracts.MarketData.Kline;
@@ -28,15 +27,19 @@ public sealed class EvaluationSink
 /// first evaluation where its condition holds; a crossing rule only when the previous price (indicator value) was on
 /// the other side or equal: <c>crosses_above</c> = previous ≤ value &lt; current. After firing, <c>once</c> is done;
 /// <c>every</c> re-arms when its condition is false again, and fires again no earlier than its cooldown after the
-/// last firing (a crossing during the cooldown fires when the cooldown ends if the price is still on the far side).</para>
-/// <para>Scale: price rules sit in four threshold-sorted sets per market (armed above, armed below, waiting to re-arm
-/// on either side), so a trade costs O(1) when it reaches no threshold and O(log n) per rule it fires or re-arms.</para>
+/// last firing (a crossing during the cooldown fires when the cooldown ends if the value is still on the far side).</para>
+/// <para>Scale: every rule sits in a <see cref="LevelBook"/> — threshold-sorted sets on one measured value — so an
+/// update costs O(1) when it reaches no threshold and O(log n) per rule it fires or re-arms, whatever the number of
+/// rules. Price rules: one book per market. Percent-change rules: one book per market and window (the change is
+/// computed once per window). Indicator rules: one shared indicator per market, interval and indicator (name and
+/// parameters), updated once per closed kline, with one book per output; a kline touches only the groups of its own
+/// market and interval.</para>
 /// </summary>
 public sealed class AlertEngine
 {
-    private readonly Dictionary<(string Exchange, string Symbol), SymbolBook> _books = [];
-    private readonly Dictionary<(string Exchange, string Symbol, string Interval), List<IndicatorRuleState>> _indicatorRules = [];
-    private readonly Dictionary<Guid, object> _index = [];
+    private readonly Dictionary<(string Exchange, string Symbol), MarketBook> _markets = [];
+    private readonly Dictionary<(string Exchange, string Symbol, string Interval), Dictionary<string, IndicatorGroup>> _indicators = [];
+    private readonly Dictionary<Guid, Placement> _index = [];
     private long _seq;
 
     public int Count => _index.Count;
@@ -44,8 +47,20 @@ public sealed class AlertEngine
     public bool Contains(Guid id) => _index.ContainsKey(id);
 
     /// <summary>
-    /// Adds a rule. An indicator rule is warmed up with <paramref name="warmup"/> (closed klines, oldest first) without
-    /// firing. Replaces nothing: adding an id twice throws.
+    /// True when adding <paramref name="rule"/> would create a new indicator group, which then needs warm-up bars;
+    /// a rule joining an existing group shares its live indicator (fed with every closed kline since).
+    /// </summary>
+    public bool NeedsWarmup(AlertRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        return rule.Condition.Indicator is { } spec
+            && !(_indicators.TryGetValue((rule.Exchange, rule.Symbol, spec.Interval), out var groups) && groups.ContainsKey(GroupKey(spec)));
+    }
+
+    /// <summary>
+    /// Adds a rule. A rule that starts a new indicator group warms the group's indicator up with
+    /// <paramref name="warmup"/> (closed klines, oldest first) without firing; otherwise the warm-up is not needed and
+    /// ignored. Replaces nothing: adding an id twice throws.
     /// </summary>
     public void Add(AlertRule rule, IEnumerable<IndicatorBar>? warmup = null)
     {
@@ -60,58 +75,83 @@ public sealed class AlertEngine
             return;
         }
 
+        var entry = new PriceEntry(rule, ++_seq);
+        LevelBook book;
         switch (rule.Condition.Type)
         {
             case ConditionType.Indicator:
                 var spec = rule.Condition.Indicator ?? throw new ArgumentException("Indicator rule without indicator.", nameof(rule));
-                var state = new IndicatorRuleState(rule, IndicatorCatalog.Create(spec.Name, spec.Params));
-                foreach (var bar in warmup ?? [])
+                var market = (rule.Exchange, rule.Symbol, spec.Interval);
+                if (!_indicators.TryGetValue(market, out var groups))
                 {
-                    state.Feed(bar);
+                    _indicators[market] = groups = new Dictionary<string, IndicatorGroup>(StringComparer.Ordinal);
                 }
 
-                var key = (rule.Exchange, rule.Symbol, spec.Interval);
-                if (!_indicatorRules.TryGetValue(key, out var list))
+                var key = GroupKey(spec);
+                if (!groups.TryGetValue(key, out var group))
                 {
-                    _indicatorRules[key] = list = [];
+                    // Created first: an unknown indicator or bad parameter throws before anything is registered.
+                    group = new IndicatorGroup(rule.Exchange, rule.Symbol, spec, IndicatorCatalog.Create(spec.Name, spec.Params));
+                    foreach (var bar in warmup ?? [])
+                    {
+                        group.Feed(bar);
+                    }
+
+                    groups[key] = group;
                 }
 
-                list.Add(state);
-                _index[rule.Id] = state;
+                book = group.Book(spec.Output);
                 break;
             case ConditionType.PercentChange:
-                var percent = new PercentRuleState(rule);
-                Book(rule.Exchange, rule.Symbol).AddPercent(percent);
-                _index[rule.Id] = percent;
+                var window = rule.Condition.Window ?? throw new ArgumentException("percent_change needs a window", nameof(rule));
+                book = Market(rule.Exchange, rule.Symbol).Percent(window);
                 break;
             default:
-                var entry = new PriceEntry(rule, ++_seq);
-                Book(rule.Exchange, rule.Symbol).Place(entry);
-                _index[rule.Id] = entry;
+                book = Market(rule.Exchange, rule.Symbol).Price;
                 break;
         }
+
+        book.Add(entry);
+        _index[rule.Id] = new Placement(entry, book);
     }
 
     /// <summary>Removes a rule; false when it is not loaded.</summary>
     public bool Remove(Guid id)
     {
-        if (!_index.Remove(id, out var state))
+        if (!_index.Remove(id, out var placement))
         {
             return false;
         }
 
-        switch (state)
+        var (entry, book) = placement;
+        var rule = entry.Rule;
+        book.Remove(entry);
+        rule.Done = true;
+        if (book.Count > 0)
         {
-            case PriceEntry entry:
-                Book(entry.Rule.Exchange, entry.Rule.Symbol).Remove(entry);
-                entry.Rule.Done = true;
+            return true;
+        }
+
+        // Empty books, groups and markets are dropped, so a removed rule leaves no work behind.
+        switch (rule.Condition.Type)
+        {
+            case ConditionType.Indicator:
+                var spec = rule.Condition.Indicator!;
+                var market = (rule.Exchange, rule.Symbol, spec.Interval);
+                var groups = _indicators[market];
+                var key = GroupKey(spec);
+                if (groups[key].IsEmpty)
+                {
+                    groups.Remove(key);
+                    if (groups.Count == 0)
+                    {
+                        _indicators.Remove(market);
+                    }
+                }
+
                 break;
-            case PercentRuleState percent:
-                Book(percent.Rule.Exchange, percent.Rule.Symbol).RemovePercent(percent);
-                break;
-            case IndicatorRuleState indicator:
-                var spec = indicator.Rule.Condition.Indicator!;
-                _indicatorRules[(indicator.Rule.Exchange, indicator.Rule.Symbol, spec.Interval)].Remove(indicator);
+            case ConditionType.PercentChange:
+                _markets[(rule.Exchange, rule.Symbol)].DropPercentIfEmpty(rule.Condition.Window!.Value);
                 break;
         }
 
@@ -121,60 +161,25 @@ public sealed class AlertEngine
     /// <summary>Evaluates the price and percent-change rules of the trade's market.</summary>
     public void OnTrade(string exchange, string symbol, decimal price, DateTimeOffset time, EvaluationSink sink)
     {
-        if (_books.TryGetValue((exchange, symbol), out var book))
+        if (_markets.TryGetValue((exchange, symbol), out var market))
         {
-            book.OnTrade(price, time, sink, this);
+            market.OnTrade(price, time, sink, this);
         }
     }
 
-    /// <summary>Evaluates the indicator rules of a closed kline's market and interval.</summary>
+    /// <summary>Evaluates the indicator rules of a closed kline's market and interval: one update per indicator group.</summary>
     public void OnClosedKline(KlineRecord kline, EvaluationSink sink)
     {
-        if (!kline.Closed || !_indicatorRules.TryGetValue((kline.Exchange, kline.Symbol, kline.Interval), out var rules) || rules.Count == 0)
+        if (!kline.Closed || !_indicators.TryGetValue((kline.Exchange, kline.Symbol, kline.Interval), out var groups))
         {
             return;
         }
 
         var bar = new IndicatorBar(kline.OpenTime, kline.Open, kline.High, kline.Low, kline.Close, kline.Volume);
-        foreach (var state in rules.ToArray())
+        // A firing 'once' rule can empty and drop its group: iterate over a copy.
+        foreach (var group in groups.Values.ToArray())
         {
-            if (!state.Feed(bar))
-            {
-                continue;
-            }
-
-            var rule = state.Rule;
-            var v = (double)rule.Condition.Value;
-            var value = state.Current!.Value;
-            var op = rule.Condition.Operator!.Value;
-            bool fire;
-            switch (op)
-            {
-                case IndicatorOperator.Above or IndicatorOperator.Below:
-                    var holds = op == IndicatorOperator.Above ? value > v : value < v;
-                    if (!holds && !rule.Armed)
-                    {
-                        rule.Armed = true;
-                        sink.Rearmed.Add(rule);
-                    }
-
-                    fire = holds && rule.Armed && rule.CooldownElapsed(kline.CloseTime);
-                    break;
-                default:
-                    fire = state.Previous is { } prev
-                        && (op == IndicatorOperator.CrossesAbove ? prev <= v && value > v : prev >= v && value < v)
-                        && rule.CooldownElapsed(kline.CloseTime);
-                    break;
-            }
-
-            if (fire)
-            {
-                var spec = rule.Condition.Indicator!;
-                var measured = (decimal)value;
-                var message = string.Create(CultureInfo.InvariantCulture,
-                    $"{spec.Name} {spec.Output} of {rule.Symbol} {spec.Interval} on {rule.Exchange} {Describe(op)} {rule.Condition.Value}: {value:G10}");
-                Fired(rule, kline.CloseTime, kline.Close, measured, message, sink);
-            }
+            group.OnBar(bar, kline.Close, kline.CloseTime, sink, this);
         }
     }
 
@@ -191,35 +196,49 @@ public sealed class AlertEngine
         sink.Firings.Add(new Firing(rule, time, price, value, message));
     }
 
-    private static string Describe(IndicatorOperator op) => op switch
-    {
-        IndicatorOperator.Above => "is above",
-        IndicatorOperator.Below => "is below",
-        IndicatorOperator.CrossesAbove => "crossed above",
-        _ => "crossed below",
-    };
+    /// <summary>Name and parameters, case-normalized and sorted: rules asking for the same indicator share one.</summary>
+    private static string GroupKey(IndicatorSpec spec) => string.Join('|',
+        spec.Params.Select(p => $"{p.Key.ToLowerInvariant()}={p.Value}").Order(StringComparer.Ordinal).Prepend(spec.Name.ToLowerInvariant()));
 
-    private SymbolBook Book(string exchange, string symbol)
+    private MarketBook Market(string exchange, string symbol)
     {
-        if (!_books.TryGetValue((exchange, symbol), out var book))
+        if (!_markets.TryGetValue((exchange, symbol), out var market))
         {
-            _books[(exchange, symbol)] = book = new SymbolBook();
+            _markets[(exchange, symbol)] = market = new MarketBook(exchange, symbol);
         }
 
-        return book;
+        return market;
     }
 
-    private sealed class IndicatorRuleState(AlertRule rule, IIndicator indicator)
+    private readonly record struct Placement(PriceEntry Entry, LevelBook Book);
+
+    /// <summary>One indicator on one market and interval, shared by every rule that asks for it; a book per output.</summary>
+    private sealed class IndicatorGroup(string exchange, string symbol, IndicatorSpec spec, IIndicator indicator)
     {
+        private readonly Dictionary<string, LevelBook> _books = new(StringComparer.Ordinal);
         private DateTimeOffset? _lastBar;
 
-        public AlertRule Rule { get; } = rule;
+        public bool IsEmpty => _books.Values.All(b => b.Count == 0);
 
-        public double? Current { get; private set; }
+        /// <summary>The book of <paramref name="output"/>; a new one starts at the indicator's current value, so a
+        /// crossing rule added to a warm group takes its side from it.</summary>
+        public LevelBook Book(string output)
+        {
+            if (!_books.TryGetValue(output, out var book))
+            {
+                var name = spec.Name;
+                var interval = spec.Interval;
+                book = new LevelBook(inclusiveTrigger: false, (entry, value, _) => (
+                    LevelBook.Invariant($"{name} {output} of {symbol} {interval} on {exchange} {LevelBook.Verb(entry)} {entry.Threshold}: {(double)value:G10}"),
+                    value));
+                book.LastValue = Output(output);
+                _books[output] = book;
+            }
 
-        public double? Previous { get; private set; }
+            return book;
+        }
 
-        /// <summary>Feeds a bar once (a replayed or older kline is ignored); true when the chosen output is defined.</summary>
+        /// <summary>Feeds a bar once (a replayed or older kline is ignored); true when it was new.</summary>
         public bool Feed(IndicatorBar bar)
         {
             if (_lastBar is { } last && bar.Time <= last)
@@ -229,9 +248,27 @@ public sealed class AlertEngine
 
             _lastBar = bar.Time;
             indicator.Update(bar);
-            Previous = Current;
-            Current = indicator.Outputs.TryGetValue(Rule.Condition.Indicator!.Output, out var v) ? v : null;
-            return Current is not null;
+            return true;
         }
+
+        public void OnBar(IndicatorBar bar, decimal close, DateTimeOffset time, EvaluationSink sink, AlertEngine engine)
+        {
+            if (!Feed(bar))
+            {
+                return;
+            }
+
+            foreach (var (output, book) in _books.ToArray())
+            {
+                if (book.Count > 0 && Output(output) is { } value)
+                {
+                    book.OnValue(value, close, time, sink, engine);
+                }
+            }
+        }
+
+        /// <summary>The output as a decimal; null in warm-up, or for a value a decimal cannot hold (never compared).</summary>
+        private decimal? Output(string output) =>
+            indicator.Outputs.TryGetValue(output, out var v) && double.IsFinite(v) && Math.Abs(v) < 7.9e27 ? (decimal)v : null;
     }
 }

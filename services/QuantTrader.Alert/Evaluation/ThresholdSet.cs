@@ -2,7 +2,10 @@ using QuantTrader.Alert.Rules;
 
 namespace QuantTrader.Alert.Evaluation;
 
-/// <summary>A price rule placed in a <see cref="SymbolBook"/>: its threshold, a tie-breaker and where it sits.</summary>
+/// <summary>
+/// A rule placed in a <see cref="LevelBook"/>: its threshold on the book's value (price, percent change or indicator
+/// output), its direction, a tie-breaker and where it sits.
+/// </summary>
 internal sealed class PriceEntry(AlertRule rule, long seq)
 {
     public AlertRule Rule { get; } = rule;
@@ -11,10 +14,20 @@ internal sealed class PriceEntry(AlertRule rule, long seq)
 
     public long Seq { get; } = seq;
 
-    /// <summary>True for price_above / price_crosses_above (fires when the price goes above the threshold).</summary>
-    public bool Up { get; } = rule.Condition.Type is ConditionType.PriceAbove or ConditionType.PriceCrossesAbove;
+    /// <summary>
+    /// True when the rule fires on the value going up: price_above / price_crosses_above, indicator above /
+    /// crosses_above, and a percent_change with a positive threshold (a rise).
+    /// </summary>
+    public bool Up { get; } = rule.Condition.Type switch
+    {
+        ConditionType.PriceAbove or ConditionType.PriceCrossesAbove => true,
+        ConditionType.PercentChange => rule.Condition.Value >= 0,
+        ConditionType.Indicator => rule.Condition.Operator is IndicatorOperator.Above or IndicatorOperator.CrossesAbove,
+        _ => false,
+    };
 
-    public bool Crossing { get; } = rule.Condition.Type is ConditionType.PriceCrossesAbove or ConditionType.PriceCrossesBelow;
+    public bool Crossing { get; } = rule.Condition.Type is ConditionType.PriceCrossesAbove or ConditionType.PriceCrossesBelow
+        || (rule.Condition.Type == ConditionType.Indicator && rule.Condition.Operator is IndicatorOperator.CrossesAbove or IndicatorOperator.CrossesBelow);
 
     public Slot Slot { get; set; }
 

@@ -164,6 +164,15 @@ public sealed class AlertRuntime(
             return null;
         }
 
+        lock (_lock)
+        {
+            // A rule joining an indicator group that already exists shares its live indicator: no query needed.
+            if (!_engine.NeedsWarmup(rule))
+            {
+                return null;
+            }
+        }
+
         return await klines.LatestAsync(rule.Exchange, rule.Symbol, spec.Interval, StoredKlines.WarmupBars, ct);
     }
 }
