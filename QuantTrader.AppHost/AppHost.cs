@@ -25,6 +25,11 @@ var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", n
 var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence);
 // Webhooks to loopback/private/link-local addresses are refused (SSRF) unless the operator allows them (tests, on-premise receivers).
 alert.WithEnvironment("Alerts__Webhooks__AllowPrivateNetworks", builder.Configuration["QuantTrader:AllowPrivateWebhooks"] ?? "false");
+// The first retry delay of webhook deliveries (doubled each retry; default 1 s): the tests shorten the dead-letter path.
+if (builder.Configuration["QuantTrader:WebhookRetryBaseDelay"] is { } webhookRetryBaseDelay)
+{
+    alert.WithEnvironment("Alerts__Webhooks__BaseDelay", webhookRetryBaseDelay);
+}
 var risk = builder.AddQuantTraderService<Projects.QuantTrader_Risk>("risk", nats, signingKey).WithStorage(database, persistence);
 var paperEngine = builder.AddQuantTraderService<Projects.QuantTrader_PaperEngine>("paper-engine", nats, signingKey).WithStorage(database, persistence);
 // The runner reads a strategy owner's quote balance from the paper engine's portfolio (qt.quote_balance).

@@ -8,7 +8,11 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Npgsql;
 using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Messaging;
 
 namespace QuantTrader.IntegrationTests;
 
@@ -68,6 +72,140 @@ public sealed class AlertTests(SystemFixture system)
         var rules = await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts");
         Assert.Equal("fired", Assert.Single(rules.EnumerateArray()).GetProperty("status").GetString());
         Assert.Single(receiver.Accepted);
+    }
+
+    [Fact]
+    public async Task A_percent_change_over_its_window_fires_with_the_change_as_value()
+    {
+        var (_, _, client) = await system.CreateUserAsync();
+        var symbol = MarketBus.NewSymbol();
+        using var created = await client.PostAsJsonAsync("/api/v1/alerts", new
+        {
+            exchange = "binance",
+            symbol,
+            condition = new { type = "percent_change", window = "30s", value = 5m },
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var alertId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        await using var bus = await MarketBus.ConnectAsync(system);
+        var t = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        // t: no price 30 s back yet. t+10 s: still none. t+31 s: 106 against 100 (the price at t) = +6 % → fires.
+        await bus.PublishTradeAsync(new Trade("binance", symbol, 1, 100m, 1m, TakerSide.Buy, t));
+        await bus.PublishTradeAsync(new Trade("binance", symbol, 2, 110m, 1m, TakerSide.Buy, t.AddSeconds(10)));
+        await bus.PublishTradeAsync(new Trade("binance", symbol, 3, 106m, 1m, TakerSide.Buy, t.AddSeconds(31)));
+
+        var fired = await FiredEventAsync(client);
+        Assert.Equal(alertId, fired.GetProperty("alertId").GetGuid());
+        Assert.Equal(106m, fired.GetProperty("price").GetDecimal());
+        Assert.Equal(6m, fired.GetProperty("value").GetDecimal());
+        Assert.Equal(t.AddSeconds(31), fired.GetProperty("time").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task Rsi_crossing_a_level_on_closed_klines_fires_through_the_kline_service()
+    {
+        var (_, _, client) = await system.CreateUserAsync();
+        var symbol = MarketBus.NewSymbol();
+        using var created = await client.PostAsJsonAsync("/api/v1/alerts", new
+        {
+            exchange = "binance",
+            symbol,
+            condition = new
+            {
+                type = "indicator",
+                indicator = new { name = "rsi", interval = "1m", @params = new { period = 14 } },
+                @operator = "crosses_above",
+                value = 70m,
+            },
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var alertId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        // One trade per minute in minutes a few minutes ahead, so the wall clock closes none of them: each minute is
+        // closed by the next one's trade. Closes 100, 99, …, 81 make RSI(14) 0 (losses only; defined from the 15th
+        // kline); then 120: average gain 39/14, loss 13/14, RSI 75 — it crosses above 70 on that kline only.
+        await using var bus = await MarketBus.ConnectAsync(system);
+        var window = new DateTimeOffset(DateTimeOffset.UtcNow.Ticks / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute, TimeSpan.Zero).AddMinutes(5);
+        decimal[] closes = [.. Enumerable.Range(0, 20).Select(i => 100m - i), 120m, 121m];
+        for (var i = 0; i < closes.Length; i++)
+        {
+            await bus.PublishTradeAsync(new Trade("binance", symbol, i + 1, closes[i], 1m, TakerSide.Buy, window.AddMinutes(i).AddSeconds(1)));
+        }
+
+        var fired = await FiredEventAsync(client);
+        Assert.Equal(alertId, fired.GetProperty("alertId").GetGuid());
+        Assert.Equal(120m, fired.GetProperty("price").GetDecimal());
+        Assert.Equal(75.0, (double)fired.GetProperty("value").GetDecimal(), 6);
+        Assert.Equal(window.AddMinutes(21).AddMilliseconds(-1), fired.GetProperty("time").GetDateTimeOffset());
+        Assert.Contains("crossed above 70", fired.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_webhook_that_keeps_failing_is_dead_lettered_after_the_last_try()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync(failFirst: int.MaxValue);
+        var (userId, _, client) = await system.CreateUserAsync();
+        var symbol = MarketBus.NewSymbol();
+        using var created = await client.PostAsJsonAsync("/api/v1/alerts", new
+        {
+            exchange = "binance",
+            symbol,
+            condition = new { type = "price_above", value = 100m },
+            webhookUrl = receiver.Url,
+        });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        await using var bus = await MarketBus.ConnectAsync(system);
+        await bus.PublishTradeAsync(new Trade("binance", symbol, 1, 101m, 1m, TakerSide.Buy, DateTimeOffset.UtcNow));
+        var eventId = (await FiredEventAsync(client)).GetProperty("eventId").GetGuid();
+
+        // Six tries (Alerts:Webhooks:MaxAttempts), every one answered 500, then the dead letter on the bus …
+        var dead = await Eventually.ReturnsAsync(async () =>
+        {
+            var consumer = await bus.Js.CreateOrderedConsumerAsync("DEADLETTER", new NatsJSOrderedConsumerOpts { FilterSubjects = ["deadletter.alert-webhook"] });
+            await foreach (var message in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 10_000 }))
+            {
+                if (JsonDocument.Parse(message.Data!).RootElement.GetProperty("eventId").GetGuid() == eventId)
+                {
+                    return message.Headers;
+                }
+            }
+
+            return null;
+        }, Wait, "the dead letter of the webhook");
+        Assert.Equal(6, receiver.Attempts);
+        Assert.Equal("webhook failed after 6 attempts: HTTP 500", dead[DeadLetterHeaders.Reason].ToString());
+        Assert.Equal("alert-webhook", dead[DeadLetterHeaders.Consumer].ToString());
+        Assert.Equal(Subjects.AlertsFired(userId), dead[DeadLetterHeaders.OriginalSubject].ToString());
+
+        // … and every attempt plus the dead-letter record in alert_webhook_deliveries.
+        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
+        await using var query = db.CreateCommand(
+            "SELECT attempt, status_code, succeeded, dead_letter FROM alert_webhook_deliveries WHERE event_id = $1 ORDER BY id");
+        query.Parameters.Add(new() { Value = eventId });
+        var rows = new List<(int Attempt, int? Status, bool Succeeded, bool DeadLetter)>();
+        await using (var reader = await query.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                rows.Add((reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1), reader.GetBoolean(2), reader.GetBoolean(3)));
+            }
+        }
+
+        Assert.Equal([.. Enumerable.Range(1, 6).Select(a => (a, (int?)500, false, false)), (6, (int?)500, false, true)], rows);
+    }
+
+    /// <summary>The caller's one fired event, read through the gateway.</summary>
+    private static async Task<JsonElement> FiredEventAsync(HttpClient client)
+    {
+        JsonElement events = default;
+        await Eventually.SucceedsAsync(async () =>
+        {
+            events = await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts/events");
+            Assert.True(events.GetArrayLength() > 0);
+        }, Wait);
+        return Assert.Single(events.EnumerateArray());
     }
 
     [Fact]

@@ -171,7 +171,13 @@ public sealed class WebhookDispatcher : BackgroundService
         _logger.LogWarning("Webhook for alert event {EventId} failed after {Attempts} attempts ({Error}); dead-lettered", firing.EventId, attempt, lastError);
         await _store.RecordDeliveryAsync(firing.EventId, attempt, lastStatus, lastError, false, deadLetter: true, ct);
         var subject = Subjects.DeadLetter("alert-webhook");
-        var headers = new NatsHeaders { ["QuantTrader-Reason"] = $"webhook failed after {attempt} attempts: {lastError}" };
+        // The project's dead-letter headers (Contracts), so one tool can read every dead letter.
+        var headers = new NatsHeaders
+        {
+            [DeadLetterHeaders.Reason] = $"webhook failed after {attempt} attempts: {lastError}",
+            [DeadLetterHeaders.Consumer] = "alert-webhook",
+            [DeadLetterHeaders.OriginalSubject] = Subjects.AlertsFired(firing.UserId),
+        };
         using var activity = NatsTracing.StartPublish(subject, headers);
         var ack = await _js.PublishAsync(subject, JsonSerializer.SerializeToUtf8Bytes(firing, Json), headers: headers, cancellationToken: ct);
         ack.EnsureStored();
