@@ -83,6 +83,11 @@ public sealed class KlineAggregator
         _intervals = [.. names
             .Select(n => new IntervalState(n, KlineIntervals.All[n]))
             .OrderBy(s => s.Length)];
+        for (var i = 0; i < _intervals.Length; i++)
+        {
+            _intervals[i].Index = i;
+        }
+
         _intervalNames = [.. _intervals.Select(s => s.Name)];
     }
 
@@ -181,6 +186,10 @@ public sealed class KlineAggregator
         var notionalScale = notional.Scale;
         var late = false;
         var rebase = false;
+
+        // OnTrade lists each interval's updated kline right after its closes, but the running sums take the trade
+        // only after the loop: the loop reserves the slots, and they are filled once the sums are final.
+        Span<int> updateSlots = publishUpdates ? stackalloc int[_intervals.Length] : [];
         foreach (var state in _intervals)
         {
             // The common case: the trade falls in the open window. Two compares instead of a division.
@@ -257,11 +266,9 @@ public sealed class KlineAggregator
 
             if (publishUpdates)
             {
-                // The running sums take the trade after this loop; the kline handed out now must include it.
-                var takerQuantity = takerBuy ? quantity : 0m;
-                var takerNotional = takerBuy ? notional : 0m;
-                changes!.Add(new KlineChange(
-                    ToKline(state, closed: false, quantity, notional, takerQuantity, takerNotional), KlineChangeKind.Updated));
+                updateSlots[state.Index] = changes!.Count;
+                changes.Add(null!);
+                state.Updated = true;
             }
         }
 
@@ -276,6 +283,18 @@ public sealed class KlineAggregator
         {
             _sumTakerBuyVolume += quantity;
             _sumTakerBuyQuoteVolume += notional;
+        }
+
+        if (publishUpdates)
+        {
+            foreach (var state in _intervals)
+            {
+                if (state.Updated)
+                {
+                    state.Updated = false;
+                    changes![updateSlots[state.Index]] = new KlineChange(ToKline(state, closed: false), KlineChangeKind.Updated);
+                }
+            }
         }
 
         if (late)
@@ -486,21 +505,14 @@ public sealed class KlineAggregator
         return changes;
     }
 
-    /// <summary>The kline of <paramref name="s"/>; the <c>pending…</c> amounts are a trade not yet in the running sums.</summary>
-    private Kline ToKline(
-        IntervalState s,
-        bool closed,
-        decimal pendingVolume = 0m,
-        decimal pendingQuoteVolume = 0m,
-        decimal pendingTakerBuyVolume = 0m,
-        decimal pendingTakerBuyQuoteVolume = 0m) => new(
+    private Kline ToKline(IntervalState s, bool closed) => new(
         Exchange, Symbol, s.Name, ToTime(s.OpenTicks), ToTime(s.EndTicks - TimeSpan.TicksPerMillisecond),
         s.Open, s.High, s.Low, s.Close,
-        WindowSum(_sumVolume + pendingVolume, s.BaseVolume, s.VolumeScale),
-        WindowSum(_sumQuoteVolume + pendingQuoteVolume, s.BaseQuoteVolume, s.QuoteVolumeScale),
+        WindowSum(_sumVolume, s.BaseVolume, s.VolumeScale),
+        WindowSum(_sumQuoteVolume, s.BaseQuoteVolume, s.QuoteVolumeScale),
         s.Trades,
-        WindowSum(_sumTakerBuyVolume + pendingTakerBuyVolume, s.BaseTakerBuyVolume, s.TakerBuyVolumeScale),
-        WindowSum(_sumTakerBuyQuoteVolume + pendingTakerBuyQuoteVolume, s.BaseTakerBuyQuoteVolume, s.TakerBuyQuoteVolumeScale),
+        WindowSum(_sumTakerBuyVolume, s.BaseTakerBuyVolume, s.TakerBuyVolumeScale),
+        WindowSum(_sumTakerBuyQuoteVolume, s.BaseTakerBuyQuoteVolume, s.TakerBuyQuoteVolumeScale),
         closed);
 
     /// <summary>
@@ -595,6 +607,12 @@ public sealed class KlineAggregator
         public byte QuoteVolumeScale;
         public byte TakerBuyVolumeScale;
         public byte TakerBuyQuoteVolumeScale;
+
+        /// <summary>Position in the aggregator's intervals (shortest first).</summary>
+        public int Index;
+
+        /// <summary>OnTrade only: the current trade went into this interval's open kline; its slot awaits the kline.</summary>
+        public bool Updated;
 
         public bool HasLastClosed;
         public long LastClosedOpenTicks;
