@@ -56,6 +56,32 @@ public sealed class KlineTests(SystemFixture system)
     }
 
     [Fact]
+    public async Task Open_klines_are_published_on_their_timer_with_the_latest_state_not_per_trade()
+    {
+        using var cts = new CancellationTokenSource(Wait * 2);
+        await using var bus = await MarketBus.ConnectAsync(system);
+        var symbol = MarketBus.NewSymbol();
+        var window = FutureMinute();
+        var started = DateTimeOffset.UtcNow;
+        const int count = 60;
+        for (var i = 0; i < count; i++)
+        {
+            await bus.PublishTradeAsync(new Trade("binance", symbol, i + 1, 100m + i, 1m, TakerSide.Buy, window.AddMilliseconds(100 * i)));
+        }
+
+        // The open 1m kline arrives with every trade in it (the latest state wins) …
+        var open = await Eventually.ReturnsAsync(async () =>
+            (await bus.KlinesAsync("binance", "1m", symbol, cts.Token)).LastOrDefault(k => !k.Closed && k.Trades == count), Wait, "the open kline with every trade");
+        var elapsed = DateTimeOffset.UtcNow - started;
+        Assert.Equal((100m, 100m + count - 1, 100m, 100m + count - 1, (decimal)count), (open.Open, open.High, open.Low, open.Close, open.Volume));
+
+        // … and from a timer, at most once per half period (Klines:OpenUpdateInterval, 1 s) — not once per trade.
+        var updates = (await bus.KlinesAsync("binance", "1m", symbol, cts.Token)).Count(k => !k.Closed);
+        Assert.InRange(updates, 1, 1 + (int)(elapsed.TotalSeconds * 2));
+        Assert.DoesNotContain(await bus.KlinesAsync("binance", "1m", symbol, cts.Token), k => k.Closed);
+    }
+
+    [Fact]
     public async Task A_restart_rebuilds_the_open_kline_and_publishes_its_close_once()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
