@@ -83,10 +83,6 @@ public sealed class KlineAggregator
         _intervals = [.. names
             .Select(n => new IntervalState(n, KlineIntervals.All[n]))
             .OrderBy(s => s.Length)];
-        for (var i = 0; i < _intervals.Length; i++)
-        {
-            _intervals[i].Index = i;
-        }
 
         _intervalNames = [.. _intervals.Select(s => s.Name)];
     }
@@ -186,10 +182,6 @@ public sealed class KlineAggregator
         var notionalScale = notional.Scale;
         var late = false;
         var rebase = false;
-
-        // OnTrade lists each interval's updated kline right after its closes, but the running sums take the trade
-        // only after the loop: the loop reserves the slots, and they are filled once the sums are final.
-        Span<int> updateSlots = publishUpdates ? stackalloc int[_intervals.Length] : [];
         foreach (var state in _intervals)
         {
             // The common case: the trade falls in the open window. Two compares instead of a division.
@@ -266,9 +258,10 @@ public sealed class KlineAggregator
 
             if (publishUpdates)
             {
-                updateSlots[state.Index] = changes!.Count;
+                // OnTrade lists each interval's updated kline right after its closes, but the running sums take
+                // the trade only after this loop: reserve the slot here, fill it once the sums are final.
+                state.UpdateSlot = changes!.Count;
                 changes.Add(null!);
-                state.Updated = true;
             }
         }
 
@@ -289,10 +282,10 @@ public sealed class KlineAggregator
         {
             foreach (var state in _intervals)
             {
-                if (state.Updated)
+                if (state.UpdateSlot >= 0)
                 {
-                    state.Updated = false;
-                    changes![updateSlots[state.Index]] = new KlineChange(ToKline(state, closed: false), KlineChangeKind.Updated);
+                    changes![state.UpdateSlot] = new KlineChange(ToKline(state, closed: false), KlineChangeKind.Updated);
+                    state.UpdateSlot = -1;
                 }
             }
         }
@@ -608,11 +601,8 @@ public sealed class KlineAggregator
         public byte TakerBuyVolumeScale;
         public byte TakerBuyQuoteVolumeScale;
 
-        /// <summary>Position in the aggregator's intervals (shortest first).</summary>
-        public int Index;
-
-        /// <summary>OnTrade only: the current trade went into this interval's open kline; its slot awaits the kline.</summary>
-        public bool Updated;
+        /// <summary>OnTrade only: where this interval's updated kline goes in the changes of the current trade; −1: none.</summary>
+        public int UpdateSlot = -1;
 
         public bool HasLastClosed;
         public long LastClosedOpenTicks;
