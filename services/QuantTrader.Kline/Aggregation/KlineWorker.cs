@@ -275,9 +275,10 @@ public sealed class KlineWorker(
         entry.LastInput = time.GetUtcNow();
         entry.IdlePublished = false;
         entry.OpenChanged = true;
-        foreach (var change in closed)
+        // Indexed: a foreach over the interface would allocate an enumerator on the trades that close something.
+        for (var i = 0; i < closed.Count; i++)
         {
-            await PublishClosedAsync(entry, change.Kline, ct);
+            await PublishClosedAsync(entry, closed[i].Kline, ct);
         }
     }
 
