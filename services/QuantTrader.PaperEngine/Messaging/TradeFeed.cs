@@ -33,7 +33,7 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
             try
             {
                 // The ingestor owns MARKET_RAW; create it with the same config when we start first (idempotent).
-                await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), stoppingToken);
+                await StreamSetup.EnsureAsync(js, Streams.MarketRaw(), logger, stoppingToken);
                 // No filter subject: NATS 2.9.10 refuses NATS.Net's create request with the wildcard filter
                 // ("did not match filtered subject"), so market.history/market.gap messages are skipped below instead.
                 var config = new ConsumerConfig
