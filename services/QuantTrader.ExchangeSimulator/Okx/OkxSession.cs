@@ -48,6 +48,29 @@ public sealed class OkxSession(WebSocket socket, string remote, SimMarket market
             $$"""{"arg":{"channel":"trades","instId":"{{instId}}"},"data":[{"instId":"{{instId}}","tradeId":"{{print.LastTradeId}}","px":"{{print.Price}}","sz":"{{print.Quantity}}","side":"{{side}}","ts":"{{print.TimeMs}}","count":"{{print.Count}}","source":"0","seqId":{{Interlocked.Increment(ref _seq)}}}]}"""));
     }
 
+    public override void OnReplay(Replay.ReplayFrame frame, IReadOnlyList<SimPrint> prints)
+    {
+        if (frame.Text is null)
+        {
+            foreach (var print in prints)
+            {
+                OnPrint(print);
+            }
+
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (frame.Stream is null || !_instIds.Contains(frame.Stream))
+            {
+                return;
+            }
+        }
+
+        Send(frame.Text);
+    }
+
     public void SendMalformed(string kind, SimInstrument instrument)
     {
         var instId = instrument.Instrument.ExchangeSymbol;
