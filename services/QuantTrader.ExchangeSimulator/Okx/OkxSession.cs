@@ -131,7 +131,9 @@ public sealed class OkxSession(WebSocket socket, string remote, SimMarket market
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         while (await timer.WaitForNextTickAsync(ct))
         {
-            if (DateTimeOffset.UtcNow - LastActivity > options.IdleTimeout)
+            // A stalled (hung) server closes nothing either: ending the connection politely with 4004 would turn the
+            // stall into a clean close and the client's watchdog would never be exercised.
+            if (!Stalled && DateTimeOffset.UtcNow - LastActivity > options.IdleTimeout)
             {
                 await CloseAsync((WebSocketCloseStatus)4004, $"No data received in {options.IdleTimeout.TotalSeconds:0}s.");
                 return;
