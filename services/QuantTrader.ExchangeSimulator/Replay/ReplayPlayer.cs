@@ -102,6 +102,7 @@ public sealed class ReplayPlayer(SimMarket market, IOptions<SimulatorOptions> op
     public ReplayJob Start(string exchange, string path, string source, string? format, string? symbol, double? speed, bool deleteWhenDone)
     {
         format = (format ?? ReplayFormats.Capture).Trim().ToLowerInvariant();
+        exchange = exchange.Trim().ToLowerInvariant();
         if (exchange is not (Exchanges.Binance or Exchanges.Okx))
         {
             throw new ReplayRefusedException(400, "exchange", "One of binance, okx.");
