@@ -69,6 +69,7 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
                 using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 var consumeOpts = new NatsJSConsumeOpts
                 {
+                    MaxMsgs = 1000, // NATS.Net's default; it must be given once any other option is
                     IdleHeartbeat = HeartbeatInterval,
                     Expires = HeartbeatInterval * 6,
                     NotificationHandler = (notification, _) =>
