@@ -23,8 +23,10 @@ public sealed class NatsRestartTests(SystemFixture system)
 {
     private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(90);
 
-    [Fact]
-    public async Task After_a_NATS_restart_orders_accepted_before_are_matched_fills_are_published_once_and_every_trade_is_stored_once()
+    [Theory]
+    [InlineData(true)]  // SIGTERM: the server tells its clients it shuts down (409 Server Shutdown to pull consumers)
+    [InlineData(false)] // SIGKILL: nothing is said; clients notice by a dropped connection and missing heartbeats
+    public async Task After_a_NATS_restart_orders_accepted_before_are_matched_fills_are_published_once_and_every_trade_is_stored_once(bool graceful)
     {
         await using var kit = await ConnectAsync(system);
         await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
@@ -44,7 +46,7 @@ public sealed class NatsRestartTests(SystemFixture system)
         }
 
         var stoppedAt = DateTimeOffset.UtcNow;
-        await ResourceControl.StopAsync(system, "nats");
+        await (graceful ? ResourceControl.StopAsync(system, "nats") : ResourceControl.KillAsync(system, "nats"));
         await ResourceControl.StartAsync(system, "nats");
 
         // The test's own connection reconnects like the services' do; publishing waits for it.
