@@ -80,6 +80,10 @@ public sealed class NatsRestartTests(SystemFixture system)
         await Eventually.SucceedsAsync(async () =>
             Assert.True(await CountAsync(db, "SELECT count(*) FROM trades WHERE exchange = 'binance' AND symbol = 'BTCUSDT' AND time > $1", stoppedAt.AddSeconds(5)) > 0,
                 "no simulator trade stored since NATS came back"), Recovery);
+        // And through the kline service: a kline window opened after the restart is stored (the next minute's, at the latest).
+        await Eventually.SucceedsAsync(async () =>
+            Assert.True(await CountAsync(db, "SELECT count(*) FROM klines WHERE exchange = 'binance' AND symbol = 'BTCUSDT' AND open_time > $1", stoppedAt) > 0,
+                "no kline opened since NATS came back is stored"), Recovery);
     }
 
     private static async Task<List<Contracts.Trading.FillEvent>> ReadWithinAsync(PaperTradingKit kit, string subject)
