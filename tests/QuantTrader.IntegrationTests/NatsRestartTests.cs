@@ -45,6 +45,10 @@ public sealed class NatsRestartTests(SystemFixture system)
             published.Add((await kit.TradeAsync("binance", symbol, 100m + i, 1m)).TradeId);
         }
 
+        // A strategy running before the restart, whose klines only come after it.
+        var strategySymbol = StrategyFiles.UniqueSymbol();
+        var strategyId = await StrategyFiles.UploadAndStartAsync(client, "wat/buy-and-hold.wat", strategySymbol, "{}");
+
         var stoppedAt = DateTimeOffset.UtcNow;
         await (graceful ? ResourceControl.StopAsync(system, "nats") : ResourceControl.KillAsync(system, "nats"));
         await ResourceControl.StartAsync(system, "nats");
@@ -55,6 +59,17 @@ public sealed class NatsRestartTests(SystemFixture system)
         for (var i = 1; i < 20; i++)
         {
             published.Add((await kit.TradeAsync("binance", symbol, 200m + i, 1m)).TradeId);
+        }
+
+        // The strategy runner's kline consumer and its order path came back: the first closed kline makes it buy.
+        await using (var market = await MarketAndEngine.StartAsync(system))
+        {
+            await market.PublishClosedKlinesAsync(strategySymbol, [100m], DateTimeOffset.UtcNow.AddMinutes(-5));
+            await Eventually.SucceedsAsync(() =>
+            {
+                Assert.Equal(userId, Assert.Single(market.RequestsFor(strategyId)).UserId);
+                return Task.CompletedTask;
+            }, Recovery);
         }
 
         // The order accepted before the restart is still in the engine's book and fills on a print after it, once,
