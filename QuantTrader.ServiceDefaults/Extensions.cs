@@ -53,6 +53,13 @@ public static class Extensions
             logging.IncludeFormattedMessage = true;
             logging.IncludeScopes = true;
         });
+        // Npgsql logs every command and COPY at Information: thousands of lines a second on the batch saver that
+        // bury what a service has to say. Its commands are still traced (OpenTelemetry); a configured
+        // "Logging:LogLevel:Npgsql" still overrides this.
+        if (builder.Configuration["Logging:LogLevel:Npgsql"] is null)
+        {
+            builder.Logging.AddFilter("Npgsql", LogLevel.Warning);
+        }
 
         // Market data flows at tens of thousands of messages a second: sample traces by ratio, and follow
         // the parent's decision so a sampled trade stays sampled from connector to stored row.

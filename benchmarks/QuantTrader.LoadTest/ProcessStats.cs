@@ -1,14 +1,24 @@
-using System.Diagnostics;
+using System.Globalization;
 
 namespace QuantTrader.LoadTest;
 
 /// <summary>
-/// CPU seconds and peak resident memory of each QuantTrader process, read from the OS between two points of
-/// the run (the services are separate processes started by the AppHost).
+/// CPU seconds and peak memory of each process of the system under test, read from <c>/proc</c> between two points
+/// of the run (the services are separate processes started by the AppHost).
+/// <para>
+/// Only descendants of this process count, so a second QuantTrader on the same machine (another run, a developer's
+/// <c>./qt run</c>) is not measured by mistake. PostgreSQL is a postmaster plus one backend process per connection:
+/// its figure is the whole family — the postmaster, every live backend, and the CPU of backends that already exited
+/// (the postmaster's reaped-children time). Memory is the proportional set size (PSS), so the shared buffers every
+/// backend maps are counted once, not once per backend.
+/// </para>
 /// </summary>
 public sealed class ProcessStats
 {
-    private readonly Dictionary<string, (int Pid, TimeSpan Cpu)> _start = [];
+    // USER_HZ: the unit of /proc/[pid]/stat CPU times; 100 on every Linux this runs on.
+    private const double TicksPerSecond = 100.0;
+
+    private readonly Dictionary<string, double> _startCpu = [];
     private readonly Dictionary<string, long> _peakBytes = [];
 
     public static readonly string[] Names =
@@ -18,76 +28,133 @@ public sealed class ProcessStats
 
     public void Start()
     {
-        foreach (var (name, process) in Snapshot())
+        foreach (var (name, family) in Families())
         {
-            _start[name] = (process.Id, Cpu(process));
+            _startCpu[name] = CpuSeconds(family);
         }
     }
 
     public void SampleMemory()
     {
-        foreach (var (name, process) in Snapshot())
+        foreach (var (name, family) in Families())
         {
-            process.Refresh();
-            _peakBytes[name] = Math.Max(_peakBytes.GetValueOrDefault(name), process.WorkingSet64);
+            _peakBytes[name] = Math.Max(_peakBytes.GetValueOrDefault(name), family.Sum(ProportionalBytes));
         }
     }
 
-    /// <summary>Per process: average CPU (cores) over <paramref name="elapsed"/> and peak working set (MiB).</summary>
+    /// <summary>Per process: average CPU (cores) over <paramref name="elapsed"/> and peak memory (MiB).</summary>
     public IReadOnlyList<(string Name, double Cores, double PeakMiB)> Finish(TimeSpan elapsed)
     {
         var rows = new List<(string, double, double)>();
-        foreach (var (name, process) in Snapshot())
+        foreach (var (name, family) in Families())
         {
-            var used = _start.TryGetValue(name, out var s) && s.Pid == process.Id ? Cpu(process) - s.Cpu : Cpu(process);
-            rows.Add((name, used.TotalSeconds / elapsed.TotalSeconds, _peakBytes.GetValueOrDefault(name, process.WorkingSet64) / 1048576.0));
+            var used = CpuSeconds(family) - _startCpu.GetValueOrDefault(name);
+            var peak = Math.Max(_peakBytes.GetValueOrDefault(name), family.Sum(ProportionalBytes));
+            rows.Add((name, Math.Max(0, used) / elapsed.TotalSeconds, peak / 1048576.0));
         }
         return rows;
     }
 
-    private static TimeSpan Cpu(Process p)
+    /// <summary>Each named process of this run with its children (PostgreSQL's backends).</summary>
+    private static IEnumerable<(string Name, List<ProcInfo> Family)> Families()
     {
-        try
-        {
-            return p.TotalProcessorTime;
-        }
-        catch (InvalidOperationException)
-        {
-            return TimeSpan.Zero; // exited
-        }
-    }
-
-    /// <summary>One process per name; for PostgreSQL (many backends) the postmaster stands for all, which undercounts.</summary>
-    private static IEnumerable<(string, Process)> Snapshot()
-    {
+        var all = ProcInfo.ReadAll();
+        var ours = Descendants(all, Environment.ProcessId);
+        // A system whose launcher detached from this process: fall back to every process on the machine.
+        var candidates = ours.Count > 0 ? ours : all.Values.ToList();
         foreach (var name in Names)
         {
-            var found = Process.GetProcessesByName(name);
-            if (found.Length == 0 && name.StartsWith("QuantTrader.", StringComparison.Ordinal))
+            var head = candidates
+                .Where(p => p.Name == name || (name.StartsWith("QuantTrader.", StringComparison.Ordinal) && p.CommandLine.Contains(name + ".dll", StringComparison.Ordinal)))
+                // The family's root: a process whose parent is not of the same name (the postmaster, not a backend).
+                .Where(p => !all.TryGetValue(p.ParentId, out var parent) || parent.Name != p.Name)
+                .OrderBy(p => p.StartTicks)
+                .FirstOrDefault();
+            if (head is null)
             {
-                // Projects run as `dotnet X.dll` in some set-ups: match the command line.
-                found = [.. Process.GetProcessesByName("dotnet").Where(p => CommandLine(p).Contains(name + ".dll", StringComparison.Ordinal))];
+                continue;
             }
-            if (found.OrderBy(p => p.StartTime).FirstOrDefault() is { } process)
-            {
-                yield return (name, process);
-            }
+            var family = new List<ProcInfo> { head };
+            family.AddRange(all.Values.Where(p => p.ParentId == head.Id));
+            yield return (name, family);
         }
     }
 
-    private static string CommandLine(Process p)
+    private static List<ProcInfo> Descendants(Dictionary<int, ProcInfo> all, int root)
+    {
+        var children = all.Values.ToLookup(p => p.ParentId);
+        var found = new List<ProcInfo>();
+        var queue = new Queue<int>([root]);
+        while (queue.TryDequeue(out var id))
+        {
+            foreach (var child in children[id])
+            {
+                found.Add(child);
+                queue.Enqueue(child.Id);
+            }
+        }
+        return found;
+    }
+
+    /// <summary>The family's own CPU plus what its reaped children used (the root's cutime/cstime).</summary>
+    private static double CpuSeconds(List<ProcInfo> family) =>
+        (family.Sum(p => p.UserTicks + p.SystemTicks) + family[0].ReapedChildrenTicks) / TicksPerSecond;
+
+    private static long ProportionalBytes(ProcInfo p)
     {
         try
         {
-            return File.ReadAllText($"/proc/{p.Id}/cmdline").Replace('\0', ' ');
+            foreach (var line in File.ReadLines($"/proc/{p.Id}/smaps_rollup"))
+            {
+                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.AsSpan(4).Trim().ToString().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return "";
+            // exited, or not ours to read
         }
-        catch (UnauthorizedAccessException)
+        return 0;
+    }
+
+    private sealed record ProcInfo(int Id, int ParentId, string Name, string CommandLine, long UserTicks, long SystemTicks, long ReapedChildrenTicks, long StartTicks)
+    {
+        public static Dictionary<int, ProcInfo> ReadAll()
         {
-            return "";
+            var all = new Dictionary<int, ProcInfo>();
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(dir), out var pid) && Read(pid) is { } info)
+                {
+                    all[pid] = info;
+                }
+            }
+            return all;
+        }
+
+        private static ProcInfo? Read(int pid)
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+                var open = stat.IndexOf('(');
+                var close = stat.LastIndexOf(')');
+                var comm = stat[(open + 1)..close];
+                var f = stat[(close + 2)..].Split(' ');
+                long L(int field) => long.Parse(f[field - 3], CultureInfo.InvariantCulture); // field numbers as in proc(5)
+                var commandLine = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+                // comm is cut at 15 characters ("QuantTrader.Ing"): the executable's file name is the real name.
+                var exe = commandLine.Split(' ', 2)[0];
+                var name = exe.Length > 0 && Path.GetFileName(exe).StartsWith(comm, StringComparison.Ordinal) ? Path.GetFileName(exe) : comm;
+                return new ProcInfo(pid, (int)L(4), name, commandLine, L(14), L(15), L(16) + L(17), L(22));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+            {
+                return null; // exited while we looked
+            }
         }
     }
 }

@@ -1,6 +1,16 @@
 using QuantTrader.LoadTest;
 
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --rate <trades/s> --duration <seconds>
+// dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode ingest-publish [--frames 200000] [--rounds 5]
+if (args.Length >= 2 && args[0] == "--mode" && args[1] == "ingest-publish")
+{
+    var settings = LoadOptions.Parse(args[2..]);
+    var root = Path.GetDirectoryName(Path.GetDirectoryName(settings.Report))!;
+    var rounds = await IngestPublishBenchmark.RunAsync(root, settings.Frames, settings.Rounds, CancellationToken.None);
+    Console.WriteLine(IngestPublishReport.Markdown(rounds, $"dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- {string.Join(' ', args)}"));
+    return;
+}
+
 var options = LoadOptions.Parse(args);
 using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(options.DurationSeconds + 600));
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };

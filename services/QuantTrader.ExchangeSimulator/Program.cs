@@ -2,6 +2,7 @@ using QuantTrader.ExchangeSimulator.Binance;
 using QuantTrader.ExchangeSimulator.Control;
 using QuantTrader.ExchangeSimulator.Market;
 using QuantTrader.ExchangeSimulator.Okx;
+using QuantTrader.ExchangeSimulator.Replay;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -10,6 +11,8 @@ builder.Services.Configure<SimulatorOptions>(builder.Configuration.GetSection("S
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<SimMarket>();
 builder.Services.AddHostedService<TradeGenerator>();
+builder.Services.AddSingleton<ReplayPlayer>();
+builder.Services.AddHostedService<StartupReplays>();
 
 var app = builder.Build();
 
@@ -18,5 +21,6 @@ app.MapDefaultEndpoints();
 app.MapBinance();
 app.MapOkx();
 app.MapControlApi();
+app.MapReplay();
 
 app.Run();

@@ -1,4 +1,5 @@
 using QuantTrader.PaperEngine.Engine;
+using QuantTrader.PaperEngine.Fees;
 using QuantTrader.PaperEngine.Messaging;
 using QuantTrader.PaperEngine.Orders;
 using QuantTrader.PaperEngine.Portfolios;
@@ -43,5 +44,6 @@ app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapOrdersApi();
 app.MapPortfolioApi();
+app.MapFeesApi();
 
 app.Run();

@@ -192,6 +192,8 @@ public sealed class AccountsAndGatewayTests(SystemFixture system)
         ("post", "/api/v1/strategies"), ("post", "/api/v1/strategies/{}/start"), ("post", "/api/v1/strategies/{}/stop"),
         ("get", "/api/v1/strategies/{}"), ("get", "/api/v1/strategies/{}/logs"), ("post", "/api/v1/backtests"),
         ("get", "/api/v1/analytics/performance"), ("get", "/api/v1/analytics/equity"),
+        // Beyond API.md: per-account fee rates (issue #5 asks for them; API.md names no route).
+        ("get", "/api/v1/fees"), ("put", "/api/v1/fees"),
     ];
 
     [Fact]

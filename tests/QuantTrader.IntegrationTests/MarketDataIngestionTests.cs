@@ -99,6 +99,41 @@ public sealed class MarketDataIngestionTests(SystemFixture system) : IAsyncLifet
         await AssertPublishedMatchesRecordAsync("binance", "SOLUSDT", before - 20, after);
     }
 
+    [Theory]
+    [InlineData("binance", "SOLUSDT")]
+    [InlineData("okx", "SOLUSDT")]
+    public async Task A_stalled_feed_is_reconnected_by_the_watchdog_and_loses_and_doubles_nothing(string exchange, string symbol)
+    {
+        // A fresh connection first: the simulated Binance connection lives one minute and the ingestor rotates it at
+        // 45 s; a stall on an old connection would end in that rotation, not in the watchdog this test is about.
+        var before = await LastPublishedIdAsync(exchange, symbol);
+        using (var drop = await _simulator.PostAsJsonAsync("/control/drop-connections", new { exchange }))
+        {
+            drop.EnsureSuccessStatusCode();
+        }
+
+        await Eventually.SucceedsAsync(async () => Assert.True(await LastPublishedIdAsync(exchange, symbol) > before + 2), Wait);
+        var watchdog = await StatusAsync($"{exchange}.reconnects.watchdog");
+
+        // The fault as issue 3 names it: the exchange keeps the socket open but sends no data (and no pongs).
+        using var stall = await _simulator.PostAsJsonAsync("/control/faults", new { exchange, kind = "stall" });
+        stall.EnsureSuccessStatusCode();
+        Assert.True((await stall.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("stalled").GetInt32() >= 1);
+        var stalledAt = await LastRecordedIdAsync(exchange, symbol);
+
+        // The watchdog (StaleAfter 10 s against the simulator) gives up on the silent connection, counted with its reason.
+        await Eventually.SucceedsAsync(async () => Assert.True(await StatusAsync($"{exchange}.reconnects.watchdog") > watchdog), Wait);
+        var sessions = await _simulator.GetFromJsonAsync<JsonElement[]>($"/control/connections?exchange={exchange}");
+        // The ingestor is on a new, live connection (the hung one is not closed by a hung server: only the client left).
+        Assert.Contains(sessions!, s => !s.GetProperty("stalled").GetBoolean() && s.GetProperty("closedAt").ValueKind == JsonValueKind.Null);
+
+        // What the exchange printed while the feed was stalled is backfilled; from before the stall to well after the
+        // reconnect every trade is on market.raw once, in order, with the exchange's fields.
+        var after = await LastRecordedIdAsync(exchange, symbol) + 10;
+        Assert.True(after > stalledAt + 10);
+        await AssertPublishedMatchesRecordAsync(exchange, symbol, before - 5, after);
+    }
+
     [Fact]
     public async Task Okx_upgrade_notice_64008_moves_to_a_new_connection_before_the_exchange_cuts()
     {

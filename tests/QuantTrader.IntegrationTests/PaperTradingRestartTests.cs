@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using QuantTrader.Contracts.Messaging;
+using QuantTrader.Contracts.Trading;
 using static QuantTrader.IntegrationTests.PaperTradingKit;
 
 namespace QuantTrader.IntegrationTests;
@@ -45,6 +46,54 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
         var portfolio = await PortfolioAsync(client);
         Assert.Equal((0.25m, 0m), Balance(portfolio, "LTC"));
         Assert.Equal(10_000m - (79m * 0.25m) - 0.01975m - (0.1m * 70m * 1.001m), Balance(portfolio, "USDT").Free);
+    }
+
+    [Fact]
+    public async Task Fee_rates_set_by_the_user_survive_a_kill_9_of_the_engine_and_price_the_next_fills()
+    {
+        await using var kit = await ConnectAsync(system);
+        var (userId, _, client) = await system.CreateUserAsync();
+
+        var defaults = await client.GetFromJsonAsync<JsonElement>("/api/v1/fees");
+        Assert.Equal((0.001m, 0.001m), (defaults.GetProperty("makerFeeRate").GetDecimal(), defaults.GetProperty("takerFeeRate").GetDecimal()));
+        var max = defaults.GetProperty("maxFeeRate").GetDecimal();
+
+        using (var tooHigh = await client.PutAsJsonAsync("/api/v1/fees", new { takerFeeRate = max + 0.001m }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, tooHigh.StatusCode);
+            var problem = await tooHigh.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(("https://quanttrader.dev/problems/validation", "takerFeeRate"), (problem.GetProperty("type").GetString(), problem.GetProperty("field").GetString()));
+        }
+
+        using (var put = await client.PutAsJsonAsync("/api/v1/fees", new { makerFeeRate = 0.0002m, takerFeeRate = 0.0005m }))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        // Another user's rates are untouched.
+        var (_, _, other) = await system.CreateUserAsync();
+        Assert.Equal(0.001m, (await other.GetFromJsonAsync<JsonElement>("/api/v1/fees")).GetProperty("takerFeeRate").GetDecimal());
+
+        await KillAndRestartAsync("paper-engine");
+
+        var stored = await client.GetFromJsonAsync<JsonElement>("/api/v1/fees");
+        Assert.Equal((0.0002m, 0.0005m), (stored.GetProperty("makerFeeRate").GetDecimal(), stored.GetProperty("takerFeeRate").GetDecimal()));
+
+        // A market buy pays the taker rate, a resting limit sell the maker rate.
+        await kit.TradeAsync("binance", "DOGEUSDT", 0.1m, 10_000m);
+        var (bought, _) = await PlaceAsync(client, new { exchange = "binance", symbol = "DOGEUSDT", side = "buy", type = "market", quantity = 100m });
+        Assert.Equal(HttpStatusCode.Created, bought);
+        await kit.TradeAsync("binance", "DOGEUSDT", 0.1m, 10_000m);
+        var buy = Assert.Single(await kit.ReadAsync(Subjects.TradingFill(userId), 1, ContractsJsonContext.Wire.FillEvent));
+        Assert.Equal((0.1m, 100m, 0.005m, Liquidity.Taker), (buy.Price, buy.Quantity, buy.Fee, buy.Liquidity));
+
+        var (sold, _) = await PlaceAsync(client, new { exchange = "binance", symbol = "DOGEUSDT", side = "sell", type = "limit", quantity = 100m, price = 0.11m });
+        Assert.Equal(HttpStatusCode.Created, sold);
+        await kit.TradeAsync("binance", "DOGEUSDT", 0.11m, 10_000m);
+        var sell = (await kit.ReadAsync(Subjects.TradingFill(userId), 2, ContractsJsonContext.Wire.FillEvent))[^1];
+        Assert.Equal((0.11m, 100m, 0.0022m, Liquidity.Maker), (sell.Price, sell.Quantity, sell.Fee, sell.Liquidity));
+
+        Assert.Equal((10_000m - 10m - 0.005m + 11m - 0.0022m, 0m), Balance(await PortfolioAsync(client), "USDT"));
     }
 
     [Fact]

@@ -135,6 +135,83 @@ public sealed class PaperTradingTests(SystemFixture system)
     }
 
     [Fact]
+    public async Task A_sell_stop_market_below_the_market_waits_until_a_trade_crosses_its_stop_then_sells_at_the_next_print()
+    {
+        await using var kit = await ConnectAsync(system);
+        var (userId, _, client) = await system.CreateUserAsync();
+        await kit.TradeAsync("binance", "DOTUSDT", 6m, 100m);
+
+        // Something to sell: 10 DOT bought at the next print.
+        var (bought, _) = await PlaceAsync(client, new { exchange = "binance", symbol = "DOTUSDT", side = "buy", type = "market", quantity = 10m });
+        Assert.Equal(HttpStatusCode.Created, bought);
+        await kit.TradeAsync("binance", "DOTUSDT", 6m, 100m);
+        Assert.Single(await kit.ReadAsync(Subjects.TradingFill(userId), 1, ContractsJsonContext.Wire.FillEvent));
+
+        var (status, order) = await PlaceAsync(client, new { exchange = "binance", symbol = "DOTUSDT", side = "sell", type = "stop_market", quantity = 10m, stopPrice = 5.5m });
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal(("new", "stop_market", 5.5m), (order.GetProperty("status").GetString(), order.GetProperty("type").GetString(), order.GetProperty("stopPrice").GetDecimal()));
+        var stopId = order.GetProperty("id").GetGuid();
+        // A sell locks the base it would sell, from acceptance until it ends.
+        Assert.Equal((0m, 10m), Balance(await PortfolioAsync(client), "DOT"));
+
+        // 5.6 does not reach the stop; 5.5 does and triggers it; it then sells at market on the next print, 5.4.
+        // Had 5.6 triggered it, it would have sold at 5.5: the fill's price says which print triggered it.
+        await kit.TradeAsync("binance", "DOTUSDT", 5.6m, 100m);
+        await kit.TradeAsync("binance", "DOTUSDT", 5.5m, 100m);
+        await kit.TradeAsync("binance", "DOTUSDT", 5.4m, 100m);
+        var fills = await kit.ReadAsync(Subjects.TradingFill(userId), 2, ContractsJsonContext.Wire.FillEvent);
+        var sold = fills[^1];
+        Assert.Equal((stopId, OrderSide.Sell, 5.4m, 10m, 0.054m, Liquidity.Taker), (sold.OrderId, sold.Side, sold.Price, sold.Quantity, sold.Fee, sold.Liquidity));
+
+        var stopEvents = (await kit.ReadAsync(Subjects.TradingOrder(userId), 4, ContractsJsonContext.Wire.OrderEvent)).Where(e => e.Id == stopId);
+        Assert.Equal([OrderStatus.New, OrderStatus.Filled], stopEvents.Select(e => e.Status));
+        var portfolio = await PortfolioAsync(client);
+        Assert.Equal((0m, 0m), Balance(portfolio, "DOT"));
+        Assert.Equal((10_000m - 60m - 0.06m + 54m - 0.054m, 0m), Balance(portfolio, "USDT"));
+        var stored = await client.GetFromJsonAsync<JsonElement>($"/api/v1/orders/{stopId}");
+        Assert.Equal(("filled", 5.4m), (stored.GetProperty("status").GetString(), stored.GetProperty("averagePrice").GetDecimal()));
+    }
+
+    [Fact]
+    public async Task A_buy_stop_limit_above_the_market_triggers_on_a_cross_then_fills_only_within_its_limit_and_a_canceled_stop_releases_its_lock()
+    {
+        await using var kit = await ConnectAsync(system);
+        var (userId, _, client) = await system.CreateUserAsync();
+        await kit.TradeAsync("binance", "ADAUSDT", 0.5m, 1000m);
+
+        var (status, order) = await PlaceAsync(client, new { exchange = "binance", symbol = "ADAUSDT", side = "buy", type = "stop_limit", quantity = 100m, stopPrice = 0.55m, price = 0.56m });
+        Assert.Equal(HttpStatusCode.Created, status);
+        var stopId = order.GetProperty("id").GetGuid();
+        var (other, breakout) = await PlaceAsync(client, new { exchange = "binance", symbol = "ADAUSDT", side = "buy", type = "stop_market", quantity = 100m, stopPrice = 0.6m });
+        Assert.Equal(HttpStatusCode.Created, other);
+
+        // Stop-limit buy locks quantity × limit × (1 + fee); stop-market buy quantity × stop × (1 + 5 % margin) × (1 + fee).
+        Assert.Equal((10_000m - 56.056m - 63.063m, 56.056m + 63.063m), Balance(await PortfolioAsync(client), "USDT"));
+        using (var cancel = await client.DeleteAsync($"/api/v1/orders/{breakout.GetProperty("id").GetGuid()}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        }
+
+        Assert.Equal((10_000m - 56.056m, 56.056m), Balance(await PortfolioAsync(client), "USDT"));
+
+        // 0.54 is below the stop; 0.55 triggers it (a taker: its 0.56 limit is through 0.55); 0.57 is above the limit,
+        // so it does not fill there; 0.555 is within it and fills at the print.
+        await kit.TradeAsync("binance", "ADAUSDT", 0.54m, 1000m);
+        await kit.TradeAsync("binance", "ADAUSDT", 0.55m, 1000m);
+        await kit.TradeAsync("binance", "ADAUSDT", 0.57m, 1000m);
+        await kit.TradeAsync("binance", "ADAUSDT", 0.555m, 1000m);
+        var fill = Assert.Single(await kit.ReadAsync(Subjects.TradingFill(userId), 1, ContractsJsonContext.Wire.FillEvent));
+        Assert.Equal((stopId, OrderSide.Buy, 0.555m, 100m, 0.0555m, Liquidity.Taker), (fill.OrderId, fill.Side, fill.Price, fill.Quantity, fill.Fee, fill.Liquidity));
+
+        // What the lock held beyond the cost is free again.
+        var portfolio = await PortfolioAsync(client);
+        Assert.Equal((10_000m - 55.5m - 0.0555m, 0m), Balance(portfolio, "USDT"));
+        Assert.Equal((100m, 0m), Balance(portfolio, "ADA"));
+        var stored = await client.GetFromJsonAsync<JsonElement>($"/api/v1/orders/{stopId}");
+        Assert.Equal("filled", stored.GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task Cancel_releases_locked_funds_and_another_user_can_neither_read_nor_cancel_the_order()
     {
         await using var kit = await ConnectAsync(system);

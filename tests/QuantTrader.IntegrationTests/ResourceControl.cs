@@ -63,7 +63,8 @@ public static class ResourceControl
         var running = await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == KnownResourceStates.Running, cts.Token);
         var pid = Pid(running) ?? throw new InvalidOperationException(
             $"No process id for {resource}: " + string.Join(", ", running.Snapshot.Properties.Select(p => $"{p.Name}={p.Value}")));
-        // The pid Aspire reports is the launcher of the service; the service is its child.
+        // For a project the pid Aspire reports is the launcher of the service and the service is its child; for a
+        // plain executable (nats-server) it is the process itself, which has no children and is signalled directly.
         foreach (var target in ChildrenOf(pid) is { Count: > 0 } children ? children : [pid])
         {
             if (graceful)

@@ -48,6 +48,30 @@ public sealed class StrategyRunnerTests(SystemFixture system)
         Assert.Equal("stopped", (await stopped.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
     }
 
+    [Fact]
+    public async Task A_strategy_sees_its_owners_real_free_balance_through_quote_balance()
+    {
+        await using var market = await MarketAndEngine.StartAsync(system);
+        var (userId, _, client) = await system.CreateUserAsync();
+
+        // The owner's free USDT is not the starting 10,000: a resting buy on a real market locks 1,000 × 1.001.
+        var (placed, _) = await PaperTradingKit.PlaceAsync(client, new { exchange = "binance", symbol = "BNBUSDT", side = "buy", type = "limit", quantity = 1m, price = 1000m });
+        Assert.Equal(HttpStatusCode.Created, placed);
+        var free = PaperTradingKit.Balance(await PaperTradingKit.PortfolioAsync(client), "USDT").Free;
+        Assert.Equal(10_000m - 1001m, free);
+
+        // buy-and-hold spends 0.99 × quote_balance() at the first close: the quantity it asks for says what it saw.
+        var symbol = StrategyFiles.UniqueSymbol();
+        var id = await StrategyFiles.UploadAndStartAsync(client, "wat/buy-and-hold.wat", symbol, "{}");
+        await market.PublishClosedKlinesAsync(symbol, [100m], DateTimeOffset.UtcNow.AddMinutes(-5));
+
+        var request = await Eventually.ReturnsAsync(() => Task.FromResult(market.RequestsFor(id).FirstOrDefault()), Wait, "the strategy's order");
+        Assert.Equal((userId, OrderSide.Buy, OrderType.Market), (request.UserId, request.Side, request.Type));
+        // f64 at the boundary: the host's decimal has 15 significant digits.
+        Assert.InRange(request.Quantity, (free * 0.99m / 100m) - 0.000001m, (free * 0.99m / 100m) + 0.000001m);
+        await Eventually.SucceedsAsync(async () => Assert.Contains("buy-and-hold: bought", await StrategyFiles.LogsAsync(client, id)), Wait);
+    }
+
     [Theory]
     [InlineData("wat/hostile/infinite-loop.wat", "fuel|timeout")]
     [InlineData("wat/hostile/memory-bomb.wat", "memory")]

@@ -56,7 +56,11 @@ public sealed class SystemFixture : IAsyncLifetime
             // A service down on purpose (the restart tests) makes Aspire's health probes log every few seconds;
             // the resource logs below say what a service did, this would only bury the test results.
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
-            .AddFilter("System.Net.Http", LogLevel.Warning));
+            .AddFilter("System.Net.Http", LogLevel.Warning)
+            .AddFilter("Microsoft", LogLevel.Warning)
+            // What the services print is in TestResults/resource-logs (ResourceLogFiles); echoing it to the test
+            // console as well would bury the results (the AppHost's own settings would echo it at Information).
+            .AddFilter("QuantTrader.AppHost.Resources", LogLevel.None));
 
         App = await builder.BuildAsync(cts.Token);
         _resourceLogs = ResourceLogFiles.Start(App, _stopLogs.Token);

@@ -14,7 +14,7 @@ public static class RouteTable
         ["ingestor"] = ["/api/v1/markets", "/api/v1/imports/{**rest}"],
         ["persistence"] = ["/api/v1/markets/{exchange}/{symbol}/trades", "/api/v1/markets/{exchange}/{symbol}/klines"],
         ["kline"] = ["/api/v1/markets/{exchange}/{symbol}/indicators/{**rest}"],
-        ["paper-engine"] = ["/api/v1/orders/{**rest}", "/api/v1/fills/{**rest}", "/api/v1/portfolio/{**rest}"],
+        ["paper-engine"] = ["/api/v1/orders/{**rest}", "/api/v1/fills/{**rest}", "/api/v1/portfolio/{**rest}", "/api/v1/fees/{**rest}"],
         ["risk"] = ["/api/v1/risk/{**rest}"],
         ["alert"] = ["/api/v1/alerts/{**rest}"],
         ["strategy-runner"] = ["/api/v1/strategies/{**rest}", "/api/v1/backtests/{**rest}"],

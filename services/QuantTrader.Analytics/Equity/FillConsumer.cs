@@ -74,7 +74,7 @@ public sealed class FillConsumer(
     private async Task ConsumeAsync(ResiliencePipeline retry, CancellationToken ct)
     {
         var stream = Streams.Trading();
-        await js.CreateOrUpdateStreamAsync(stream, ct);
+        await StreamSetup.EnsureAsync(js, stream, logger, ct);
         var consumer = await js.CreateOrUpdateConsumerAsync(stream.Name!, new ConsumerConfig("analytics-fills")
         {
             DurableName = "analytics-fills",

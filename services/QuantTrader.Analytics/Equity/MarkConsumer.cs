@@ -2,6 +2,7 @@ using System.Text.Json;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 using QuantTrader.Contracts.Messaging;
+using QuantTrader.ServiceDefaults.Messaging;
 
 namespace QuantTrader.Analytics.Equity;
 
@@ -18,7 +19,7 @@ public sealed class MarkConsumer(INatsJSContext js, Marks marks, ILogger<MarkCon
             try
             {
                 var stream = Streams.MarketKline();
-                await js.CreateOrUpdateStreamAsync(stream, stoppingToken);
+                await StreamSetup.EnsureAsync(js, stream, logger, stoppingToken);
                 var consumer = await js.CreateOrUpdateConsumerAsync(stream.Name!, new ConsumerConfig("analytics-marks")
                 {
                     DurableName = "analytics-marks",

@@ -53,6 +53,39 @@ public sealed class BinanceSession(WebSocket socket, string remote, IEnumerable<
         }
     }
 
+    public override void OnReplay(Replay.ReplayFrame frame, IReadOnlyList<SimPrint> prints)
+    {
+        if (frame.Text is not null && frame.Stream is not null && Subscribed(frame.Stream))
+        {
+            Send(frame.Text);
+        }
+
+        foreach (var print in prints)
+        {
+            var name = print.Instrument.ExchangeSymbol.ToLowerInvariant();
+            if (frame.Stream != name + "@aggTrade" && Subscribed(name + "@aggTrade"))
+            {
+                Send(AggTradeFrame(print));
+            }
+
+            if (frame.Stream != name + "@trade" && Subscribed(name + "@trade"))
+            {
+                foreach (var (id, quantity) in print.SingleTrades())
+                {
+                    Send(TradeFrame(print, id, quantity));
+                }
+            }
+        }
+    }
+
+    private bool Subscribed(string stream)
+    {
+        lock (_lock)
+        {
+            return _streams.Contains(stream);
+        }
+    }
+
     /// <summary>One broken frame on the first subscribed stream: truncated JSON, a non-numeric price, or an unknown symbol.</summary>
     public void SendMalformed(string kind, SimInstrument instrument)
     {

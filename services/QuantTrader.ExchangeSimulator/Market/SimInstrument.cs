@@ -19,6 +19,7 @@ public sealed class SimInstrument
     private long _nextTradeId;
     private int _hideNext;
     private double _due;
+    private int _replaying;
 
     public SimInstrument(string exchange, Instrument instrument, decimal startPrice, double tradesPerSecond, Random random)
     {
@@ -81,11 +82,61 @@ public sealed class SimInstrument
         }
     }
 
+    /// <summary>A replay owns this market: the random walk pauses so the replayed ids are the only ones printed.</summary>
+    public bool Replaying => Volatile.Read(ref _replaying) != 0;
+
+    /// <summary>Claims the market for one replay; false when another replay has it.</summary>
+    public bool TryBeginReplay() => Interlocked.CompareExchange(ref _replaying, 1, 0) == 0;
+
+    public void EndReplay() => Volatile.Write(ref _replaying, 0);
+
+    /// <summary>
+    /// A replayed print with the file's own ids, price and time. The walk continues after it (next ids follow the
+    /// replayed ones, the price starts from the replayed one), as if the exchange had printed it. Null when its ids are
+    /// not above what this market already printed (a trade the ingestor would rightly drop as a duplicate).
+    /// </summary>
+    public SimPrint? Replay(Replay.ReplayTrade trade)
+    {
+        lock (_lock)
+        {
+            if (trade.FirstTradeId <= _nextTradeId - 1 || (Exchange == Exchanges.Binance && trade.AggregateId <= _nextAggregateId - 1))
+            {
+                return null;
+            }
+
+            if (Exchange == Exchanges.Binance)
+            {
+                _nextAggregateId = trade.AggregateId;
+            }
+
+            _nextTradeId = trade.FirstTradeId;
+            _price = trade.Price;
+            return Record(DateTimeOffset.FromUnixTimeMilliseconds(trade.TimeMs), trade.Price, trade.Quantity, trade.BuyerIsMaker,
+                (int)(trade.LastTradeId - trade.FirstTradeId + 1));
+        }
+    }
+
+    /// <summary>Whether a replayed print with these ids would be accepted (checked before a replay starts).</summary>
+    public bool Accepts(Replay.ReplayTrade trade)
+    {
+        lock (_lock)
+        {
+            return trade.FirstTradeId > _nextTradeId - 1 && (Exchange != Exchanges.Binance || trade.AggregateId > _nextAggregateId - 1);
+        }
+    }
+
     /// <summary>Prints due after <paramref name="elapsedSeconds"/> at the configured rate (fractions carry over).</summary>
     public int Due(double elapsedSeconds)
     {
         lock (_lock)
         {
+            if (Replaying)
+            {
+                // Paused, and no backlog of walk prints bursting out when the replay ends.
+                _due = 0;
+                return 0;
+            }
+
             _due += TradesPerSecond * elapsedSeconds;
             var n = (int)Math.Min(_due, 100_000);
             _due -= n;
@@ -93,11 +144,18 @@ public sealed class SimInstrument
         }
     }
 
-    /// <summary>The next print of the random walk; <paramref name="hidden"/> when it must not be streamed.</summary>
-    public SimPrint Next(DateTimeOffset now, out bool hidden)
+    /// <summary>The next print of the random walk (null while replaying); <paramref name="hidden"/> when it must not be streamed.</summary>
+    /// <remarks>Null while a replay owns the market (checked under the lock, so no walk id slips between replayed ones).</remarks>
+    public SimPrint? Next(DateTimeOffset now, out bool hidden)
     {
         lock (_lock)
         {
+            hidden = false;
+            if (Replaying)
+            {
+                return null;
+            }
+
             // Random walk in ticks: mostly small moves, occasionally a jump.
             var ticks = _random.Next(-3, 4) * (_random.Next(50) == 0 ? 20 : 1);
             _price = Math.Max(Instrument.TickSize * 10, _price + ticks * Instrument.TickSize);

@@ -74,6 +74,18 @@ public sealed class SimMarket
         }
     }
 
+    /// <summary>Hands a replayed frame (and the prints it made here) to every open session of the exchange.</summary>
+    public void BroadcastReplay(string exchange, Replay.ReplayFrame frame, IReadOnlyList<SimPrint> prints)
+    {
+        foreach (var session in _open.Values)
+        {
+            if (session.Exchange == exchange)
+            {
+                session.OnReplay(frame, prints);
+            }
+        }
+    }
+
     /// <summary>Hands a new print to every open session of its exchange (each decides whether it subscribed).</summary>
     public void Broadcast(SimPrint print)
     {
@@ -106,7 +118,7 @@ public sealed class TradeGenerator(SimMarket market, TimeProvider time) : Backgr
                 for (var i = 0; i < due; i++)
                 {
                     var print = instrument.Next(wallClock, out var hidden);
-                    if (!hidden)
+                    if (print is not null && !hidden)
                     {
                         market.Broadcast(print);
                     }

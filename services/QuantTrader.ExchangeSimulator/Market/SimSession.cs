@@ -49,6 +49,13 @@ public abstract class SimSession(string exchange, WebSocket socket, string remot
     /// <summary>Formats and queues the print if this session subscribed to it.</summary>
     public abstract void OnPrint(SimPrint print);
 
+    /// <summary>
+    /// A replayed frame: the captured text as it was if this session subscribed to its stream, and the prints it made in
+    /// this market formatted for whatever else the session subscribed to (e.g. <c>@trade</c> while the capture is
+    /// <c>@aggTrade</c>, or any stream for a CSV row).
+    /// </summary>
+    public abstract void OnReplay(Replay.ReplayFrame frame, IReadOnlyList<SimPrint> prints);
+
     public void Send(string text)
     {
         if (Stalled || ClosedAt is not null)

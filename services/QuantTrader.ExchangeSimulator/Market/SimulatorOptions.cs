@@ -16,6 +16,37 @@ public sealed class SimulatorOptions
 
     public OkxOptions Okx { get; set; } = new();
 
+    public ReplayOptions Replay { get; set; } = new();
+
+    /// <summary>Section <c>Simulator:Replay</c>: where named replay files are found, and replays to run at start-up.</summary>
+    public sealed class ReplayOptions
+    {
+        /// <summary>Folder of replay files <c>POST /control/replay {file}</c> may name; empty: only uploads.</summary>
+        public string? Directory { get; set; }
+
+        /// <summary>Default speed: a multiple of real time (1 = as recorded); 0 = as fast as the sessions take it.</summary>
+        public double Speed { get; set; } = 1;
+
+        /// <summary>Replays started once the simulator runs (files in <see cref="Directory"/>), e.g. for a demo on real data.</summary>
+        public List<ReplayOnStart> OnStart { get; set; } = [];
+    }
+
+    public sealed class ReplayOnStart
+    {
+        public string Exchange { get; set; } = "";
+
+        public string File { get; set; } = "";
+
+        public string? Format { get; set; }
+
+        public string? Symbol { get; set; }
+
+        public double? Speed { get; set; }
+
+        /// <summary>Wait this long after start-up (so the ingestor is connected and subscribed first).</summary>
+        public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(10);
+    }
+
     public sealed class BinanceOptions
     {
         /// <summary>The server pings every 20 s and expects a pong echoing the payload.</summary>

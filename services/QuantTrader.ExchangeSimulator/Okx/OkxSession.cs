@@ -48,6 +48,29 @@ public sealed class OkxSession(WebSocket socket, string remote, SimMarket market
             $$"""{"arg":{"channel":"trades","instId":"{{instId}}"},"data":[{"instId":"{{instId}}","tradeId":"{{print.LastTradeId}}","px":"{{print.Price}}","sz":"{{print.Quantity}}","side":"{{side}}","ts":"{{print.TimeMs}}","count":"{{print.Count}}","source":"0","seqId":{{Interlocked.Increment(ref _seq)}}}]}"""));
     }
 
+    public override void OnReplay(Replay.ReplayFrame frame, IReadOnlyList<SimPrint> prints)
+    {
+        if (frame.Text is null)
+        {
+            foreach (var print in prints)
+            {
+                OnPrint(print);
+            }
+
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (frame.Stream is null || !_instIds.Contains(frame.Stream))
+            {
+                return;
+            }
+        }
+
+        Send(frame.Text);
+    }
+
     public void SendMalformed(string kind, SimInstrument instrument)
     {
         var instId = instrument.Instrument.ExchangeSymbol;
@@ -108,7 +131,9 @@ public sealed class OkxSession(WebSocket socket, string remote, SimMarket market
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         while (await timer.WaitForNextTickAsync(ct))
         {
-            if (DateTimeOffset.UtcNow - LastActivity > options.IdleTimeout)
+            // A stalled (hung) server closes nothing either: ending the connection politely with 4004 would turn the
+            // stall into a clean close and the client's watchdog would never be exercised.
+            if (!Stalled && DateTimeOffset.UtcNow - LastActivity > options.IdleTimeout)
             {
                 await CloseAsync((WebSocketCloseStatus)4004, $"No data received in {options.IdleTimeout.TotalSeconds:0}s.");
                 return;

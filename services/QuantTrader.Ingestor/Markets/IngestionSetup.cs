@@ -7,6 +7,7 @@ using QuantTrader.Ingestor.Diagnostics;
 using QuantTrader.Ingestor.Publishing;
 using QuantTrader.MarketData.Normalization;
 using QuantTrader.MarketData.Parsing;
+using QuantTrader.ServiceDefaults.Messaging;
 
 namespace QuantTrader.Ingestor.Markets;
 
@@ -44,7 +45,7 @@ internal sealed class IngestionStartup(INatsJSContext js, MarketCatalog catalog,
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), cancellationToken);
+        await StreamSetup.EnsureAsync(js, Streams.MarketRaw(), logger, cancellationToken);
         await catalog.LoadAsync(cancellationToken);
         logger.LogInformation("Market data source {Source}: Binance {BinanceUrl}, OKX {OkxUrl}; ingesting {Markets}",
             options.Value.Source, options.Value.Binance.StreamUrl, options.Value.Okx.StreamUrl,

@@ -260,6 +260,33 @@ public sealed class ExchangeLoop(
             _exchange.GetFeeRates(userId));
     }, ct);
 
+    /// <summary>The account's fee rates (creates the paper account on first use, with the configured defaults).</summary>
+    public Task<FeeRates> GetFeeRatesAsync(Guid userId, CancellationToken ct) => RunAsync(async () =>
+    {
+        var batch = new PersistBatch();
+        EnsureAccount(userId, batch);
+        await PersistAsync(batch);
+        return _exchange.GetFeeRates(userId);
+    }, ct);
+
+    /// <summary>
+    /// Sets the account's maker and/or taker rate (null keeps the current one); durable when this returns. Orders accepted
+    /// from now on pay the new rates; an open order keeps the rates it was accepted with, because what a buy locked
+    /// (price × quantity × (1 + rate)) was computed with them.
+    /// </summary>
+    public Task<FeeRates> SetFeeRatesAsync(Guid userId, decimal? maker, decimal? taker, CancellationToken ct) => RunAsync(async () =>
+    {
+        var batch = new PersistBatch();
+        EnsureAccount(userId, batch);
+        var current = _exchange.GetFeeRates(userId);
+        var rates = new FeeRates(maker ?? current.Maker, taker ?? current.Taker);
+        _exchange.SetFeeRates(userId, rates);
+        AddAccount(batch, userId);
+        await PersistAsync(batch);
+        logger.LogInformation("Fee rates of {UserId} set to maker {Maker}, taker {Taker}", userId, rates.Maker, rates.Taker);
+        return rates;
+    }, ct);
+
     /// <summary>Queues one trade of MARKET_RAW (stream order). Returns once queued; it is applied in order.</summary>
     public ValueTask EnqueueTradeAsync(Trade trade, ulong streamSequence, CancellationToken ct) =>
         _work.Writer.WriteAsync(() => ApplyTradeAsync(trade, streamSequence), ct);

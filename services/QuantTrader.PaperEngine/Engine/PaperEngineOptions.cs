@@ -17,6 +17,15 @@ public sealed class PaperEngineOptions
     /// <summary>Default taker fee rate of a new account.</summary>
     public decimal TakerFeeRate { get; set; } = 0.001m;
 
+    /// <summary>
+    /// Lowest fee rate a user may set for their own account (PUT /api/v1/fees). 0 by default: paper money has no
+    /// rebates, and a negative maker rate would let a fill add to a balance out of nothing.
+    /// </summary>
+    public decimal MinFeeRate { get; set; }
+
+    /// <summary>Highest fee rate a user may set (1 % by default, above any real exchange's base tier).</summary>
+    public decimal MaxFeeRate { get; set; } = 0.01m;
+
     /// <summary>How long an order waits for the risk manager before it is rejected (fail closed).</summary>
     public TimeSpan RiskTimeout { get; set; } = TimeSpan.FromSeconds(2);
 

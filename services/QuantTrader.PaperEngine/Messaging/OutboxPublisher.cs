@@ -31,7 +31,7 @@ public sealed class OutboxPublisher(PaperStore store, INatsJSContext js, ILogger
         {
             try
             {
-                await js.CreateOrUpdateStreamAsync(Streams.Trading(), stoppingToken);
+                await StreamSetup.EnsureAsync(js, Streams.Trading(), logger, stoppingToken);
                 break;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

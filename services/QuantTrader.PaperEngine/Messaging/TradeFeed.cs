@@ -22,6 +22,9 @@ namespace QuantTrader.PaperEngine.Messaging;
 /// </summary>
 public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<TradeFeed> logger) : BackgroundService
 {
+    /// <summary>How often the server proves the consumer is alive; two missed beats mean it is gone.</summary>
+    private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>True once the consumer exists (readiness).</summary>
     public bool Ready { get; private set; }
 
@@ -33,7 +36,7 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
             try
             {
                 // The ingestor owns MARKET_RAW; create it with the same config when we start first (idempotent).
-                await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), stoppingToken);
+                await StreamSetup.EnsureAsync(js, Streams.MarketRaw(), logger, stoppingToken);
                 // No filter subject: NATS 2.9.10 refuses NATS.Net's create request with the wildcard filter
                 // ("did not match filtered subject"), so market.history/market.gap messages are skipped below instead.
                 var config = new ConsumerConfig
@@ -58,37 +61,43 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
                 var consumer = await js.CreateOrUpdateConsumerAsync(Streams.MarketRaw().Name!, config, stoppingToken);
                 logger.LogInformation("Matching live trades from MARKET_RAW ({Policy} {Sequence} {Time})", config.DeliverPolicy, config.OptStartSeq, config.OptStartTime);
                 Ready = true;
-                await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: stoppingToken))
+
+                // NATS.Net's plain consume treats a vanished consumer as recoverable and keeps pulling from it forever.
+                // This consumer lives in the server's memory, so a NATS restart deletes it: the server's "409 Server
+                // Shutdown" (graceful stop) or missing idle heartbeats (crash) end this consume, and the loop creates a
+                // new consumer after the last sequence delivered.
+                using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                var consumeOpts = new NatsJSConsumeOpts
                 {
-                    if (msg.Data is null || msg.Metadata is not { } meta)
+                    MaxMsgs = 1000, // NATS.Net's default; it must be given once any other option is
+                    IdleHeartbeat = HeartbeatInterval,
+                    Expires = HeartbeatInterval * 6,
+                    NotificationHandler = (notification, _) =>
                     {
-                        continue;
-                    }
+                        if (notification is NatsJSTimeoutNotification or NatsJSProtocolNotification { HeaderCode: 404 or 409 or 503 })
+                        {
+                            logger.LogWarning("The trade consumer is gone ({Notification}); creating it again after stream sequence {Sequence}", notification.Name, resumeAfter);
+                            lost.Cancel();
+                        }
 
-                    resumeAfter = meta.Sequence.Stream;
-                    if (!msg.Subject.StartsWith("market.raw.", StringComparison.Ordinal))
+                        return Task.CompletedTask;
+                    },
+                };
+                try
+                {
+                    await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: consumeOpts, cancellationToken: lost.Token))
                     {
-                        continue; // history imports and gap notices never fill orders
+                        if (msg.Metadata is { } meta)
+                        {
+                            resumeAfter = meta.Sequence.Stream;
+                            await ApplyAsync(msg, meta.Sequence.Stream, stoppingToken);
+                        }
                     }
-
-                    Contracts.MarketData.Trade? trade;
-                    try
-                    {
-                        trade = JsonSerializer.Deserialize(msg.Data, ContractsJsonContext.Wire.Trade);
-                    }
-                    catch (JsonException ex)
-                    {
-                        logger.LogWarning(ex, "Skipping malformed trade at {Subject} sequence {Sequence}", msg.Subject, meta.Sequence.Stream);
-                        continue;
-                    }
-
-                    if (trade is null)
-                    {
-                        continue;
-                    }
-
-                    using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
-                    await loop.EnqueueTradeAsync(trade, meta.Sequence.Stream, stoppingToken);
+                }
+                catch (OperationCanceledException) when (lost.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+                {
+                    Ready = false;
+                    await ForgetAsync(consumer.Info.Name, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -101,6 +110,47 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
                 logger.LogWarning(ex, "The trade feed failed; resubscribing after stream sequence {Sequence}", resumeAfter);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
+        }
+    }
+
+    /// <summary>One MARKET_RAW message into the engine loop; history imports, gap notices and unreadable messages never fill orders.</summary>
+    private async Task ApplyAsync(INatsJSMsg<byte[]> msg, ulong sequence, CancellationToken ct)
+    {
+        if (msg.Data is null || !msg.Subject.StartsWith("market.raw.", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        Contracts.MarketData.Trade? trade;
+        try
+        {
+            trade = JsonSerializer.Deserialize(msg.Data, ContractsJsonContext.Wire.Trade);
+        }
+        catch (JsonException ex)
+        {
+            logger.LogWarning(ex, "Skipping malformed trade at {Subject} sequence {Sequence}", msg.Subject, sequence);
+            return;
+        }
+
+        if (trade is null)
+        {
+            return;
+        }
+
+        using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
+        await loop.EnqueueTradeAsync(trade, sequence, ct);
+    }
+
+    /// <summary>Deletes an abandoned consumer if the server still has it; an inactive one would expire by itself anyway.</summary>
+    private async Task ForgetAsync(string name, CancellationToken ct)
+    {
+        try
+        {
+            await js.DeleteConsumerAsync(Streams.MarketRaw().Name!, name, ct);
+        }
+        catch (Exception ex) when (ex is NatsJSApiException or NatsJSException or NATS.Client.Core.NatsException or TimeoutException)
+        {
+            logger.LogDebug(ex, "Abandoned trade consumer {Name} not deleted", name);
         }
     }
 }

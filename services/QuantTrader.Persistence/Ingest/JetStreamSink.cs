@@ -68,8 +68,8 @@ public sealed class JetStreamSink<TRow>(
     {
         // Start order varies: create the stream with the owner's config if it is not there yet (idempotent).
         var stream = sink.Stream();
-        await js.CreateOrUpdateStreamAsync(stream, ct);
-        await js.CreateOrUpdateStreamAsync(Streams.DeadLetters(), ct);
+        await StreamSetup.EnsureAsync(js, stream, logger, ct);
+        await StreamSetup.EnsureAsync(js, Streams.DeadLetters(), logger, ct);
         var consumer = await js.CreateOrUpdateConsumerAsync(stream.Name!, new ConsumerConfig(sink.Durable)
         {
             DurableName = sink.Durable,

@@ -4,6 +4,7 @@ using QuantTrader.Contracts.Messaging;
 using QuantTrader.Contracts.Trading;
 using QuantTrader.Strategies.Sandbox;
 using QuantTrader.StrategyRunner.Storage;
+using QuantTrader.ServiceDefaults.Messaging;
 
 namespace QuantTrader.StrategyRunner.Runner;
 
@@ -42,8 +43,8 @@ public sealed class StrategySupervisor(
             {
                 // The kline service owns MARKET_KLINE and the paper engine TRADING, but start order varies:
                 // creating them with the same config is idempotent.
-                await jetStream.CreateOrUpdateStreamAsync(Streams.MarketKline(), stoppingToken);
-                await jetStream.CreateOrUpdateStreamAsync(Streams.Trading(), stoppingToken);
+                await StreamSetup.EnsureAsync(jetStream, Streams.MarketKline(), logger, stoppingToken);
+                await StreamSetup.EnsureAsync(jetStream, Streams.Trading(), logger, stoppingToken);
                 break;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
