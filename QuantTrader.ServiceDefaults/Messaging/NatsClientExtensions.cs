@@ -50,6 +50,8 @@ public static class NatsClientExtensions
 
 internal sealed class NatsHealthCheck(NatsConnection connection) : IHealthCheck
 {
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
@@ -58,8 +60,17 @@ internal sealed class NatsHealthCheck(NatsConnection connection) : IHealthCheck
             {
                 await connection.ConnectAsync();
             }
-            var rtt = await connection.PingAsync(cancellationToken);
+            // Bounded: the PONG is read by the same reader as every subscription, so a subscriber that stopped
+            // draining (the connection applies back-pressure rather than dropping) stalls it; say so instead of
+            // leaving /health hanging with no answer at all.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(PingTimeout);
+            var rtt = await connection.PingAsync(timeout.Token);
             return HealthCheckResult.Healthy($"round trip {rtt.TotalMilliseconds:F1} ms");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return HealthCheckResult.Unhealthy($"NATS did not answer a ping within {PingTimeout.TotalSeconds:F0} s: the connection is stalled (a subscriber not draining its messages?)");
         }
         catch (Exception ex)
         {

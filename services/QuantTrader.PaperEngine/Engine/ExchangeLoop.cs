@@ -127,7 +127,20 @@ public sealed class ExchangeLoop(
     {
         await foreach (var item in _work.Reader.ReadAllAsync(CancellationToken.None))
         {
-            await item();
+            try
+            {
+                await item();
+            }
+            catch (Exception ex)
+            {
+                // A step that throws may have left books, ledger or portfolios half-changed, so matching must not go
+                // on from here. Nor may this loop just end: nobody would drain the queue, the trade feed would block
+                // on it, and with the feed the NATS connection it reads from — a silent hang (it happened). Stop
+                // loudly instead; a restart reloads the stored state.
+                logger.LogCritical(ex, "A paper-engine step failed; stopping so a restart reloads the stored state");
+                lifetime.StopApplication();
+                return;
+            }
         }
     }
 
