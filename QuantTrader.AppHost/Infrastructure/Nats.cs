@@ -57,8 +57,10 @@ public static class NatsResourceExtensions
         var storeDirectory = Path.Combine(dataDirectory, "nats");
         Directory.CreateDirectory(storeDirectory);
         var nats = builder.AddResource(new NatsServerResource(name, storeDirectory))
-            .WithEndpoint(name: "tcp", scheme: "nats")
-            .WithHttpEndpoint(name: "monitor");
+            // Direct, not through DCP's proxy: every trade crosses this connection several times, and a proxy that
+            // stops forwarding after a restart would cut every service off (see ServiceResourceExtensions).
+            .WithEndpoint(name: "tcp", scheme: "nats", isProxied: false)
+            .WithHttpEndpoint(name: "monitor", isProxied: false);
         var resource = nats.Resource;
         return nats
             .WithArgs(context =>

@@ -64,7 +64,7 @@ public static class PostgresResourceExtensions
             tags: null));
 
         return builder.AddResource(postgres)
-            .WithEndpoint(name: "tcp", scheme: "tcp", env: "PGPORT")
+            .WithEndpoint(name: "tcp", scheme: "tcp", env: "PGPORT", isProxied: false) // direct, as NATS (see Nats.cs)
             .WithArgs(context =>
             {
                 if (asPostgresUser)

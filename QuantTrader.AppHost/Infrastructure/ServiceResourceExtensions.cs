@@ -11,7 +11,11 @@ public static class ServiceResourceExtensions
         IResourceBuilder<IResourceWithConnectionString> nats, IResourceBuilder<ParameterResource> identitySigningKey)
         where TProject : IProjectMetadata, new()
         => builder.AddProject<TProject>(name, launchProfileName: null)
-            .WithHttpEndpoint(name: "http")
+            // Not proxied by DCP: clients reach the service itself. After a service was killed and started again,
+            // DCP's proxy in front of it sometimes kept accepting connections without ever forwarding them (the
+            // restarted service answered on its own port while every call through the proxy timed out), and on the
+            // hot paths the proxy is one more copy of every byte.
+            .WithHttpEndpoint(name: "http", isProxied: false)
             .WithHttpHealthCheck("/health")
             .WithReference(nats).WaitFor(nats)
             .WithEnvironment("QuantTrader__Identity__SigningKey", identitySigningKey);
