@@ -50,7 +50,9 @@ internal sealed class LocalPostgres : IAsyncDisposable
             }
             await pg.PgAsync("initdb", ["-D", pg._cluster, "-U", User, "--auth=trust", "--encoding=UTF8", "--locale=C"], ct);
             var options = string.Join(' ', "-c listen_addresses=127.0.0.1", "-c unix_socket_directories=''",
-                $"-c port={port.ToString(CultureInfo.InvariantCulture)}", "-c max_connections=200");
+                $"-c port={port.ToString(CultureInfo.InvariantCulture)}", "-c max_connections=200",
+                // For profiling, e.g. "-c log_min_duration_statement=0"; the log is kept where QUANTTRADER_BENCH_PG_LOG says.
+                Environment.GetEnvironmentVariable("QUANTTRADER_BENCH_PG_OPTIONS") ?? "");
             await pg.PgAsync("pg_ctl", ["-D", pg._cluster, "-l", Path.Combine(root, "postgres.log"), "-o", options, "-w", "-t", "60", "start"], ct);
 
             await using (var admin = new NpgsqlConnection($"Host=127.0.0.1;Port={port};Username={User};Database=postgres;Pooling=false"))
@@ -86,6 +88,10 @@ internal sealed class LocalPostgres : IAsyncDisposable
                 Console.Error.WriteLine($"could not stop the benchmark's PostgreSQL in {_cluster}: {ex.Message}");
                 return; // leave the folder: the cluster may still be running
             }
+        }
+        if (Environment.GetEnvironmentVariable("QUANTTRADER_BENCH_PG_LOG") is { Length: > 0 } keep)
+        {
+            File.Copy(Path.Combine(_root, "postgres.log"), keep, overwrite: true);
         }
         Directory.Delete(_root, recursive: true);
     }
