@@ -58,11 +58,14 @@ public static class RawCeilings
         return await BinaryCopyRowsPerSecondAsync(dataSource, [.. Trades(count)], ct);
     }
 
-    /// <summary>Binary COPY of exactly these trades, in one COPY, into a plain table shaped like <c>trades</c> (no keys, no indexes).</summary>
-    public static async Task<double> BinaryCopyRowsPerSecondAsync(NpgsqlDataSource dataSource, IReadOnlyList<Trade> trades, CancellationToken ct)
+    /// <summary>
+    /// Binary COPY of exactly these trades, in one COPY, into a plain (unpartitioned) table shaped like <c>trades</c>:
+    /// without keys or indexes, or with <paramref name="withKeysAndIndexes"/> its primary key and indexes too.
+    /// </summary>
+    public static async Task<double> BinaryCopyRowsPerSecondAsync(NpgsqlDataSource dataSource, IReadOnlyList<Trade> trades, CancellationToken ct, bool withKeysAndIndexes = false)
     {
         var table = $"loadtest_copy_{Guid.NewGuid():N}";
-        await using (var create = dataSource.CreateCommand($"CREATE TABLE {table} (LIKE trades INCLUDING DEFAULTS)"))
+        await using (var create = dataSource.CreateCommand($"CREATE TABLE {table} (LIKE trades INCLUDING DEFAULTS{(withKeysAndIndexes ? " INCLUDING INDEXES" : "")})"))
         {
             await create.ExecuteNonQueryAsync(ct);
         }
