@@ -193,8 +193,8 @@ public static class IngestPublishBenchmark
         return frames.Length / elapsed.TotalSeconds;
     }
 
-    /// <summary><c>nats-server -js</c> on a free port with a temporary store; killed and removed on dispose.</summary>
-    private sealed class NatsServer : IAsyncDisposable
+    /// <summary><c>nats-server -js</c> on a free port with a temporary store; killed and removed on dispose (also used by <see cref="BatchSaverBenchmark"/>).</summary>
+    internal sealed class NatsServer : IAsyncDisposable
     {
         private readonly Process _process;
         private readonly string _store;

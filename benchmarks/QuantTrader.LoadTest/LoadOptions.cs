@@ -3,7 +3,7 @@ using System.Globalization;
 namespace QuantTrader.LoadTest;
 
 /// <summary><c>--rate</c> trades/s across all symbols, <c>--duration</c> seconds, and the rest with defaults.</summary>
-public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSamples, string Report, int Orders, int Frames = 200_000, int Rounds = 5)
+public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSamples, string Report, int Orders, int Frames = 200_000, int Rounds = 5, int Rows = 500_000)
 {
     public static LoadOptions Parse(string[] args)
     {
@@ -24,7 +24,8 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
             Report: values.GetValueOrDefault("report") ?? FindReport(),
             Orders: (int)Number("orders", 200),
             Frames: (int)Number("frames", 200_000),
-            Rounds: (int)Number("rounds", 5));
+            Rounds: (int)Number("rounds", 5),
+            Rows: (int)Number("rows", 500_000));
     }
 
     /// <summary>docs/benchmarks.md of the repository the harness runs from.</summary>

@@ -2,6 +2,14 @@ using QuantTrader.LoadTest;
 
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --rate <trades/s> --duration <seconds>
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode ingest-publish [--frames 200000] [--rounds 5]
+// dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode batch-saver [--rows 500000]
+if (args.Length >= 2 && args[0] == "--mode" && args[1] == "batch-saver")
+{
+    var settings = LoadOptions.Parse(args[2..]);
+    var saved = await BatchSaverBenchmark.RunAsync(settings.Rows, CancellationToken.None);
+    Console.WriteLine(BatchSaverReport.Markdown(saved, $"dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- {string.Join(' ', args)}"));
+    return;
+}
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "ingest-publish")
 {
     var settings = LoadOptions.Parse(args[2..]);

@@ -31,29 +31,59 @@ public abstract class CopySink<TRow> : IEventSink<TRow>
     /// </summary>
     protected virtual IReadOnlyList<TRow> Deduplicate(IReadOnlyList<TRow> rows) => rows;
 
+    /// <summary>
+    /// True for sinks whose rows are only ever inserted and whose conflicts are rare (a redelivery, a replay): the
+    /// batch is first copied straight into <see cref="Table"/> under a savepoint, and only when that hits a key
+    /// already stored (unique violation) is it rolled back to the savepoint and written through the staging table.
+    /// The result is the same rows either way; the common case skips the staging COPY and the
+    /// <c>INSERT … SELECT … ON CONFLICT</c>, whose speculative insertion into a partitioned table was most of the
+    /// saver's time (docs/benchmarks.md, batch saver).
+    /// </summary>
+    protected virtual bool CopyDirectlyFirst => false;
+
     public async Task<int> WriteAsync(NpgsqlConnection connection, IReadOnlyList<TRow> rows, CancellationToken ct)
     {
-        var stage = Table + "_stage";
-        await using (var create = new NpgsqlCommand(
-            $"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {Table}) ON COMMIT DELETE ROWS", connection))
+        var unique = Deduplicate(rows);
+        if (CopyDirectlyFirst)
         {
-            await create.ExecuteNonQueryAsync(ct);
-        }
-
-        // The synchronous importer: ~1.3 M rows/s here against ~0.85 M for the async one (PLATFORM.md).
-        using (var writer = connection.BeginBinaryImport($"COPY {stage} ({Columns}) FROM STDIN (FORMAT BINARY)"))
-        {
-            foreach (var row in Deduplicate(rows))
+            await ExecuteAsync(connection, "SAVEPOINT copy_directly", ct);
+            try
             {
-                writer.StartRow();
-                WriteRow(writer, row);
+                var copied = Copy(connection, Table, unique);
+                await ExecuteAsync(connection, "RELEASE SAVEPOINT copy_directly", ct);
+                return copied;
             }
-            writer.Complete(); // without it the COPY is rolled back
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // Some of these rows are stored already: undo the COPY and let ON CONFLICT sort them out.
+                await ExecuteAsync(connection, "ROLLBACK TO SAVEPOINT copy_directly", ct);
+            }
         }
 
+        var stage = Table + "_stage";
+        await ExecuteAsync(connection, $"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {Table}) ON COMMIT DELETE ROWS", ct);
+        Copy(connection, stage, unique);
         await using var insert = new NpgsqlCommand(
             $"INSERT INTO {Table} ({Columns}) SELECT {Columns} FROM {stage} {OnConflict}", connection);
         return await insert.ExecuteNonQueryAsync(ct);
+    }
+
+    private int Copy(NpgsqlConnection connection, string table, IReadOnlyList<TRow> rows)
+    {
+        // The synchronous importer: ~1.3 M rows/s here against ~0.85 M for the async one (PLATFORM.md).
+        using var writer = connection.BeginBinaryImport($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)");
+        foreach (var row in rows)
+        {
+            writer.StartRow();
+            WriteRow(writer, row);
+        }
+        return (int)writer.Complete(); // without it the COPY is rolled back
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Deserializes with the bus's source-generated JSON; malformed JSON is a poison message.</summary>

@@ -24,6 +24,9 @@ public sealed class TradeSink(string durable = "persistence-trades", string? fil
     protected override string Columns => "exchange, symbol, trade_id, time, price, quantity, side, count";
     protected override string OnConflict => "ON CONFLICT DO NOTHING";
 
+    // A trade is stored once and never updated; a batch meets a stored key only after a redelivery or a replay.
+    protected override bool CopyDirectlyFirst => true;
+
     public override Decoded<Trade> Decode(string subject, byte[]? data)
     {
         if (subject.StartsWith("market.gap.", StringComparison.Ordinal))

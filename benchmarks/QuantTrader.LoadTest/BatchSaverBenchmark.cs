@@ -1,0 +1,221 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using Npgsql;
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Messaging;
+using QuantTrader.Persistence.Ingest;
+using QuantTrader.Persistence.Sinks;
+using QuantTrader.ServiceDefaults.Messaging;
+
+namespace QuantTrader.LoadTest;
+
+/// <summary>One run of <see cref="BatchSaverBenchmark"/>: raw COPY before and after the saver, and the saver.</summary>
+public sealed record BatchSaverResult(
+    int Rows, double RawBeforePerSecond, double RawAfterPerSecond, double SaverPerSecond, TimeSpan SaverElapsed,
+    long Batches, long Stored, long Duplicates, long DeadLettered, double PreloadPerSecond, double IndexedCopyPerSecond)
+{
+    /// <summary>The raw ceiling of the run: the mean of the COPY before and the COPY after the saver.</summary>
+    public double RawPerSecond => (RawBeforePerSecond + RawAfterPerSecond) / 2;
+
+    public double Ratio => SaverPerSecond / RawPerSecond;
+}
+
+/// <summary>
+/// Issue 7's benchmark, isolated from the rest of the system: sustained rows/s through the persistence service's batch
+/// saver (NATS → COPY → ack) against raw binary COPY of the same rows in the same run. It starts its own
+/// <c>nats-server -js</c> and its own PostgreSQL (<see cref="LocalPostgres"/>: the QuantTrader schema, trades
+/// partitioned by pg_partman), preloads N trades into MARKET_RAW (real configuration; 10 symbols on 2 exchanges,
+/// consecutive ids, times over the last hour so they land in pg_partman's daily partitions), then runs the real saver
+/// — <see cref="JetStreamSink{TRow}"/> with <see cref="TradeSink"/>, the service's own classes and default
+/// <see cref="PersistenceOptions"/> (5,000 rows / 200 ms) — and times it from its start until every message is
+/// committed and acked. It then checks that the stream's consumer has nothing pending or unacked, that
+/// <c>trades</c> holds exactly N rows with no duplicate key and that nothing was dead-lettered, and throws otherwise.
+/// The raw side is one Npgsql binary COPY of the same N trades into a plain table shaped like <c>trades</c> (no keys,
+/// no indexes), measured before and after the saver (the run's ceiling is their mean, so a change in the machine's
+/// load during the run shows as a gap between the two).
+/// </summary>
+public static class BatchSaverBenchmark
+{
+    private const int PublishBatch = 1024;
+
+    public static async Task<BatchSaverResult> RunAsync(int rows, CancellationToken ct)
+    {
+        var trades = Trades(rows, DateTimeOffset.UtcNow.AddHours(-1));
+        Console.WriteLine($"starting nats-server and PostgreSQL, migrating the schema …");
+        await using var postgres = await LocalPostgres.StartAsync(ct);
+        await using var server = await IngestPublishBenchmark.NatsServer.StartAsync(ct);
+        await using var nats = new NatsConnection(new NatsOpts { Url = server.Url });
+        var js = new NatsJSContext(nats);
+        await js.CreateOrUpdateStreamAsync(Streams.MarketRaw(), ct);
+        await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);
+
+        Console.WriteLine($"preloading {rows:N0} trades into MARKET_RAW …");
+        var preload = await PreloadAsync(js, trades, ct);
+        Console.WriteLine($"preloaded at {preload:N0} msg/s");
+
+        // Warm-up (JIT, the connection pool, the catalog): not counted.
+        await RawCeilings.BinaryCopyRowsPerSecondAsync(dataSource, trades[..Math.Min(rows, 20_000)], ct);
+        var rawBefore = await RawCeilings.BinaryCopyRowsPerSecondAsync(dataSource, trades, ct);
+        Console.WriteLine($"raw binary COPY (before): {rawBefore:N0} rows/s");
+
+        var (elapsed, batches, deadLettered) = await SaverAsync(js, dataSource, rows, ct);
+        var saver = rows / elapsed.TotalSeconds;
+        Console.WriteLine($"batch saver: {saver:N0} rows/s ({elapsed.TotalSeconds:0.00} s, {batches} batches)");
+
+        var (stored, duplicates) = await CountAsync(dataSource, ct);
+        var rawAfter = await RawCeilings.BinaryCopyRowsPerSecondAsync(dataSource, trades, ct);
+        Console.WriteLine($"raw binary COPY (after): {rawAfter:N0} rows/s");
+        // Not the goal's baseline, a reference: what the keys and indexes alone cost, without partitions or the saver.
+        var indexed = await RawCeilings.BinaryCopyRowsPerSecondAsync(dataSource, trades, ct, withKeysAndIndexes: true);
+        Console.WriteLine($"binary COPY into a table with trades' primary key and indexes: {indexed:N0} rows/s");
+
+        var result = new BatchSaverResult(rows, rawBefore, rawAfter, saver, elapsed, batches, stored, duplicates, deadLettered, preload, indexed);
+        if (stored != rows || duplicates != 0 || deadLettered != 0)
+        {
+            throw new InvalidOperationException($"The saver's result is wrong: {result}");
+        }
+        return result;
+    }
+
+    /// <summary>10 symbols on 2 exchanges, round robin, consecutive trade ids per market, 1 ms apart from <paramref name="start"/>.</summary>
+    private static Trade[] Trades(int count, DateTimeOffset start)
+    {
+        var markets = SystemUnderTest.Exchanges.SelectMany(e => SystemUnderTest.Symbols.Select(s => (Exchange: e, Symbol: s))).ToArray();
+        var trades = new Trade[count];
+        for (var i = 0; i < count; i++)
+        {
+            var (exchange, symbol) = markets[i % markets.Length];
+            trades[i] = new Trade(exchange, symbol, 1_000_000 + i / markets.Length, 60_000m + (i % 1000) * 0.01m,
+                0.001m + (i % 7) * 0.0001m, i % 2 == 0 ? TakerSide.Buy : TakerSide.Sell, start.AddMilliseconds(i));
+        }
+        return trades;
+    }
+
+    /// <summary>Publishes as the ingestor does (JSON of the wire contract, its subject, its message id), acks awaited per batch.</summary>
+    private static async Task<double> PreloadAsync(NatsJSContext js, Trade[] trades, CancellationToken ct)
+    {
+        var watch = Stopwatch.StartNew();
+        var futures = new List<NatsJSPublishConcurrentFuture>(PublishBatch);
+        for (var i = 0; i < trades.Length; i += PublishBatch)
+        {
+            futures.Clear();
+            for (var j = i; j < Math.Min(i + PublishBatch, trades.Length); j++)
+            {
+                var t = trades[j];
+                futures.Add(await js.PublishConcurrentAsync(Subjects.MarketRaw(t.Exchange, t.Symbol),
+                    JsonSerializer.SerializeToUtf8Bytes(t, ContractsJsonContext.Wire.Trade),
+                    opts: new NatsJSPubOpts { MsgId = t.MessageId }, cancellationToken: ct));
+            }
+            foreach (var future in futures)
+            {
+                await using (future)
+                {
+                    var ack = await future.GetResponseAsync(ct);
+                    ack.EnsureSuccess();
+                    if (ack.Duplicate)
+                    {
+                        throw new InvalidOperationException("A preloaded trade was a duplicate: the stream would hold fewer than N.");
+                    }
+                }
+            }
+        }
+        return trades.Length / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// The real saver, timed from its start until its batches have committed and acked every message (the
+    /// batch-size histogram is recorded after a batch's acks are sent); then the consumer must show nothing pending
+    /// and nothing awaiting an ack.
+    /// </summary>
+    private static async Task<(TimeSpan Elapsed, long Batches, long DeadLettered)> SaverAsync(NatsJSContext js, NpgsqlDataSource dataSource, int rows, CancellationToken ct)
+    {
+        long committed = 0, batches = 0, deadLettered = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == QuantTraderTelemetry.MeterName
+                && instrument.Name is "quanttrader.persistence.batch_size" or "quanttrader.persistence.dead_lettered")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<int>((instrument, value, _, _) =>
+        {
+            Interlocked.Increment(ref batches);
+            if (Interlocked.Add(ref committed, value) >= rows)
+            {
+                done.TrySetResult();
+            }
+        });
+        meters.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref deadLettered, value));
+        meters.Start();
+
+        var sink = new TradeSink();
+        var saver = new JetStreamSink<Trade>(sink, js, dataSource, new DeadLetters(js, NullLogger<DeadLetters>.Instance),
+            Options.Create(new PersistenceOptions()), NullLogger<JetStreamSink<Trade>>.Instance);
+        var watch = Stopwatch.StartNew();
+        await saver.StartAsync(ct);
+        try
+        {
+            await done.Task.WaitAsync(TimeSpan.FromMinutes(30), ct);
+            var elapsed = watch.Elapsed;
+
+            // Acks are sent without waiting for a reply: give the server a moment to have processed them all.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                var info = (await js.GetConsumerAsync("MARKET_RAW", sink.Durable, ct)).Info;
+                if (info.NumPending == 0 && info.NumAckPending == 0)
+                {
+                    break;
+                }
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException($"The consumer still has {info.NumPending} pending and {info.NumAckPending} unacked messages.");
+                }
+                await Task.Delay(50, ct);
+            }
+            return (elapsed, Interlocked.Read(ref batches), Interlocked.Read(ref deadLettered));
+        }
+        finally
+        {
+            await saver.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task<(long Stored, long Duplicates)> CountAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var count = dataSource.CreateCommand(
+            "SELECT count(*), count(*) - count(DISTINCT (exchange, symbol, trade_id)) FROM trades");
+        await using var reader = await count.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+}
+
+/// <summary>The docs/benchmarks.md rows of a batch-saver run.</summary>
+public static class BatchSaverReport
+{
+    public static string Markdown(BatchSaverResult r, string command)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        return string.Create(inv, $"""
+            Command: `{command}`
+
+            | benchmark | result | rate | ratio | goal | met? |
+            | --- | ---: | ---: | ---: | --- | --- |
+            | baseline: raw binary COPY of the same {r.Rows:N0} rows (mean of before / after) | {1e9 / r.RawPerSecond:N0} ns/row | {r.RawPerSecond:N0} rows/s ({r.RawBeforePerSecond:N0} / {r.RawAfterPerSecond:N0}) | 1.00 | | |
+            | reference: the same COPY into a table with trades' primary key and index (not partitioned) | {1e9 / r.IndexedCopyPerSecond:N0} ns/row | {r.IndexedCopyPerSecond:N0} rows/s | {r.IndexedCopyPerSecond / r.RawPerSecond:0.00} | | |
+            | **batch saver: NATS → COPY → ack** ({r.Batches} batches, {r.SaverElapsed.TotalSeconds:0.00} s) | **{1e9 / r.SaverPerSecond:N0} ns/row** | **{r.SaverPerSecond:N0} rows/s** | **{r.Ratio:0.00}** | ≥ 0.35 of raw | **{(r.Ratio >= 0.35 ? "met" : "missed")}** |
+
+            Checked: {r.Stored:N0} rows stored of {r.Rows:N0}, {r.Duplicates} duplicated, {r.DeadLettered} dead-lettered, consumer with 0 pending and 0 unacked. Preload: {r.PreloadPerSecond:N0} msg/s.
+            """);
+    }
+}
