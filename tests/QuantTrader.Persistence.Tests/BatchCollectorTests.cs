@@ -54,8 +54,16 @@ public sealed class BatchCollectorTests
         Assert.False(next.IsCompleted); // the delay runs from the first message, not from the call
 
         channel.Writer.TryWrite(7);
-        time.Advance(Delay);
-        Assert.Equal([7], await next.WaitAsync(TimeSpan.FromSeconds(30)));
+        // The collector takes the message and arms its delay on a thread-pool continuation, which on a loaded
+        // machine can come after a single Advance (and a timer armed after the clock moved never fires). So the
+        // clock keeps moving, in steps of the delay, until the batch is out: bounded, not a sleep-and-hope.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!next.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            time.Advance(Delay);
+            await Task.WhenAny(next, Task.Delay(TimeSpan.FromMilliseconds(20)));
+        }
+        Assert.Equal([7], await next.WaitAsync(TimeSpan.FromSeconds(1)));
     }
 
     [Fact]
