@@ -31,7 +31,9 @@ public static class Report
         sb.AppendLine("| figure | result | ceiling in the same run | ratio | goal | |");
         sb.AppendLine("|---|---|---|---|---|---|");
         sb.AppendLine(c, $"| sustained throughput, trades stored/s | {r.Throughput:N0} | JetStream publish {r.JetStreamCeiling:N0} msg/s | {r.Throughput / r.JetStreamCeiling:F2} | ≥ 50,000 | {Met(r.Throughput >= 50_000)} |");
-        sb.AppendLine(c, $"| batch saver vs raw binary COPY | {r.Throughput:N0} rows/s | COPY {r.CopyCeiling:N0} rows/s | {r.Throughput / r.CopyCeiling:F2} | ≥ 0.35 of raw | {Met(r.Throughput / r.CopyCeiling >= 0.35)} |");
+        // Here the saver only stores what the pipeline hands it, so this is the input rate, not the saver's capacity;
+        // that is measured on its own by `--mode batch-saver` (docs/benchmarks.md, section 9).
+        sb.AppendLine(c, $"| rows stored/s vs raw binary COPY (input-bound here; the saver's own capacity: section 9) | {r.Throughput:N0} rows/s | COPY {r.CopyCeiling:N0} rows/s | {r.Throughput / r.CopyCeiling:F2} | | |");
         sb.AppendLine(c, $"| trades lost / duplicated | {r.Lost:N0} / {r.Duplicated:N0} of {r.Expected:N0} | | | 0 / 0 | {Met(r.Lost == 0 && r.Duplicated == 0)} |");
         sb.AppendLine(c, $"| trade → stored row, ms p50 / p99 / max | {Ms(r.TradeToStored)} | | | p99 < 1000 | {Met(r.TradeToStored.P99 < 1000)} |");
         sb.AppendLine(c, $"| trade → closed 1m kline published, ms | {Ms(r.TradeToClosedKline)} | | | | |");
