@@ -67,7 +67,7 @@ public sealed class BillingTests(SystemFixture system)
         {
             var me = await client.GetFromJsonAsync<JsonElement>("/api/v1/accounts/me");
             Assert.Equal("pro", me.GetProperty("plan").GetString());
-        }, TimeSpan.FromSeconds(5));
+        }, TimeSpan.FromSeconds(30));
 
         // Stripe retries deliveries: the same event id again is acknowledged and ignored.
         using (var replay = await PostWebhookAsync(body, Sign(body, DateTimeOffset.UtcNow)))
@@ -128,7 +128,7 @@ public sealed class BillingTests(SystemFixture system)
         {
             var me = await client.GetFromJsonAsync<JsonElement>("/api/v1/accounts/me");
             Assert.Equal("free", me.GetProperty("plan").GetString());
-        }, TimeSpan.FromSeconds(5));
+        }, TimeSpan.FromSeconds(30));
     }
 
     private async Task<HttpResponseMessage> PostWebhookAsync(string body, string? signature)

@@ -17,7 +17,7 @@ namespace QuantTrader.IntegrationTests;
 /// </summary>
 public sealed class PaperTradingKit : IAsyncDisposable
 {
-    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(60); // a bound, not a pause: generous for slower CI machines
 
     // Increasing across the run and larger than any earlier run's ids: trade ids increase per market.
     private static long _nextTradeId = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;

@@ -12,7 +12,7 @@ namespace QuantTrader.IntegrationTests;
 [Collection(SystemCollection.Name)]
 public sealed class StrategyRunnerTests(SystemFixture system)
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     [Theory]
     [InlineData(StrategyFiles.SmaWasm)]
