@@ -113,6 +113,51 @@ public sealed class HistoryImportTests(SystemFixture system)
         Assert.Equal(field, problem.GetProperty("field").GetString());
     }
 
+    [Fact]
+    public async Task A_file_larger_than_a_default_request_limit_streams_through_the_gateway_and_the_ingestor()
+    {
+        // ~40 MB: above Kestrel's 30 MB default and the old 64 MiB-for-all-uploads idea of "large" is what real daily
+        // files exceed. Ten good rows, then rows with a bad price, which cost parsing but no publishing.
+        var (_, _, client) = await system.CreateUserAsync();
+        var (symbol, b) = FreshSymbol();
+        var path = Path.GetTempFileName();
+        try
+        {
+            await using (var writer = new StreamWriter(path))
+            {
+                for (var i = 1; i <= 10; i++)
+                {
+                    await writer.WriteLineAsync($"{i},100.5,0.25,{i},{i},{1617566591985 + i},true,true");
+                }
+                for (var i = 11; i <= 900_000; i++)
+                {
+                    await writer.WriteLineAsync($"{i},not-a-price,0.25,{i},{i},{1617566591985 + i},true,true");
+                }
+            }
+            Assert.True(new FileInfo(path).Length > 30_000_000);
+
+            await using var file = File.OpenRead(path);
+            using var response = await client.PostAsync(
+                $"/api/v1/imports?exchange=binance&symbol={symbol}&format=binance-aggtrades&base={b}&quote=USDT", new StreamContent(file));
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("importId").GetGuid();
+            var status = await Eventually.ReturnsAsync(async () =>
+            {
+                var s = await client.GetFromJsonAsync<JsonElement>($"/api/v1/imports/{id}");
+                return s.GetProperty("status").GetString() is "completed" or "failed" ? (object)s : null;
+            }, Wait, "the import to finish") is JsonElement done ? done : default;
+
+            Assert.Equal("completed", status.GetProperty("status").GetString());
+            Assert.Equal(10, status.GetProperty("rows").GetInt64());
+            Assert.Equal(899_990, status.GetProperty("rejectedRows").GetInt64());
+            Assert.Equal(10, (await HistoryAsync(symbol, 10)).Count);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static async Task<JsonElement> ImportAsync(HttpClient client, string format, string symbol, string b, string fixture)
     {
         await using var file = File.OpenRead(Fixture(fixture));

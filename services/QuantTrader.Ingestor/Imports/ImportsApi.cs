@@ -6,6 +6,9 @@ namespace QuantTrader.Ingestor.Imports;
 
 public static class ImportsApi
 {
+    /// <summary>The largest CSV accepted, as at the gateway: the upload is streamed to a temporary file, not held in memory.</summary>
+    public const long MaxUploadBytes = 4L << 30;
+
     public static IHostApplicationBuilder AddHistoryImports(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ImportStore>();
@@ -19,6 +22,8 @@ public static class ImportsApi
         var imports = app.MapGroup("/api/v1/imports").WithTags("History imports").RequireCaller();
 
         imports.MapPost("", StartAsync)
+            // Kestrel's default (30 MB) would refuse a real daily file; the gateway bounds uploads (4 GiB), the same here.
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(MaxUploadBytes))
             .WithSummary("Import a Binance public-data CSV")
             .WithDescription("Body: a CSV from data.binance.vision (binance-trades, binance-aggtrades or binance-klines), header line optional, "
                 + "millisecond or microsecond timestamps. Trades are published on market.history.{exchange}.{SYMBOL} (aggregated into klines, "
