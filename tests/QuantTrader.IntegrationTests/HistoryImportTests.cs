@@ -136,16 +136,7 @@ public sealed class HistoryImportTests(SystemFixture system)
             }
             Assert.True(new FileInfo(path).Length > 30_000_000);
 
-            await using var file = File.OpenRead(path);
-            using var response = await client.PostAsync(
-                $"/api/v1/imports?exchange=binance&symbol={symbol}&format=binance-aggtrades&base={b}&quote=USDT", new StreamContent(file));
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("importId").GetGuid();
-            var status = await Eventually.ReturnsAsync(async () =>
-            {
-                var s = await client.GetFromJsonAsync<JsonElement>($"/api/v1/imports/{id}");
-                return s.GetProperty("status").GetString() is "completed" or "failed" ? (object)s : null;
-            }, Wait, "the import to finish") is JsonElement done ? done : default;
+            var status = await ImportFileAsync(client, "binance-aggtrades", symbol, b, path);
 
             Assert.Equal("completed", status.GetProperty("status").GetString());
             Assert.Equal(10, status.GetProperty("rows").GetInt64());
@@ -158,9 +149,13 @@ public sealed class HistoryImportTests(SystemFixture system)
         }
     }
 
-    private static async Task<JsonElement> ImportAsync(HttpClient client, string format, string symbol, string b, string fixture)
+    private static Task<JsonElement> ImportAsync(HttpClient client, string format, string symbol, string b, string fixture) =>
+        ImportFileAsync(client, format, symbol, b, Fixture(fixture));
+
+    /// <summary>Uploads the file through the gateway and waits until the import is completed or failed.</summary>
+    private static async Task<JsonElement> ImportFileAsync(HttpClient client, string format, string symbol, string b, string path)
     {
-        await using var file = File.OpenRead(Fixture(fixture));
+        await using var file = File.OpenRead(path);
         using var response = await client.PostAsync(
             $"/api/v1/imports?exchange=binance&symbol={symbol}&format={format}&base={b}&quote=USDT", new StreamContent(file));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
