@@ -5,8 +5,8 @@ using QuantTrader.ServiceDefaults.Queries;
 namespace QuantTrader.Persistence.Queries;
 
 /// <summary>
-/// Range reads served by indexes: trades by (exchange, symbol, time) — <c>trades_market_time</c> —, klines by their
-/// primary key (exchange, symbol, interval, open_time). The same SQL works on partitions and hypertables (the planner
+/// Range reads served by indexes: trades by their primary key (exchange, symbol, time, trade_id) — migration 0103,
+/// which also serves the ORDER BY time, trade_id —, klines by their primary key (exchange, symbol, interval, open_time). The same SQL works on partitions and hypertables (the planner
 /// prunes partitions/chunks outside the range).
 /// </summary>
 public sealed class MarketDataQueries(NpgsqlDataSource dataSource)
