@@ -33,39 +33,44 @@ public abstract class CopySink<TRow> : IEventSink<TRow>
 
     /// <summary>
     /// True for sinks whose rows are only ever inserted and whose conflicts are rare (a redelivery, a replay): the
-    /// batch is first copied straight into <see cref="Table"/> under a savepoint, and only when that hits a key
-    /// already stored (unique violation) is it rolled back to the savepoint and written through the staging table.
-    /// The result is the same rows either way; the common case skips the staging COPY and the
-    /// <c>INSERT … SELECT … ON CONFLICT</c>, whose speculative insertion into a partitioned table was most of the
-    /// saver's time (docs/benchmarks.md, batch saver).
+    /// batch is first copied straight into <see cref="Table"/>, and only when that hits a key already stored (unique
+    /// violation, so nothing of it was stored) is it written through the staging table. The result is the same rows
+    /// either way; the common case skips the staging COPY and the <c>INSERT … SELECT … ON CONFLICT</c>, whose
+    /// speculative insertion into a partitioned table was most of the saver's time (docs/benchmarks.md, batch saver).
+    /// Such writes also commute (<see cref="WritesCommute"/>).
     /// </summary>
     protected virtual bool CopyDirectlyFirst => false;
+
+    public bool WritesCommute => CopyDirectlyFirst;
 
     public async Task<int> WriteAsync(NpgsqlConnection connection, IReadOnlyList<TRow> rows, CancellationToken ct)
     {
         var unique = Deduplicate(rows);
         if (CopyDirectlyFirst)
         {
-            await ExecuteAsync(connection, "SAVEPOINT copy_directly", ct);
             try
             {
-                var copied = Copy(connection, Table, unique);
-                await ExecuteAsync(connection, "RELEASE SAVEPOINT copy_directly", ct);
-                return copied;
+                // Outside an explicit transaction one COPY is its own transaction, committed (or not at all) by the
+                // time it completes: two round trips for the batch instead of BEGIN, SAVEPOINT, COPY, RELEASE, COMMIT.
+                return Copy(connection, Table, unique);
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
             {
-                // Some of these rows are stored already: undo the COPY and let ON CONFLICT sort them out.
-                await ExecuteAsync(connection, "ROLLBACK TO SAVEPOINT copy_directly", ct);
+                // Some of these rows are stored already and none of this COPY was: let ON CONFLICT sort them out.
             }
         }
 
+        await using var tx = await connection.BeginTransactionAsync(ct);
         var stage = Table + "_stage";
         await ExecuteAsync(connection, $"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {Table}) ON COMMIT DELETE ROWS", ct);
         Copy(connection, stage, unique);
-        await using var insert = new NpgsqlCommand(
-            $"INSERT INTO {Table} ({Columns}) SELECT {Columns} FROM {stage} {OnConflict}", connection);
-        return await insert.ExecuteNonQueryAsync(ct);
+        int written;
+        await using (var insert = new NpgsqlCommand($"INSERT INTO {Table} ({Columns}) SELECT {Columns} FROM {stage} {OnConflict}", connection))
+        {
+            written = await insert.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return written;
     }
 
     private int Copy(NpgsqlConnection connection, string table, IReadOnlyList<TRow> rows)

@@ -13,7 +13,7 @@ public readonly record struct Decoded<TRow>(TRow? Row, string? PoisonReason, boo
 
 /// <summary>
 /// One table fed by one durable JetStream consumer: which stream and subjects, how a message becomes a row, and
-/// how a batch of rows is written (inside the caller's transaction, which commits before anything is acked).
+/// how a batch of rows is written and committed (the caller acks nothing before <see cref="WriteAsync"/> returns).
 /// </summary>
 public interface IEventSink<TRow>
 {
@@ -30,6 +30,15 @@ public interface IEventSink<TRow>
 
     Decoded<TRow> Decode(string subject, byte[]? data);
 
-    /// <summary>Writes the rows (duplicates allowed: writing is idempotent); returns rows inserted or updated.</summary>
+    /// <summary>
+    /// True when batches may be written concurrently, on several connections, in any order, with the same result:
+    /// rows that are only ever inserted, conflicts ignored. False where a later message must win (upserts).
+    /// </summary>
+    bool WritesCommute { get; }
+
+    /// <summary>
+    /// Writes the rows and commits them, all or nothing (duplicates allowed: writing is idempotent); returns rows
+    /// inserted or updated. The connection is open and not in a transaction.
+    /// </summary>
     Task<int> WriteAsync(NpgsqlConnection connection, IReadOnlyList<TRow> rows, CancellationToken ct);
 }

@@ -15,10 +15,16 @@ namespace QuantTrader.Persistence.Ingest;
 /// The batch saver for one table: a durable JetStream pull consumer feeds a bounded channel; batches are closed by
 /// size or time (<see cref="BatchCollector{T}"/>), written in one transaction (<see cref="IEventSink{TRow}"/>), and
 /// acknowledged only after the commit.
+/// <para>The stages overlap so that PostgreSQL is kept busy (docs/benchmarks.md, batch saver): the pump decodes each
+/// message as it arrives, while the writer COPYs and commits the previous batch, while the acker acks the batch
+/// committed before that. Tables whose writes commute (trades) get <see cref="PersistenceOptions.Writers"/> writers,
+/// each with its own batch and connection, committing in any order. Acks therefore stay explicit and per message
+/// (not AckPolicy "all"): acking one message must never acknowledge another that was delivered but not stored — in
+/// another writer's batch, lost in a reconnect, or abandoned by a restart.</para>
 /// <list type="bullet">
 /// <item>PostgreSQL unreachable: the batch is retried with exponential backoff for as long as it takes; nothing is
 /// acked; the in-flight messages are kept ours with "in progress" acks; the channel stays full so the consumer stops
-/// pulling (memory is bounded by two batches).</item>
+/// pulling (memory is bounded by writers + 2 batches: <c>MaxAckPending</c>).</item>
 /// <item>A poison message (undecodable, invalid, or refused by PostgreSQL as data) goes to the dead-letter subject
 /// with the reason and is acked; the rest of its batch is stored.</item>
 /// <item>Crash or redelivery: unacked messages come again and the writes are idempotent (keys), so nothing is
@@ -35,6 +41,9 @@ public sealed class JetStreamSink<TRow>(
 {
     private readonly PersistenceOptions _options = options.Value;
     private readonly KeyValuePair<string, object?> _tableTag = PersistenceMetrics.Table(sink.Table);
+
+    /// <summary>A message and what it decoded to (decoded by the pump, ahead of the writer).</summary>
+    private readonly record struct Item(INatsJSMsg<byte[]> Message, Decoded<TRow> Decoded);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -70,6 +79,9 @@ public sealed class JetStreamSink<TRow>(
         var stream = sink.Stream();
         await StreamSetup.EnsureAsync(js, stream, logger, ct);
         await StreamSetup.EnsureAsync(js, Streams.DeadLetters(), logger, ct);
+        // Insert-only tables are written by several batches at once (PostgreSQL then uses more than one core); where
+        // a later message must win, one writer keeps the stream's order.
+        var writers = sink.WritesCommute ? Math.Max(1, _options.Writers) : 1;
         var consumer = await js.CreateOrUpdateConsumerAsync(stream.Name!, new ConsumerConfig(sink.Durable)
         {
             DurableName = sink.Durable,
@@ -77,43 +89,78 @@ public sealed class JetStreamSink<TRow>(
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             AckWait = _options.AckWait,
             DeliverPolicy = ConsumerConfigDeliverPolicy.All,
-            // The batch being written plus the next one buffering: the server stops delivering beyond that.
-            MaxAckPending = _options.BatchSize * 2,
+            // The batches being written, the next one buffering and the committed one being acked: the server stops
+            // delivering beyond that, which bounds memory.
+            MaxAckPending = _options.BatchSize * (writers + 2),
         }, ct);
-        logger.LogInformation("Storing {Stream} ({Filter}) into {Table} with consumer {Durable}: batches of {Size} or {Delay} ms",
-            stream.Name, sink.FilterSubject ?? "all subjects", sink.Table, sink.Durable, _options.BatchSize, _options.BatchDelay.TotalMilliseconds);
+        logger.LogInformation("Storing {Stream} ({Filter}) into {Table} with consumer {Durable}: batches of {Size} or {Delay} ms, {Writers} writer(s)",
+            stream.Name, sink.FilterSubject ?? "all subjects", sink.Table, sink.Durable, _options.BatchSize, _options.BatchDelay.TotalMilliseconds, writers);
 
-        var channel = Channel.CreateBounded<INatsJSMsg<byte[]>>(new BoundedChannelOptions(_options.BatchSize)
+        var channel = Channel.CreateBounded<Item>(new BoundedChannelOptions(_options.BatchSize)
         {
-            SingleReader = true,
+            SingleReader = writers == 1,
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        // Committed batches wait here while the acker acks the one before: a writer moves on to its next COPY.
+        var committed = Channel.CreateBounded<List<Item>>(new BoundedChannelOptions(writers)
+        {
+            SingleReader = true,
+            SingleWriter = writers == 1,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var stopAcks = new CancellationTokenSource();
         var pump = PumpAsync(consumer, channel.Writer, stop.Token);
         var lag = ReportLagAsync(consumer, stop.Token);
-        var collector = new BatchCollector<INatsJSMsg<byte[]>>(_options.BatchSize, _options.BatchDelay);
-        var retry = RetryPipeline();
+        var acker = AckAsync(committed.Reader, stopAcks.Token);
+        var writing = Enumerable.Range(0, writers).Select(_ => WriteBatchesAsync(channel.Reader, committed.Writer, stop)).ToArray();
         try
         {
-            while (true)
-            {
-                var batch = await collector.NextAsync(channel.Reader, ct);
-                if (batch.Count == 0)
-                {
-                    break;
-                }
-                await StoreAsync(batch, retry, ct);
-            }
+            await Task.WhenAll(writing);
         }
         finally
         {
             await stop.CancelAsync();
-            await Task.WhenAll(pump, lag).ContinueWith(_ => { }, TaskScheduler.Default);
+            // Committed batches are still acked on the way out (a few seconds at most: NATS may be what failed);
+            // whatever is not acked is redelivered later and ignored as already stored.
+            committed.Writer.TryComplete();
+            stopAcks.CancelAfter(TimeSpan.FromSeconds(5));
+            await Task.WhenAll([pump, lag, acker, .. writing]).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
 
-    private async Task PumpAsync(INatsJSConsumer consumer, ChannelWriter<INatsJSMsg<byte[]>> writer, CancellationToken ct)
+    /// <summary>
+    /// One writer: takes the next batch, stores it, hands it to the acker, until the pump is done. A failure stops the
+    /// other writers too (<paramref name="stop"/>), and the whole consumer starts over.
+    /// </summary>
+    private async Task WriteBatchesAsync(ChannelReader<Item> messages, ChannelWriter<List<Item>> committed, CancellationTokenSource stop)
+    {
+        var ct = stop.Token;
+        var collector = new BatchCollector<Item>(_options.BatchSize, _options.BatchDelay);
+        var inFlight = new List<INatsJSMsg<byte[]>>(_options.BatchSize);
+        var retry = RetryPipeline(inFlight);
+        try
+        {
+            while (true)
+            {
+                var batch = await collector.NextAsync(messages, ct);
+                if (batch.Count == 0)
+                {
+                    return;
+                }
+                await StoreAsync(batch, inFlight, retry, ct);
+                await committed.WriteAsync(batch, ct);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            await stop.CancelAsync();
+            throw;
+        }
+    }
+
+    private async Task PumpAsync(INatsJSConsumer consumer, ChannelWriter<Item> writer, CancellationToken ct)
     {
         Exception? failure = null;
         try
@@ -121,8 +168,10 @@ public sealed class JetStreamSink<TRow>(
             await foreach (var message in consumer.ConsumeAsync<byte[]>(
                 opts: new NatsJSConsumeOpts { MaxMsgs = _options.BatchSize }, cancellationToken: ct))
             {
+                // Decoding here overlaps it with the writer's COPY of the previous batch.
+                var item = new Item(message, sink.Decode(message.Subject, message.Data));
                 // Waits while a batch is being written: the consumer stops pulling instead of buffering without bound.
-                await writer.WriteAsync(message, ct);
+                await writer.WriteAsync(item, ct);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -132,6 +181,36 @@ public sealed class JetStreamSink<TRow>(
         finally
         {
             writer.TryComplete(failure);
+        }
+    }
+
+    /// <summary>
+    /// Acks every message of each committed batch (rows, skipped and dead-lettered ones alike), then records the
+    /// batch. An ack that fails (NATS away) is left to redelivery, which is harmless: the rows are stored already.
+    /// </summary>
+    private async Task AckAsync(ChannelReader<List<Item>> committed, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var batch in committed.ReadAllAsync(ct))
+            {
+                try
+                {
+                    foreach (var item in batch)
+                    {
+                        await item.Message.AckAsync(cancellationToken: ct);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Acking a committed batch of {Table} failed; its messages will be redelivered and ignored as stored", sink.Table);
+                }
+                PersistenceMetrics.BatchSize.Record(batch.Count, _tableTag);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: see RunAsync.
         }
     }
 
@@ -157,54 +236,38 @@ public sealed class JetStreamSink<TRow>(
         }
     }
 
-    private async Task StoreAsync(List<INatsJSMsg<byte[]>> batch, ResiliencePipeline retry, CancellationToken ct)
+    /// <summary>Dead-letters the poison messages and writes the rows of a batch; returns once they are committed.</summary>
+    private async Task StoreAsync(List<Item> batch, List<INatsJSMsg<byte[]>> inFlight, ResiliencePipeline retry, CancellationToken ct)
     {
         var rows = new List<(INatsJSMsg<byte[]> Message, TRow Row)>(batch.Count);
-        var ackOnly = new List<INatsJSMsg<byte[]>>();
         var activities = QuantTraderTelemetry.ActivitySource.HasListeners() ? new List<Activity>(batch.Count) : null;
-        _inFlight.Clear();
-        _inFlight.AddRange(batch);
+        inFlight.Clear();
         try
         {
-            foreach (var message in batch)
+            foreach (var (message, decoded) in batch)
             {
+                inFlight.Add(message);
                 if (activities is not null && NatsTracing.StartProcess(message.Subject, message.Headers) is { } activity)
                 {
                     activity.SetTag("db.collection.name", sink.Table);
                     activities.Add(activity);
                 }
-                var decoded = sink.Decode(message.Subject, message.Data);
                 if (decoded.PoisonReason is { } reason)
                 {
                     await deadLetters.SendAsync(sink.Table, message, reason, ct);
-                    ackOnly.Add(message);
                 }
-                else if (decoded.Skip)
-                {
-                    ackOnly.Add(message);
-                }
-                else
+                else if (!decoded.Skip)
                 {
                     rows.Add((message, decoded.Row!));
                 }
             }
 
             var written = rows.Count == 0 ? 0 : await WriteIsolatingPoisonAsync(rows, retry, ct);
-
-            foreach (var message in ackOnly)
-            {
-                await message.AckAsync(cancellationToken: ct);
-            }
-            foreach (var (message, _) in rows)
-            {
-                await message.AckAsync(cancellationToken: ct);
-            }
             PersistenceMetrics.RowsWritten.Add(written, _tableTag);
-            PersistenceMetrics.BatchSize.Record(batch.Count, _tableTag);
         }
         finally
         {
-            _inFlight.Clear();
+            inFlight.Clear();
             if (activities is not null)
             {
                 foreach (var activity in activities)
@@ -226,10 +289,7 @@ public sealed class JetStreamSink<TRow>(
             return await retry.ExecuteAsync(async (state, token) =>
             {
                 await using var connection = await dataSource.OpenConnectionAsync(token);
-                await using var tx = await connection.BeginTransactionAsync(token);
-                var n = await sink.WriteAsync(connection, state, token);
-                await tx.CommitAsync(token);
-                return n;
+                return await sink.WriteAsync(connection, state, token); // committed when it returns
             }, (IReadOnlyList<TRow>)[.. rows.Select(r => r.Row)], ct);
         }
         catch (PostgresException ex) when (IsDataError(ex))
@@ -245,7 +305,9 @@ public sealed class JetStreamSink<TRow>(
         }
     }
 
-    private ResiliencePipeline RetryPipeline() => new ResiliencePipelineBuilder()
+    /// <param name="inFlight">The messages of the batch being retried, kept ours with in-progress acks so JetStream
+    /// does not redeliver them to nobody while PostgreSQL is away.</param>
+    private ResiliencePipeline RetryPipeline(List<INatsJSMsg<byte[]>> inFlight) => new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
             // Everything but "this data cannot be stored" is worth retrying: connection refused, server restarting,
@@ -266,18 +328,14 @@ public sealed class JetStreamSink<TRow>(
                         "Writing a batch to {Table} failed (attempt {Attempt}); nothing is acked, retrying in {Delay}",
                         sink.Table, args.AttemptNumber + 1, args.RetryDelay);
                 }
-                await KeepInFlightAsync(args.Context.CancellationToken);
+                await KeepInFlightAsync(inFlight, args.Context.CancellationToken);
             },
         })
         .Build();
 
-    // Set by StoreAsync's caller scope: the messages of the batch being retried, kept ours with in-progress acks
-    // so JetStream does not redeliver them to nobody while PostgreSQL is away.
-    private readonly List<INatsJSMsg<byte[]>> _inFlight = [];
-
-    private async ValueTask KeepInFlightAsync(CancellationToken ct)
+    private async ValueTask KeepInFlightAsync(List<INatsJSMsg<byte[]>> inFlight, CancellationToken ct)
     {
-        foreach (var message in _inFlight)
+        foreach (var message in inFlight)
         {
             try
             {

@@ -11,6 +11,12 @@ public sealed class PersistenceOptions
     /// <summary>…or this long after its first message arrived, whichever comes first.</summary>
     public TimeSpan BatchDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// Batches written at once, each on its own connection, for tables whose writes commute (trades: insert-only);
+    /// the others always have one writer, which keeps the stream's order.
+    /// </summary>
+    public int Writers { get; set; } = 2;
+
     /// <summary>How long JetStream waits for an ack before redelivering (batches in retry report progress).</summary>
     public TimeSpan AckWait { get; set; } = TimeSpan.FromSeconds(60);
 
