@@ -95,6 +95,54 @@ public sealed class PersistenceTests(SystemFixture system)
     }
 
     [Fact]
+    public async Task Trades_have_one_index_and_it_serves_the_range_queries()
+    {
+        await using var db = await DatabaseAsync();
+
+        // Migration 0103: the primary key (exchange, symbol, time, trade_id) is the only index, on the parent and on
+        // every partition (the batch saver pays for each index on every row).
+        await using (var indexes = db.CreateCommand(
+            "SELECT string_agg(indexdef, '; ') FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'trades'"))
+        {
+            Assert.Equal("CREATE UNIQUE INDEX trades_pkey ON ONLY public.trades USING btree (exchange, symbol, \"time\", trade_id)",
+                await indexes.ExecuteScalarAsync() as string);
+        }
+        Assert.Equal(0, await CountAsync(db, """
+            SELECT count(*) FROM pg_inherits h JOIN pg_index i ON i.indrelid = h.inhrelid
+            WHERE h.inhparent = 'trades'::regclass AND NOT (i.indisunique AND pg_get_indexdef(i.indexrelid) LIKE '%(exchange, symbol, "time", trade_id)')
+            """));
+
+        // The queries of MarketDataQueries.TradesAsync (newest first without 'from'; a time range with it) are index
+        // scans on that key. Sequential scans are switched off so that the plan does not depend on how few rows the
+        // test database holds: the point is that the index can serve them.
+        await using var connection = await db.OpenConnectionAsync();
+        await using (var off = new NpgsqlCommand("SET enable_seqscan = off; SET enable_bitmapscan = off", connection))
+        {
+            await off.ExecuteNonQueryAsync();
+        }
+        foreach (var sql in new[]
+        {
+            "SELECT trade_id FROM trades WHERE exchange = 'binance' AND symbol = 'BTCUSDT' ORDER BY time DESC, trade_id DESC LIMIT 500",
+            "SELECT trade_id FROM trades WHERE exchange = 'binance' AND symbol = 'BTCUSDT' AND time >= now() - interval '1 hour' AND time <= now() ORDER BY time, trade_id LIMIT 500",
+        })
+        {
+            await using var explain = new NpgsqlCommand("EXPLAIN " + sql, connection);
+            var plan = new StringBuilder();
+            await using (var reader = await explain.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    plan.AppendLine(reader.GetString(0));
+                }
+            }
+            var text = plan.ToString();
+            Assert.Contains("_pkey", text);
+            Assert.Contains("Index Cond: ((exchange = 'binance'::text) AND (symbol = 'BTCUSDT'::text)", text);
+            Assert.DoesNotContain("Seq Scan", text);
+        }
+    }
+
+    [Fact]
     public async Task Query_parameters_are_validated_with_the_field_named()
     {
         await AssertFieldProblemAsync("/api/v1/markets/kraken/BTCUSDT/trades", "exchange");
