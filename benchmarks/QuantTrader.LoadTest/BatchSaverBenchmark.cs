@@ -34,7 +34,7 @@ public sealed record BatchSaverResult(
 /// consecutive ids, times over the last hour so they land in pg_partman's daily partitions), then runs the real saver
 /// — <see cref="JetStreamSink{TRow}"/> with <see cref="TradeSink"/>, the service's own classes and default
 /// <see cref="PersistenceOptions"/> (5,000 rows / 200 ms) — and times it from its start until every message is
-/// committed and acked. It then checks that the stream's consumer has nothing pending or unacked, that
+/// committed and acked; the same saver and consumer have stored (then emptied) 20,000 other trades first, as warm-up. It then checks that the stream's consumer has nothing pending or unacked, that
 /// <c>trades</c> holds exactly N rows with no duplicate key and that nothing was dead-lettered, and throws otherwise.
 /// The raw side is one Npgsql binary COPY of the same N trades into a plain table shaped like <c>trades</c> (no keys,
 /// no indexes), measured before and after the saver (the run's ceiling is their mean, so a change in the machine's
