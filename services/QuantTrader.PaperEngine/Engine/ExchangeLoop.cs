@@ -49,6 +49,10 @@ public sealed class ExchangeLoop(
     private readonly Channel<Func<Task>> _requests = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Channel<Func<Task>> _work = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
+    // Rung after every write to either lane; the loop waits on it when both are empty. One waiter on one channel: a
+    // wait on each lane would leave a pending waiter on the quiet lane every time, piling up while only the other moves.
+    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+
     // The newest print of each market the trade feed skipped, raw (Skip); written by the feed, read by the loop.
     private readonly ConcurrentDictionary<string, (byte[] Data, ulong Sequence)> _skipped = new(StringComparer.Ordinal);
 
@@ -92,6 +96,7 @@ public sealed class ExchangeLoop(
     {
         _requests.Writer.TryComplete();
         _work.Writer.TryComplete();
+        _doorbell.Writer.TryComplete();
         if (_stopping is not null)
         {
             await _stopping.CancelAsync();
@@ -146,8 +151,7 @@ public sealed class ExchangeLoop(
 
     private async Task RunAsync(CancellationToken ct)
     {
-        var (requestsOpen, tradesOpen) = (true, true);
-        while (requestsOpen || tradesOpen)
+        while (true)
         {
             if (_requests.Reader.TryRead(out var item) || _work.Reader.TryRead(out item))
             {
@@ -169,22 +173,14 @@ public sealed class ExchangeLoop(
                 continue;
             }
 
-            // Both lanes empty: wait for either (a closed lane is no longer waited for).
-            if (!requestsOpen)
+            // Both lanes empty: wait for the next write. Once stopping (doorbell completed), end when both are drained.
+            if (await _doorbell.Reader.WaitToReadAsync(CancellationToken.None))
             {
-                tradesOpen = await _work.Reader.WaitToReadAsync(CancellationToken.None);
+                _doorbell.Reader.TryRead(out _);
             }
-            else if (!tradesOpen)
+            else if (_requests.Reader.Count == 0 && _work.Reader.Count == 0)
             {
-                requestsOpen = await _requests.Reader.WaitToReadAsync(CancellationToken.None);
-            }
-            else
-            {
-                var requests = _requests.Reader.WaitToReadAsync(CancellationToken.None).AsTask();
-                var trades = _work.Reader.WaitToReadAsync(CancellationToken.None).AsTask();
-                await Task.WhenAny(requests, trades);
-                requestsOpen = !requests.IsCompleted || requests.Result;
-                tradesOpen = !trades.IsCompleted || trades.Result;
+                return;
             }
         }
     }
@@ -236,6 +232,7 @@ public sealed class ExchangeLoop(
                 done.TrySetException(ex);
             }
         }, ct);
+        _doorbell.Writer.TryWrite(true);
         return await done.Task.WaitAsync(ct);
     }
 
@@ -364,12 +361,13 @@ public sealed class ExchangeLoop(
     }, ct);
 
     /// <summary>Queues one trade of MARKET_RAW (stream order). Returns once queued; it is applied in order.</summary>
-    public ValueTask EnqueueTradeAsync(string subject, Trade trade, ulong streamSequence, CancellationToken ct)
+    public async ValueTask EnqueueTradeAsync(string subject, Trade trade, ulong streamSequence, CancellationToken ct)
     {
         // Recorded before it is queued, so an order that overtakes it knows of it (SubmitAsync). Trade ids only grow
         // per market, and the stream is delivered in order.
         _handedOver[subject] = trade;
-        return _work.Writer.WriteAsync(() => ApplyTradeAsync(trade, streamSequence), ct);
+        await _work.Writer.WriteAsync(() => ApplyTradeAsync(trade, streamSequence), ct);
+        _doorbell.Writer.TryWrite(true);
     }
 
     /// <summary>
