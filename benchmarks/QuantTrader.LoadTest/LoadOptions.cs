@@ -3,9 +3,10 @@ using System.Globalization;
 namespace QuantTrader.LoadTest;
 
 /// <summary><c>--rate</c> trades/s across all symbols, <c>--duration</c> seconds, and the rest with defaults.</summary>
-public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSamples, string Report, int Orders, int Frames = 200_000, int Rounds = 5, int Rows = 500_000)
+public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSamples, string Report, int Orders, int Frames = 200_000, int Rounds = 5, int Rows = 500_000, int Warmup = 50)
 {
-    public static LoadOptions Parse(string[] args)
+    /// <param name="defaults">A mode's own defaults where they differ from the end-to-end run's (name → value).</param>
+    public static LoadOptions Parse(string[] args, IReadOnlyDictionary<string, double>? defaults = null)
     {
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i + 1 < args.Length; i += 2)
@@ -16,7 +17,9 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
             }
             values[args[i][2..]] = args[i + 1];
         }
-        double Number(string name, double fallback) => values.TryGetValue(name, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        double Number(string name, double fallback) => values.TryGetValue(name, out var v)
+            ? double.Parse(v, CultureInfo.InvariantCulture)
+            : defaults?.GetValueOrDefault(name, fallback) ?? fallback;
         return new LoadOptions(
             Rate: Number("rate", 50_000),
             DurationSeconds: (int)Number("duration", 30),
@@ -25,7 +28,8 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
             Orders: (int)Number("orders", 200),
             Frames: (int)Number("frames", 200_000),
             Rounds: (int)Number("rounds", 5),
-            Rows: (int)Number("rows", 500_000));
+            Rows: (int)Number("rows", 500_000),
+            Warmup: (int)Number("warmup", 50));
     }
 
     /// <summary>docs/benchmarks.md of the repository the harness runs from.</summary>

@@ -113,10 +113,10 @@ public sealed class LoadRun(SystemUnderTest system, LoadOptions options)
             stored.Summary(), klines.Summary(), accepted.Summary(), fills.Summary(), processes);
     }
 
-    private sealed record Trader(Guid UserId, HttpClient Client);
+    internal sealed record Trader(Guid UserId, HttpClient Client);
 
     /// <summary>A user on the team plan (the operator moves it there in the database: the load is not a free-plan load).</summary>
-    private static async Task<Trader> TraderAsync(HttpClient gateway, NpgsqlDataSource db, CancellationToken ct)
+    internal static async Task<Trader> TraderAsync(HttpClient gateway, NpgsqlDataSource db, CancellationToken ct)
     {
         using var response = await gateway.PostAsJsonAsync("/api/v1/accounts", new { email = $"load-{Guid.NewGuid():N}@example.com" }, ct);
         response.EnsureSuccessStatusCode();

@@ -3,6 +3,20 @@ using QuantTrader.LoadTest;
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --rate <trades/s> --duration <seconds>
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode ingest-publish [--frames 200000] [--rounds 5]
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode batch-saver [--rows 500000]
+// dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode trading-latency [--rate 200] [--orders 1500] [--warmup 50]
+if (args.Length >= 2 && args[0] == "--mode" && args[1] == "trading-latency")
+{
+    // A modest background (--rate is the background trade rate here) and enough orders for a stable p99.
+    var settings = LoadOptions.Parse(args[2..], new Dictionary<string, double> { ["rate"] = 200, ["orders"] = 1500 });
+    using var latencyCancel = new CancellationTokenSource(TimeSpan.FromMinutes(30));
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; latencyCancel.Cancel(); };
+    var measured = await TradingLatencyBenchmark.RunAsync(settings, latencyCancel.Token);
+    var latencyCommand = $"dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- {string.Join(' ', args)}";
+    Report.Write(settings.Report, TradingLatencyReport.Markdown(measured, latencyCommand), TradingLatencyBenchmark.Begin, TradingLatencyBenchmark.End, TradingLatencyBenchmark.Begin);
+    Console.WriteLine($"report written to {settings.Report}");
+    Console.WriteLine(TradingLatencyReport.FinalLine(measured));
+    return;
+}
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "batch-saver")
 {
     var settings = LoadOptions.Parse(args[2..]);

@@ -53,14 +53,21 @@ public static class Report
         return sb.ToString();
     }
 
-    public static void Write(string path, string section)
+    public static void Write(string path, string section) => Write(path, section, Begin, End, "## End-to-end load harness");
+
+    /// <summary>
+    /// Replaces what lies between the <paramref name="beginMarker"/> and <paramref name="endMarker"/> lines with
+    /// <paramref name="section"/> (which carries the markers itself); without markers, replaces everything from
+    /// <paramref name="placeholderHeading"/> on, or else appends.
+    /// </summary>
+    public static void Write(string path, string section, string beginMarker, string endMarker, string placeholderHeading)
     {
         var existing = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n";
-        var begin = existing.IndexOf(Begin, StringComparison.Ordinal);
-        var end = existing.IndexOf(End, StringComparison.Ordinal);
-        var heading = existing.IndexOf("## End-to-end load harness", StringComparison.Ordinal);
+        var begin = existing.IndexOf(beginMarker, StringComparison.Ordinal);
+        var end = existing.IndexOf(endMarker, StringComparison.Ordinal);
+        var heading = existing.IndexOf(placeholderHeading, StringComparison.Ordinal);
         var updated = begin >= 0 && end > begin
-            ? existing[..begin] + section.TrimEnd('\n') + existing[(end + End.Length)..]
+            ? existing[..begin] + section.TrimEnd('\n') + existing[(end + endMarker.Length)..]
             : heading >= 0
                 ? existing[..heading] + section // the placeholder section is replaced by the first run
                 : existing.TrimEnd('\n') + "\n\n" + section;
@@ -68,7 +75,7 @@ public static class Report
         File.WriteAllText(path, updated);
     }
 
-    private static string MachineModel()
+    internal static string MachineModel()
     {
         try
         {

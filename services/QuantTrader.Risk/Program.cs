@@ -12,6 +12,7 @@ builder.AddGatewayIdentity();
 builder.Services.AddOpenApi();
 
 builder.Services.Configure<RiskSettings>(builder.Configuration.GetSection(RiskSettings.Section));
+builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<LimitsStore>();
 builder.Services.AddSingleton<RiskResponder>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<RiskResponder>());

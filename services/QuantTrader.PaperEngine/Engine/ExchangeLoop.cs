@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
@@ -42,12 +43,30 @@ public sealed class ExchangeLoop(
     private static readonly Counter<long> FillsMade = QuantTraderTelemetry.Meter.CreateCounter<long>("paper.fills", description: "Paper fills");
     private static readonly Histogram<double> StepDuration = QuantTraderTelemetry.Meter.CreateHistogram<double>("paper.persist.duration", "ms", "Time to write one engine step");
 
+    // Two lanes into the one writer: requests (orders, cancels, reads, checkpoints) go ahead of queued trades, so an
+    // order does not wait behind a backlog of prints; trades stay in stream order among themselves. Why an order that
+    // overtakes queued prints still never fills on them: see SubmitAsync.
+    private readonly Channel<Func<Task>> _requests = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Channel<Func<Task>> _work = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    // Rung after every write to either lane; the loop waits on it when both are empty. One waiter on one channel: a
+    // wait on each lane would leave a pending waiter on the quiet lane every time, piling up while only the other moves.
+    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+
+    // The newest print of each market the trade feed skipped, raw (Skip); written by the feed, read by the loop.
+    private readonly ConcurrentDictionary<string, (byte[] Data, ulong Sequence)> _skipped = new(StringComparer.Ordinal);
+
+    // The newest print handed to the trade lane, per MARKET_RAW subject, recorded before it is queued.
+    private readonly ConcurrentDictionary<string, Trade> _handedOver = new(StringComparer.Ordinal);
     private readonly PaperEngineOptions _options = options.Value;
     private readonly HashSet<Guid> _accounts = [];
     private readonly Dictionary<Guid, int> _versions = [];
     private readonly Dictionary<string, ulong> _appliedSequence = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ulong> _persistedSequence = new(StringComparer.Ordinal);
+
+    // MARKET_RAW subjects of the books that hold open orders: the trade feed reads this (from its own thread) to pass
+    // only their prints to this loop; a print of any other market cannot fill anything. Written by the loop only.
+    private readonly ConcurrentDictionary<string, byte> _matchingSubjects = new(StringComparer.Ordinal);
     private PaperExchange _exchange = null!;
     private Task? _runner;
     private Task? _checkpoints;
@@ -60,6 +79,11 @@ public sealed class ExchangeLoop(
     {
         var state = await store.LoadAsync(cancellationToken);
         _exchange = Restore(state);
+        foreach (var book in _exchange.Books)
+        {
+            TrackOpenOrders(book.Instrument.Exchange, book.Instrument.Symbol);
+        }
+
         _stopping = new CancellationTokenSource();
         _runner = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         _checkpoints = Task.Run(() => CheckpointAsync(_stopping.Token), CancellationToken.None);
@@ -70,7 +94,9 @@ public sealed class ExchangeLoop(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        _requests.Writer.TryComplete();
         _work.Writer.TryComplete();
+        _doorbell.Writer.TryComplete();
         if (_stopping is not null)
         {
             await _stopping.CancelAsync();
@@ -125,20 +151,35 @@ public sealed class ExchangeLoop(
 
     private async Task RunAsync(CancellationToken ct)
     {
-        await foreach (var item in _work.Reader.ReadAllAsync(CancellationToken.None))
+        while (true)
         {
-            try
+            if (_requests.Reader.TryRead(out var item) || _work.Reader.TryRead(out item))
             {
-                await item();
+                try
+                {
+                    await item();
+                }
+                catch (Exception ex)
+                {
+                    // A step that throws may have left books, ledger or portfolios half-changed, so matching must not go
+                    // on from here. Nor may this loop just end: nobody would drain the queue, the trade feed would block
+                    // on it, and with the feed the NATS connection it reads from — a silent hang (it happened). Stop
+                    // loudly instead; a restart reloads the stored state.
+                    logger.LogCritical(ex, "A paper-engine step failed; stopping so a restart reloads the stored state");
+                    lifetime.StopApplication();
+                    return;
+                }
+
+                continue;
             }
-            catch (Exception ex)
+
+            // Both lanes empty: wait for the next write. Once stopping (doorbell completed), end when both are drained.
+            if (await _doorbell.Reader.WaitToReadAsync(CancellationToken.None))
             {
-                // A step that throws may have left books, ledger or portfolios half-changed, so matching must not go
-                // on from here. Nor may this loop just end: nobody would drain the queue, the trade feed would block
-                // on it, and with the feed the NATS connection it reads from — a silent hang (it happened). Stop
-                // loudly instead; a restart reloads the stored state.
-                logger.LogCritical(ex, "A paper-engine step failed; stopping so a restart reloads the stored state");
-                lifetime.StopApplication();
+                _doorbell.Reader.TryRead(out _);
+            }
+            else if (_requests.Reader.Count == 0 && _work.Reader.Count == 0)
+            {
                 return;
             }
         }
@@ -153,6 +194,7 @@ public sealed class ExchangeLoop(
             {
                 await RunAsync(async () =>
                 {
+                    CatchUpSkipped();
                     var batch = new PersistBatch();
                     foreach (var (key, applied) in _appliedSequence)
                     {
@@ -179,7 +221,7 @@ public sealed class ExchangeLoop(
     private async Task<T> RunAsync<T>(Func<Task<T>> step, CancellationToken ct)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _work.Writer.WriteAsync(async () =>
+        await _requests.Writer.WriteAsync(async () =>
         {
             try
             {
@@ -190,6 +232,7 @@ public sealed class ExchangeLoop(
                 done.TrySetException(ex);
             }
         }, ct);
+        _doorbell.Writer.TryWrite(true);
         return await done.Task.WaitAsync(ct);
     }
 
@@ -217,13 +260,29 @@ public sealed class ExchangeLoop(
     }, ct);
 
     /// <summary>Locks funds and places an accepted (risk-approved) order; durable when this returns an accepted result.</summary>
+    /// <remarks>
+    /// The order runs ahead of prints still queued in the trade lane. Those were published before it was accepted, so
+    /// it must not fill on them: its reference print — it fills only on prints with a greater trade id — is the newest
+    /// of the one the caller read from MARKET_RAW at admission and the newest already handed to the trade lane. So it
+    /// fills exactly on the prints it would have under strict stream order, and never on an earlier one. Its funds are
+    /// locked against balances that queued fills have not changed yet: a fill spends only what its own order locked and
+    /// only ever adds to free balances (proceeds, and what its order no longer needs), so the free balance this order
+    /// was checked against is never more than it would have been in stream order.
+    /// </remarks>
     public Task<SubmitResult> SubmitAsync(OrderRequest order, Trade? referenceTrade, CancellationToken ct) => RunAsync(async () =>
     {
         var batch = new PersistBatch();
         EnsureAccount(order.UserId, batch);
+        if (_handedOver.TryGetValue(Subjects.MarketRaw(order.Exchange, order.Symbol), out var handed)
+            && (referenceTrade is null || handed.TradeId > referenceTrade.TradeId))
+        {
+            referenceTrade = handed;
+        }
+
         var result = _exchange.Submit(order, referenceTrade);
         if (result.Accepted)
         {
+            TrackOpenOrders(order.Exchange, order.Symbol);
             AddOrder(batch, result.Order!);
             batch.Reservations.Add((order.Id, _exchange.Ledger.GetReservation(order.Id)));
             AddAccount(batch, order.UserId);
@@ -243,6 +302,7 @@ public sealed class ExchangeLoop(
             return null;
         }
 
+        TrackOpenOrders(canceled.Exchange, canceled.Symbol);
         var batch = new PersistBatch();
         AddOrder(batch, canceled);
         batch.Reservations.Add((orderId, null));
@@ -301,8 +361,85 @@ public sealed class ExchangeLoop(
     }, ct);
 
     /// <summary>Queues one trade of MARKET_RAW (stream order). Returns once queued; it is applied in order.</summary>
-    public ValueTask EnqueueTradeAsync(Trade trade, ulong streamSequence, CancellationToken ct) =>
-        _work.Writer.WriteAsync(() => ApplyTradeAsync(trade, streamSequence), ct);
+    public async ValueTask EnqueueTradeAsync(string subject, Trade trade, ulong streamSequence, CancellationToken ct)
+    {
+        // Recorded before it is queued, so an order that overtakes it knows of it (SubmitAsync). Trade ids only grow
+        // per market, and the stream is delivered in order.
+        _handedOver[subject] = trade;
+        await _work.Writer.WriteAsync(() => ApplyTradeAsync(trade, streamSequence), ct);
+        _doorbell.Writer.TryWrite(true);
+    }
+
+    /// <summary>
+    /// True when prints on this MARKET_RAW subject can fill something (its book holds open orders). The trade feed
+    /// asks before it even deserializes a message; prints it skips reach the loop only through <see cref="Skip"/>.
+    /// <para>
+    /// Skipping never fills an order on a print older than the order, and never skips a print that came after it: a
+    /// market becomes wanted when the loop puts an order into its book — before the order is written and answered —
+    /// and the feed asks after the print was published. So a print skipped for a market that was not wanted was
+    /// published before any of its open orders was accepted. Such a print could at most have filled the order under
+    /// the matching engine's "only later prints" rule if it came between the order's reference print (the newest in
+    /// MARKET_RAW at admission) and its acceptance; the order then fills on the next print instead.
+    /// </para>
+    /// </summary>
+    public bool Matches(string subject) => _matchingSubjects.ContainsKey(subject);
+
+    /// <summary>
+    /// The newest print of a market the feed skipped (see <see cref="Matches"/>), kept raw and parsed only when needed:
+    /// for marks (PnL for risk and the portfolio) at once, and at each checkpoint to move the book's last price and
+    /// stream watermark (where a restart resumes). Called by the trade feed, in stream order.
+    /// </summary>
+    public void Skip(string subject, byte[] data, ulong streamSequence) => _skipped[subject] = (data, streamSequence);
+
+    /// <summary>
+    /// Applies the newest skipped print of each market to its book, if the book still holds no open orders (an order
+    /// accepted since was accepted after the print was published, so the print must not fill it; nor is it needed:
+    /// the book then gets its prints through the trade lane).
+    /// </summary>
+    private void CatchUpSkipped()
+    {
+        foreach (var entry in _skipped)
+        {
+            if (!_skipped.TryRemove(entry))
+            {
+                continue; // a newer print arrived meanwhile: the next checkpoint takes that one
+            }
+
+            if (ParseSkipped(entry.Value.Data) is { } trade && _exchange.GetBook(trade.Exchange, trade.Symbol) is { OpenOrderCount: 0 })
+            {
+                _exchange.OnTrade(trade); // no open orders: only the last price and trade id move
+                var key = $"{trade.Exchange}:{trade.Symbol}";
+                _appliedSequence[key] = Math.Max(_appliedSequence.GetValueOrDefault(key), entry.Value.Sequence);
+            }
+        }
+    }
+
+    private Trade? ParseSkipped(byte[] data)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade);
+        }
+        catch (JsonException ex)
+        {
+            logger.LogWarning(ex, "Ignoring a malformed skipped trade");
+            return null;
+        }
+    }
+
+    /// <summary>Keeps <see cref="Matches"/> in step with the book after anything that may open or close an order.</summary>
+    private void TrackOpenOrders(string exchange, string symbol)
+    {
+        var subject = Subjects.MarketRaw(exchange, symbol);
+        if (_exchange.GetBook(exchange, symbol) is { OpenOrderCount: > 0 })
+        {
+            _matchingSubjects.TryAdd(subject, 0);
+        }
+        else
+        {
+            _matchingSubjects.TryRemove(subject, out _);
+        }
+    }
 
     private async Task ApplyTradeAsync(Trade trade, ulong streamSequence)
     {
@@ -321,6 +458,8 @@ public sealed class ExchangeLoop(
         {
             return; // nothing changed for anyone: the checkpoint will record the watermark
         }
+
+        TrackOpenOrders(trade.Exchange, trade.Symbol);
 
         var batch = new PersistBatch();
         var users = new HashSet<Guid>();
@@ -443,21 +582,40 @@ public sealed class ExchangeLoop(
         StepDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         if (batch.Outbox.Count > 0)
         {
-            outbox.Signal();
+            outbox.Publish(batch.Outbox);
         }
     }
 
-    /// <summary>Last trade price per market (<c>exchange:SYMBOL</c>).</summary>
-    private Dictionary<string, decimal> Marks() =>
-        _exchange.Books.Where(b => b.LastPrice is not null).ToDictionary(b => b.Instrument.Key, b => b.LastPrice!.Value, StringComparer.Ordinal);
+    /// <summary>
+    /// Last trade price per market (<c>exchange:SYMBOL</c>): the book's, or the newest skipped print's when that is newer
+    /// (a market without open orders gets its prints only that way).
+    /// </summary>
+    private Dictionary<string, decimal> Marks()
+    {
+        var marks = _exchange.Books.Where(b => b.LastPrice is not null).ToDictionary(b => b.Instrument.Key, b => b.LastPrice!.Value, StringComparer.Ordinal);
+        foreach (var (_, (data, _)) in _skipped)
+        {
+            if (ParseSkipped(data) is { } trade && _exchange.GetBook(trade.Exchange, trade.Symbol) is { } book
+                && (book.LastTradeId is null || trade.TradeId > book.LastTradeId))
+            {
+                marks[book.Instrument.Key] = trade.Price;
+            }
+        }
+
+        return marks;
+    }
 
     /// <summary>Each asset's price in the valuation asset (USDT), from the latest trade of any exchange quoting it in USDT.</summary>
     private Dictionary<string, decimal> AssetPrices()
     {
+        var marks = Marks();
         var prices = new Dictionary<string, decimal>(StringComparer.Ordinal);
-        foreach (var book in _exchange.Books.Where(b => b.LastPrice is not null && b.Instrument.QuoteAsset == _options.StartingAsset))
+        foreach (var book in _exchange.Books.Where(b => b.Instrument.QuoteAsset == _options.StartingAsset))
         {
-            prices[book.Instrument.BaseAsset] = book.LastPrice!.Value;
+            if (marks.TryGetValue(book.Instrument.Key, out var price))
+            {
+                prices[book.Instrument.BaseAsset] = price;
+            }
         }
 
         return prices;

@@ -121,6 +121,14 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
             return;
         }
 
+        if (!loop.Matches(msg.Subject))
+        {
+            // Decided by subject, before deserializing: most prints of most markets can fill nothing, and parsing every
+            // one of them was most of the engine's CPU under load. See ExchangeLoop.Matches for why no fill is lost.
+            loop.Skip(msg.Subject, msg.Data, sequence);
+            return;
+        }
+
         Contracts.MarketData.Trade? trade;
         try
         {
@@ -138,7 +146,7 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
         }
 
         using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
-        await loop.EnqueueTradeAsync(trade, sequence, ct);
+        await loop.EnqueueTradeAsync(msg.Subject, trade, sequence, ct);
     }
 
     /// <summary>Deletes an abandoned consumer if the server still has it; an inactive one would expire by itself anyway.</summary>

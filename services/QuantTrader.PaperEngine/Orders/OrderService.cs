@@ -74,8 +74,11 @@ public sealed class OrderService(
         var order = new OrderRequest(Guid.CreateVersion7(), request.UserId, request.ClientOrderId, request.StrategyId, instrument.Exchange,
             instrument.Symbol, request.Side, request.Type, request.TimeInForce, request.Quantity, request.Price, request.StopPrice, clock.GetUtcNow());
 
-        var reference = await lastTrades.GetAsync(instrument.Exchange, instrument.Symbol, ct);
+        // Independent reads (MARKET_RAW's newest print, the engine's view of the account): asked at the same time, so
+        // the order waits for the slower of the two instead of both.
+        var referenceRead = lastTrades.GetAsync(instrument.Exchange, instrument.Symbol, ct);
         var exposure = await loop.GetExposureAsync(request.UserId, instrument, ct);
+        var reference = await referenceRead;
         var lastPrice = reference?.Price ?? exposure.LastPrice;
         if (OrderValidator.Validate(order, instrument, lastPrice) is { Count: > 0 } errors)
         {
