@@ -57,6 +57,24 @@ public static class NatsTracing
         return activity;
     }
 
+    /// <summary>
+    /// <see cref="StartProcess"/> for consumers of every market-data message: nothing is started when the publisher's
+    /// trace was not sampled (<c>traceparent</c> flags 00). The parent-based sampler would drop that activity anyway;
+    /// creating it only to propagate an unsampled context cost a measurable share of a consumer's CPU per trade.
+    /// A message without trace context starts a root activity as <see cref="StartProcess"/> does.
+    /// </summary>
+    public static Activity? StartProcessIfSampled(string subject, NatsHeaders? headers)
+    {
+        if (headers is not null && headers.TryGetValue("traceparent", out var traceParent)
+            && ActivityContext.TryParse(traceParent.ToString(), null, isRemote: true, out var parent)
+            && (parent.TraceFlags & ActivityTraceFlags.Recorded) == 0)
+        {
+            return null;
+        }
+
+        return StartProcess(subject, headers);
+    }
+
     /// <summary>The trace id carried by the headers, or null (for tests and logs).</summary>
     public static string? TraceIdOf(NatsHeaders? headers)
     {
