@@ -14,8 +14,13 @@ public static class NatsTracing
     public static Activity? StartPublish(string subject, NatsHeaders headers)
     {
         var activity = QuantTraderTelemetry.ActivitySource.StartActivity($"{subject} publish", ActivityKind.Producer);
-        activity?.SetTag("messaging.system", "nats");
-        activity?.SetTag("messaging.destination.name", subject);
+        // Tags only on activities that are recorded: an unsampled one only propagates its context.
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("messaging.system", "nats");
+            activity.SetTag("messaging.destination.name", subject);
+        }
+
         Inject(activity ?? Activity.Current, headers);
         return activity;
     }
