@@ -76,7 +76,9 @@ public static class Extensions
                 .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(QuantTraderTelemetry.ActivitySourceName)
-                .AddSource("NATS.Net")
+                // Not "NATS.Net": with a listener on it the client starts a send and a receive activity for every
+                // message (a third of the alert service's CPU at 5,000 trades/s, docs/benchmarks.md), duplicating
+                // the publish/process spans NatsTracing already makes and carries across in the headers.
                 .AddAspNetCoreInstrumentation(o =>
                     o.Filter = ctx => !ctx.Request.Path.StartsWithSegments(HealthEndpointPath)
                                       && !ctx.Request.Path.StartsWithSegments(AlivenessEndpointPath))

@@ -14,8 +14,13 @@ public static class NatsTracing
     public static Activity? StartPublish(string subject, NatsHeaders headers)
     {
         var activity = QuantTraderTelemetry.ActivitySource.StartActivity($"{subject} publish", ActivityKind.Producer);
-        activity?.SetTag("messaging.system", "nats");
-        activity?.SetTag("messaging.destination.name", subject);
+        // Tags only on activities that are recorded: an unsampled one only propagates its context.
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("messaging.system", "nats");
+            activity.SetTag("messaging.destination.name", subject);
+        }
+
         Inject(activity ?? Activity.Current, headers);
         return activity;
     }
@@ -55,6 +60,24 @@ public static class NatsTracing
         activity?.SetTag("messaging.system", "nats");
         activity?.SetTag("messaging.destination.name", subject);
         return activity;
+    }
+
+    /// <summary>
+    /// <see cref="StartProcess"/> for consumers of every market-data message: nothing is started when the publisher's
+    /// trace was not sampled (<c>traceparent</c> flags 00). The parent-based sampler would drop that activity anyway;
+    /// creating it only to propagate an unsampled context cost a measurable share of a consumer's CPU per trade.
+    /// A message without trace context starts a root activity as <see cref="StartProcess"/> does.
+    /// </summary>
+    public static Activity? StartProcessIfSampled(string subject, NatsHeaders? headers)
+    {
+        if (headers is not null && headers.TryGetValue("traceparent", out var traceParent)
+            && ActivityContext.TryParse(traceParent.ToString(), null, isRemote: true, out var parent)
+            && (parent.TraceFlags & ActivityTraceFlags.Recorded) == 0)
+        {
+            return null;
+        }
+
+        return StartProcess(subject, headers);
     }
 
     /// <summary>The trace id carried by the headers, or null (for tests and logs).</summary>

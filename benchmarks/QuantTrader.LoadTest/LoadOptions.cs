@@ -32,6 +32,19 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
             Warmup: (int)Number("warmup", 50));
     }
 
+    /// <summary>The repository the harness runs from, with a trailing separator (its services' executables are under it).</summary>
+    public static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "QuantTrader.sln")))
+            {
+                return dir.FullName.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+            }
+        }
+        return Environment.CurrentDirectory.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+    }
+
     /// <summary>docs/benchmarks.md of the repository the harness runs from.</summary>
     private static string FindReport()
     {

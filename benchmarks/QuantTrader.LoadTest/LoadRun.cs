@@ -64,7 +64,7 @@ public sealed class LoadRun(SystemUnderTest system, LoadOptions options)
         var storedWatch = SampleStoredLatencyAsync(nats, dataSource, stored, stop.Token);
 
         var start = await LastTradeIdsAsync(simulator, ct);
-        var stats = new ProcessStats();
+        var stats = new ProcessStats(LoadOptions.RepositoryRoot(), system.DataDirectory);
         stats.Start();
         var perSymbol = options.Rate / (SystemUnderTest.Symbols.Length * SystemUnderTest.Exchanges.Length);
         Console.WriteLine($"driving {options.Rate:N0} trades/s ({perSymbol:N0}/s on each of {SystemUnderTest.Symbols.Length * SystemUnderTest.Exchanges.Length} markets) for {options.DurationSeconds} s …");

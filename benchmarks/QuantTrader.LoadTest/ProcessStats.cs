@@ -6,14 +6,14 @@ namespace QuantTrader.LoadTest;
 /// CPU seconds and peak memory of each process of the system under test, read from <c>/proc</c> between two points
 /// of the run (the services are separate processes started by the AppHost).
 /// <para>
-/// Only descendants of this process count, so a second QuantTrader on the same machine (another run, a developer's
-/// <c>./qt run</c>) is not measured by mistake. PostgreSQL is a postmaster plus one backend process per connection:
+/// Only this run's processes count (see <see cref="Families"/>), so a second QuantTrader on the same machine (another
+/// run, a developer's <c>./qt run</c>, a colleague's tests) is not measured by mistake. PostgreSQL is a postmaster plus one backend process per connection:
 /// its figure is the whole family — the postmaster, every live backend, and the CPU of backends that already exited
 /// (the postmaster's reaped-children time). Memory is the proportional set size (PSS), so the shared buffers every
 /// backend maps are counted once, not once per backend.
 /// </para>
 /// </summary>
-public sealed class ProcessStats
+public sealed class ProcessStats(string repositoryRoot, string dataDirectory)
 {
     // USER_HZ: the unit of /proc/[pid]/stat CPU times; 100 on every Linux this runs on.
     private const double TicksPerSecond = 100.0;
@@ -56,12 +56,19 @@ public sealed class ProcessStats
     }
 
     /// <summary>Each named process of this run with its children (PostgreSQL's backends).</summary>
-    private static IEnumerable<(string Name, List<ProcInfo> Family)> Families()
+    private IEnumerable<(string Name, List<ProcInfo> Family)> Families()
     {
         var all = ProcInfo.ReadAll();
-        var ours = Descendants(all, Environment.ProcessId);
-        // A system whose launcher detached from this process: fall back to every process on the machine.
-        var candidates = ours.Count > 0 ? ours : all.Values.ToList();
+        // DCP detaches from the harness (its API server is re-parented to init), so the system's processes are not
+        // descendants of this one, and the oldest process of a name on the machine may be another QuantTrader's (a
+        // colleague's test run). This run's processes are the ones started after the harness whose command line
+        // names this repository's build output (the services) or this run's data directory (nats-server's store,
+        // PostgreSQL's cluster).
+        var started = all.TryGetValue(Environment.ProcessId, out var self) ? self.StartTicks : 0;
+        var candidates = all.Values
+            .Where(p => p.StartTicks >= started
+                        && (p.CommandLine.Contains(dataDirectory, StringComparison.Ordinal) || p.CommandLine.Contains(repositoryRoot, StringComparison.Ordinal)))
+            .ToList();
         foreach (var name in Names)
         {
             var head = candidates
@@ -78,22 +85,6 @@ public sealed class ProcessStats
             family.AddRange(all.Values.Where(p => p.ParentId == head.Id));
             yield return (name, family);
         }
-    }
-
-    private static List<ProcInfo> Descendants(Dictionary<int, ProcInfo> all, int root)
-    {
-        var children = all.Values.ToLookup(p => p.ParentId);
-        var found = new List<ProcInfo>();
-        var queue = new Queue<int>([root]);
-        while (queue.TryDequeue(out var id))
-        {
-            foreach (var child in children[id])
-            {
-                found.Add(child);
-                queue.Enqueue(child.Id);
-            }
-        }
-        return found;
     }
 
     /// <summary>The family's own CPU plus what its reaped children used (the root's cutime/cstime).</summary>

@@ -21,6 +21,9 @@ public sealed class SystemUnderTest : IAsyncDisposable
 
     public DistributedApplication App { get; private set; } = null!;
 
+    /// <summary>This run's data folder: nats-server's store and PostgreSQL's cluster are under it.</summary>
+    public string DataDirectory => _dataDirectory;
+
     public static async Task<SystemUnderTest> StartAsync(CancellationToken ct)
     {
         var system = new SystemUnderTest();

@@ -68,7 +68,7 @@ public sealed class AlertWorker(INatsJSContext js, AlertRuntime runtime, ILogger
                 continue;
             }
 
-            using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
+            using var activity = NatsTracing.StartProcessIfSampled(msg.Subject, msg.Headers);
             try
             {
                 var trade = JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade);
@@ -97,7 +97,7 @@ public sealed class AlertWorker(INatsJSContext js, AlertRuntime runtime, ILogger
                 continue;
             }
 
-            using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
+            using var activity = NatsTracing.StartProcessIfSampled(msg.Subject, msg.Headers);
             try
             {
                 var kline = JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Kline);

@@ -15,6 +15,8 @@ namespace QuantTrader.ExchangeSimulator.Binance;
 public sealed class BinanceSession(WebSocket socket, string remote, IEnumerable<string> streams, SimulatorOptions.BinanceOptions options)
     : SimSession(QuantTrader.MarketData.Normalization.Exchanges.Binance, socket, remote)
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string AggTrade, string Trade)> StreamNameCache = new(StringComparer.Ordinal);
+
     private readonly HashSet<string> _streams = new(streams, StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
@@ -31,12 +33,12 @@ public sealed class BinanceSession(WebSocket socket, string remote, IEnumerable<
 
     public override void OnPrint(SimPrint print)
     {
-        var name = print.Instrument.ExchangeSymbol.ToLowerInvariant();
+        var (aggStream, tradeStream) = StreamNames(print.Instrument.ExchangeSymbol);
         bool agg, single;
         lock (_lock)
         {
-            agg = _streams.Contains(name + "@aggTrade");
-            single = _streams.Contains(name + "@trade");
+            agg = _streams.Contains(aggStream);
+            single = _streams.Contains(tradeStream);
         }
 
         if (agg)
@@ -77,6 +79,17 @@ public sealed class BinanceSession(WebSocket socket, string remote, IEnumerable<
             }
         }
     }
+
+    /// <summary>
+    /// <c>btcusdt@aggTrade</c> and <c>btcusdt@trade</c> of an instrument, built once per symbol rather than three strings
+    /// per print on every session.
+    /// </summary>
+    private static (string AggTrade, string Trade) StreamNames(string exchangeSymbol) =>
+        StreamNameCache.GetOrAdd(exchangeSymbol, static s =>
+        {
+            var name = s.ToLowerInvariant();
+            return (name + "@aggTrade", name + "@trade");
+        });
 
     private bool Subscribed(string stream)
     {

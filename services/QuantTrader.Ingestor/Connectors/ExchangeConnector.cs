@@ -210,7 +210,9 @@ public abstract class ExchangeConnector : BackgroundService
             while (!connection.Ended.IsCompleted && await timer.WaitForNextTickAsync(ct))
             {
                 var idle = Time.GetUtcNow() - connection.LastReceived;
-                if (idle > Options.StaleAfter)
+                // Not while the connection waits on the pipeline's back-pressure: it is not reading, so it cannot
+                // have received anything, and cutting it would only add a reconnect and a backfill to the overload.
+                if (idle > Options.StaleAfter && !connection.Delivering)
                 {
                     connection.Abort(EndReasons.Watchdog, $"nothing received for {idle.TotalSeconds:0}s (limit {Options.StaleAfter.TotalSeconds:0}s)");
                     return;

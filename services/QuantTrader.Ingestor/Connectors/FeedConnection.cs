@@ -32,6 +32,7 @@ public sealed class FeedConnection : IAsyncDisposable
     private readonly TaskCompletionSource<string> _rotation = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _firstTrade = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastReceivedTicks;
+    private int _delivering;
 
     private FeedConnection(ClientWebSocket socket, Uri uri, int number, OutgoingRateGate gate, TimeProvider time)
     {
@@ -52,6 +53,9 @@ public sealed class FeedConnection : IAsyncDisposable
     public DateTimeOffset OpenedAt { get; }
 
     public DateTimeOffset LastReceived => new(Interlocked.Read(ref _lastReceivedTicks), TimeSpan.Zero);
+
+    /// <summary>A received message is being handed to the pipeline (possibly waiting on its back-pressure).</summary>
+    public bool Delivering => Volatile.Read(ref _delivering) != 0;
 
     /// <summary>Completes with the reason once the connection is gone, for whatever cause.</summary>
     public Task<(string Kind, string Detail)> Ended => _ended.Task;
@@ -136,7 +140,21 @@ public sealed class FeedConnection : IAsyncDisposable
                 length += result.Count;
                 if (result.EndOfMessage)
                 {
-                    await onMessage(this, buffer.AsMemory(0, length));
+                    // While the pipeline applies back-pressure nothing is read, which is not the exchange going
+                    // silent: the watchdog skips a delivering connection, and silence counts again from when it
+                    // can listen. (At 50,000 trades/s offered the watchdog cut healthy connections this way, and
+                    // the REST backfill that followed added load to an overloaded system.)
+                    Volatile.Write(ref _delivering, 1);
+                    try
+                    {
+                        await onMessage(this, buffer.AsMemory(0, length));
+                    }
+                    finally
+                    {
+                        Interlocked.Exchange(ref _lastReceivedTicks, _time.GetUtcNow().UtcTicks);
+                        Volatile.Write(ref _delivering, 0);
+                    }
+
                     length = 0;
                 }
             }

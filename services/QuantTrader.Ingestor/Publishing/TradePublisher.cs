@@ -8,14 +8,22 @@ using QuantTrader.ServiceDefaults.Messaging;
 namespace QuantTrader.Ingestor.Publishing;
 
 /// <summary>
-/// Publishes trades to JetStream without waiting for one acknowledgement per trade: a batch is sent with
-/// <c>PublishConcurrentAsync</c> (one connection, so the server receives it in order) and the acks are collected
-/// afterwards. A trade whose ack failed is published again, one at a time, until the server has it: the
-/// <c>Nats-Msg-Id</c> makes a re-send that did reach the server a no-op, so retrying never doubles a trade.
+/// Publishes trades to JetStream without waiting for one acknowledgement per trade: a batch is sent on one
+/// connection (so the server receives it in order), each message with a reply subject of one shared
+/// <see cref="AckInbox"/>, and the acks are collected afterwards. A trade whose ack failed or did not come is
+/// published again, one at a time, until the server has it: the <c>Nats-Msg-Id</c> makes a re-send that did reach
+/// the server a no-op, so retrying never doubles a trade.
 /// </summary>
 public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> logger, TimeProvider time)
 {
+    /// <summary>How long a batch waits for its acks before the unanswered trades are re-sent one by one.</summary>
+    private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(10);
+
+    private const string MsgIdHeader = "Nats-Msg-Id";
+
     private readonly NatsJSContext _js = (NatsJSContext)js;
+    private readonly SemaphoreSlim _acksLock = new(1, 1);
+    private AckInbox? _acks;
 
     /// <summary>Live trades on <c>market.raw.{exchange}.{SYMBOL}</c>, id = <see cref="Trade.MessageId"/>.</summary>
     public Task PublishLiveAsync(IReadOnlyList<Trade> trades, CancellationToken ct) =>
@@ -47,57 +55,70 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
             return;
         }
 
-        var futures = new NatsJSPublishConcurrentFuture?[trades.Count];
+        var acks = await AcksAsync(ct);
+        var batch = acks.Begin(trades.Count);
         var payloads = new (string Subject, byte[] Data, NatsHeaders Headers)[trades.Count];
-        for (var i = 0; i < trades.Count; i++)
+        try
         {
-            var trade = trades[i];
-            var subject = subjectOf(trade);
-            var headers = new NatsHeaders();
-            using (NatsTracing.StartPublish(subject, headers))
+            for (var i = 0; i < trades.Count; i++)
             {
-                payloads[i] = (subject, JsonSerializer.SerializeToUtf8Bytes(trade, ContractsJsonContext.Wire.Trade), headers);
-            }
+                var trade = trades[i];
+                var subject = subjectOf(trade);
+                var headers = new NatsHeaders { [MsgIdHeader] = idOf(trade) };
+                using (NatsTracing.StartPublish(subject, headers))
+                {
+                    payloads[i] = (subject, JsonSerializer.SerializeToUtf8Bytes(trade, ContractsJsonContext.Wire.Trade), headers);
+                }
 
-            try
-            {
-                futures[i] = await _js.PublishConcurrentAsync(subject, payloads[i].Data,
-                    opts: new NatsJSPubOpts { MsgId = idOf(trade) }, headers: headers, cancellationToken: ct);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Not sent: retried below, in order with the other failures.
-                logger.LogDebug(ex, "Concurrent publish of {MessageId} failed; will retry", idOf(trade));
-            }
-        }
-
-        List<int>? failed = null;
-        for (var i = 0; i < trades.Count; i++)
-        {
-            if (futures[i] is not { } future)
-            {
-                (failed ??= []).Add(i);
-                continue;
-            }
-
-            await using (future)
-            {
                 try
                 {
-                    var ack = await future.GetResponseAsync(ct);
-                    ack.EnsureStored();
+                    // One connection: the server receives (and stores) the batch in this order.
+                    await _js.Connection.PublishAsync(subject, payloads[i].Data, headers, batch.ReplyTo(i), cancellationToken: ct);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    logger.LogDebug(ex, "No ack for {MessageId}; will retry", idOf(trades[i]));
-                    (failed ??= []).Add(i);
+                    // Not sent: retried below, in order with the other failures.
+                    logger.LogDebug(ex, "Publish of {MessageId} failed; will retry", idOf(trade));
+                    batch.Complete(i, stored: false);
                 }
             }
+
+            if (!await batch.WaitAsync(AckTimeout, ct))
+            {
+                logger.LogWarning("Not every ack of a batch of {Count} trades arrived within {Timeout}; re-sending the unacknowledged ones",
+                    trades.Count, AckTimeout);
+            }
+        }
+        finally
+        {
+            acks.End(batch);
         }
 
-        foreach (var i in failed ?? [])
+        for (var i = 0; i < trades.Count; i++)
         {
-            await PublishUntilAckedAsync(payloads[i].Subject, payloads[i].Data, payloads[i].Headers, idOf(trades[i]), ct);
+            if (!batch.IsStored(i))
+            {
+                // Failed, refused or unanswered: the Nats-Msg-Id makes a re-send of a trade that did land a no-op.
+                await PublishUntilAckedAsync(payloads[i].Subject, payloads[i].Data, payloads[i].Headers, idOf(trades[i]), ct);
+            }
+        }
+    }
+
+    private async ValueTask<AckInbox> AcksAsync(CancellationToken ct)
+    {
+        if (_acks is { } ready)
+        {
+            return ready;
+        }
+
+        await _acksLock.WaitAsync(ct);
+        try
+        {
+            return _acks ??= await AckInbox.StartAsync(_js.Connection, ct);
+        }
+        finally
+        {
+            _acksLock.Release();
         }
     }
 
