@@ -79,7 +79,7 @@ public static class TradingLatencyBenchmark
         var accepted = new Percentiles();
         var canceled = new Percentiles();
         var (placed, refused, filled, missing) = (0, 0, 0, 0);
-        var stats = new ProcessStats();
+        var stats = new ProcessStats(LoadOptions.RepositoryRoot(), system.DataDirectory);
         stats.Start();
         var loadBefore = LoadAverage();
         var watch = Stopwatch.StartNew();
