@@ -17,6 +17,9 @@ namespace QuantTrader.ServiceDefaults.Messaging;
 /// </summary>
 public static class NatsClientExtensions
 {
+    /// <summary>The service key of the publishing connection's <see cref="INatsJSContext"/> (see <see cref="AddNatsClient"/>).</summary>
+    public const string Publisher = "nats-publisher";
+
     public static IHostApplicationBuilder AddNatsClient(this IHostApplicationBuilder builder, string connectionName = "nats")
     {
         builder.Services.AddSingleton(sp =>
@@ -42,6 +45,18 @@ public static class NatsClientExtensions
         builder.Services.AddSingleton(sp => new NatsConnection(sp.GetRequiredService<NatsOpts>()));
         builder.Services.AddSingleton<INatsConnection>(sp => sp.GetRequiredService<NatsConnection>());
         builder.Services.AddSingleton<INatsJSContext>(sp => sp.GetRequiredService<NatsConnection>().CreateJetStreamContext());
+
+        // A second connection, opened only by services that ask for it, for publishes that wait for JetStream's ack
+        // while the same service drains a busy consumer. On one connection the socket is read by one loop: with
+        // SubPendingChannelFullMode.Wait a consumer that is behind stops that loop, and with it the acks of our own
+        // publishes queued behind its messages. A publisher that holds up the consumer until its ack arrives (the
+        // kline service publishes between trades) then waits for itself until NATS.Net gives up ("no response",
+        // seen at 5,000 trades/s). Acks on their own socket never queue behind market data.
+        builder.Services.AddKeyedSingleton(Publisher, (sp, _) => new NatsConnection(sp.GetRequiredService<NatsOpts>() with
+        {
+            Name = builder.Environment.ApplicationName + "-publisher",
+        }));
+        builder.Services.AddKeyedSingleton<INatsJSContext>(Publisher, (sp, key) => sp.GetRequiredKeyedService<NatsConnection>(key).CreateJetStreamContext());
 
         builder.Services.AddHealthChecks().AddCheck<NatsHealthCheck>("nats");
         return builder;

@@ -21,7 +21,9 @@ namespace QuantTrader.Alert.Runtime;
 public sealed class AlertRuntime(
     RuleStore store,
     StoredKlines klines,
-    INatsJSContext js,
+    // The publishing connection: fired alerts are published from the trade consumer's loop, whose backlog must not
+    // hold up their acks (NatsClientExtensions.Publisher).
+    [FromKeyedServices(NatsClientExtensions.Publisher)] INatsJSContext js,
     WebhookDispatcher webhooks,
     ILogger<AlertRuntime> logger)
 {
@@ -152,8 +154,7 @@ public sealed class AlertRuntime(
         var payload = JsonSerializer.SerializeToUtf8Bytes(
             new AlertFired(firing.EventId, firing.AlertId, firing.UserId, firing.Exchange, firing.Symbol, firing.Time, firing.Price, firing.Value, firing.Message),
             ContractsJsonContext.Wire.AlertFired);
-        var ack = await js.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = firing.EventId.ToString() }, headers: headers, cancellationToken: ct);
-        ack.EnsureStored();
+        await js.PublishStoredAsync(subject, payload, firing.EventId.ToString(), headers, logger, ct);
         await store.MarkPublishedAsync(firing.EventId, ct);
     }
 

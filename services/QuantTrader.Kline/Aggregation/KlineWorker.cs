@@ -30,6 +30,7 @@ namespace QuantTrader.Kline.Aggregation;
 /// </summary>
 public sealed class KlineWorker(
     INatsJSContext js,
+    [FromKeyedServices(NatsClientExtensions.Publisher)] INatsJSContext publisher,
     CheckpointStore checkpoints,
     IOptions<KlineOptions> options,
     TimeProvider time,
@@ -394,8 +395,8 @@ public sealed class KlineWorker(
 
         using var activity = NatsTracing.StartPublish(subject, headers);
         var payload = JsonSerializer.SerializeToUtf8Bytes(kline, ContractsJsonContext.Wire.Kline);
-        var ack = await js.PublishAsync(subject, payload, opts: msgId is null ? null : new NatsJSPubOpts { MsgId = msgId }, headers: headers, cancellationToken: ct);
-        ack.EnsureStored();
+        // On the publishing connection: this runs between trades of the consumer, whose backlog must not hold up the ack.
+        await publisher.PublishStoredAsync(subject, payload, msgId, headers, logger, ct);
     }
 
     private async Task CheckpointAsync(CancellationToken ct)
