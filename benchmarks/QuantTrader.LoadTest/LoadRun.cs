@@ -26,9 +26,15 @@ public sealed record LoadResult(
     (double P50, double P99, double Max) TradeToFill,
     IReadOnlyList<(string Name, double Cores, double PeakMiB)> Processes)
 {
+    /// <summary>The run's trade-id window per market (after the last id before the drive, up to the last id after it).</summary>
+    public LoadWindow? Window { get; init; }
+
     public long Lost => Math.Max(0, Expected - (Stored - Duplicated));
     public double Throughput => (Stored - Duplicated) / (DriveTime + DrainTime).TotalSeconds;
 }
+
+/// <summary>The trade ids a run counts, per (exchange, symbol): greater than <c>Start</c>, up to <c>End</c>.</summary>
+public sealed record LoadWindow(Dictionary<(string, string), long> Start, Dictionary<(string, string), long> End);
 
 /// <summary>
 /// Drives the simulator at the target rate across every symbol on both exchanges, and measures the system
@@ -110,7 +116,10 @@ public sealed class LoadRun(SystemUnderTest system, LoadOptions options)
         await Task.WhenAll(klineWatch, fillWatch, storedWatch).ContinueWith(_ => { }, CancellationToken.None);
 
         return new LoadResult(options, jetStream, copy, expected, count, count - distinct, driveTime, drainTime,
-            stored.Summary(), klines.Summary(), accepted.Summary(), fills.Summary(), processes);
+            stored.Summary(), klines.Summary(), accepted.Summary(), fills.Summary(), processes)
+        {
+            Window = new LoadWindow(start, end),
+        };
     }
 
     internal sealed record Trader(Guid UserId, HttpClient Client);
@@ -243,7 +252,7 @@ public sealed class LoadRun(SystemUnderTest system, LoadOptions options)
     }
 
     /// <summary>Rows stored for the run's trade ids, and how many distinct (a difference is a duplicate).</summary>
-    private static async Task<(long Count, long Distinct)> CountStoredAsync(NpgsqlDataSource db,
+    internal static async Task<(long Count, long Distinct)> CountStoredAsync(NpgsqlDataSource db,
         Dictionary<(string, string), long> start, Dictionary<(string, string), long> end, CancellationToken ct)
     {
         var markets = start.Keys.ToArray();

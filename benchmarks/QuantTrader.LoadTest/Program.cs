@@ -4,6 +4,12 @@ using QuantTrader.LoadTest;
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode ingest-publish [--frames 200000] [--rounds 5]
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode batch-saver [--rows 500000]
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode trading-latency [--rate 200] [--orders 1500] [--warmup 50]
+// dotnet run --project benchmarks/QuantTrader.LoadTest -- --mode smoke [--rate 200] [--duration 5]   (the test suite runs it)
+if (args.Length >= 2 && args[0] == "--mode" && args[1] == "smoke")
+{
+    using var smokeCancel = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+    return await SmokeRun.RunAsync(args[2..], smokeCancel.Token);
+}
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "trading-latency")
 {
     // A modest background (--rate is the background trade rate here) and enough orders for a stable p99.
@@ -15,14 +21,14 @@ if (args.Length >= 2 && args[0] == "--mode" && args[1] == "trading-latency")
     Report.Write(settings.Report, TradingLatencyReport.Markdown(measured, latencyCommand), TradingLatencyBenchmark.Begin, TradingLatencyBenchmark.End, TradingLatencyBenchmark.Begin);
     Console.WriteLine($"report written to {settings.Report}");
     Console.WriteLine(TradingLatencyReport.FinalLine(measured));
-    return;
+    return 0;
 }
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "batch-saver")
 {
     var settings = LoadOptions.Parse(args[2..]);
     var saved = await BatchSaverBenchmark.RunAsync(settings.Rows, CancellationToken.None);
     Console.WriteLine(BatchSaverReport.Markdown(saved, $"dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- {string.Join(' ', args)}"));
-    return;
+    return 0;
 }
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "ingest-publish")
 {
@@ -30,7 +36,7 @@ if (args.Length >= 2 && args[0] == "--mode" && args[1] == "ingest-publish")
     var root = Path.GetDirectoryName(Path.GetDirectoryName(settings.Report))!;
     var rounds = await IngestPublishBenchmark.RunAsync(root, settings.Frames, settings.Rounds, CancellationToken.None);
     Console.WriteLine(IngestPublishReport.Markdown(rounds, $"dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- {string.Join(' ', args)}"));
-    return;
+    return 0;
 }
 
 var options = LoadOptions.Parse(args);
@@ -45,3 +51,4 @@ var command = $"dotnet run -c Release --project benchmarks/QuantTrader.LoadTest 
 Report.Write(options.Report, Report.Markdown(result, command));
 Console.WriteLine($"report written to {options.Report}");
 Console.WriteLine(Report.FinalLine(result));
+return 0;
