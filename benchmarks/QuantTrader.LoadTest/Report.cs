@@ -18,14 +18,13 @@ public static class Report
         static string Ms((double P50, double P99, double Max) p) => double.IsNaN(p.P50)
             ? "no samples"
             : string.Create(CultureInfo.InvariantCulture, $"{p.P50:F1} / {p.P99:F1} / {p.Max:F1}");
-        static string Met(bool ok) => ok ? "met" : "**missed**";
         double PerTrade(double cores) => r.Throughput > 0 ? cores / r.Throughput * 1e6 : double.NaN;
 
         var sb = new StringBuilder();
         sb.AppendLine(Begin);
         sb.AppendLine("## End-to-end load harness");
         sb.AppendLine();
-        sb.AppendLine(c, $"- Machine: {Environment.ProcessorCount} cores, {MachineModel()}, {Environment.OSVersion}; date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        sb.AppendLine(MachineLine());
         sb.AppendLine(c, $"- Command: `{commandLine}`");
         sb.AppendLine(c, $"- Target {r.Options.Rate:N0} trades/s for {r.Options.DurationSeconds} s over {SystemUnderTest.Symbols.Length * SystemUnderTest.Exchanges.Length} markets (simulator → ingestor → JetStream → kline + persistence → PostgreSQL)");
         sb.AppendLine();
@@ -79,6 +78,18 @@ public static class Report
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, updated);
     }
+
+    /// <summary>A goal's verdict in a report table.</summary>
+
+    internal static string Met(bool ok) => ok ? "met" : "**missed**";
+
+
+    /// <summary>The "- Machine: …" line every report of the harness starts with.</summary>
+
+    internal static string MachineLine() => string.Create(CultureInfo.InvariantCulture,
+
+        $"- Machine: {Environment.ProcessorCount} cores, {MachineModel()}, {Environment.OSVersion}; date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+
 
     internal static string MachineModel()
     {

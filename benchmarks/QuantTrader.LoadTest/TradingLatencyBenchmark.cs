@@ -333,19 +333,18 @@ public static class TradingLatencyReport
         static string Ms((double P50, double P99, double Max) p) => double.IsNaN(p.P50)
             ? "no samples"
             : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.P50:F2} / {p.P99:F2} / {p.Max:F2}");
-        static string Met(bool ok) => ok ? "met" : "**missed**";
 
         var sb = new System.Text.StringBuilder();
         sb.AppendLine(TradingLatencyBenchmark.Begin);
-        sb.AppendLine(c, $"- Machine: {Environment.ProcessorCount} cores, {Report.MachineModel()}, {Environment.OSVersion}; date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        sb.AppendLine(Report.MachineLine());
         sb.AppendLine(c, $"- Command: `{commandLine}`");
         sb.AppendLine(c, $"- Load average (1/5/15 min) when the orders started: {r.LoadBefore}; when they ended: {r.LoadAfter}");
         sb.AppendLine(c, $"- {r.Placed:N0} orders placed one at a time through the gateway (plus {r.Options.Warmup} warm-up orders not counted), {r.Options.Rate:N0} background trades/s over {SystemUnderTest.Symbols.Length * SystemUnderTest.Exchanges.Length} markets, {r.Elapsed.TotalSeconds:F0} s");
         sb.AppendLine();
         sb.AppendLine("| figure | ms p50 / p99 / max | samples | goal | |");
         sb.AppendLine("|---|---|---|---|---|");
-        sb.AppendLine(c, $"| order request → accepted (HTTP response: gateway → paper engine → risk → durable) | {Ms(r.Accepted)} | {r.Placed:N0} ({r.Refused} refused) | p99 < 5 | {Met(r.Accepted.P99 < 5)} |");
-        sb.AppendLine(c, $"| trade (print time) → fill event received on `trading.fill.{{userId}}` | {Ms(r.TradeToFill)} | {r.FillEvents:N0} fills of {r.Fills:N0} orders ({r.FillsMissing} not filled within 10 s) | p99 < 10 | {Met(r.TradeToFill.P99 < 10)} |");
+        sb.AppendLine(c, $"| order request → accepted (HTTP response: gateway → paper engine → risk → durable) | {Ms(r.Accepted)} | {r.Placed:N0} ({r.Refused} refused) | p99 < 5 | {Report.Met(r.Accepted.P99 < 5)} |");
+        sb.AppendLine(c, $"| trade (print time) → fill event received on `trading.fill.{{userId}}` | {Ms(r.TradeToFill)} | {r.FillEvents:N0} fills of {r.Fills:N0} orders ({r.FillsMissing} not filled within 10 s) | p99 < 10 | {Report.Met(r.TradeToFill.P99 < 10)} |");
         sb.AppendLine(c, $"| … of which print → on `market.raw` (simulator → ingestor → JetStream), all BTCUSDT/ETHUSDT prints | {Ms(r.TradeToRaw)} | | | |");
         sb.AppendLine(c, $"| … of which print on `market.raw` → fill event (paper engine → PostgreSQL → TRADING) | {Ms(r.RawToFill)} | | | |");
         sb.AppendLine(c, $"| cancel request → canceled (HTTP response) | {Ms(r.Canceled)} | | | |");
