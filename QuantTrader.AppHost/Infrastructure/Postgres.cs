@@ -148,7 +148,9 @@ internal static class PostgresCluster
         }
     }
 
-    private static async Task RunAsync(string file, string[] args, CancellationToken ct)
+    /// <summary>Runs a PostgreSQL tool to completion; throws with its output when it fails. Also the load harness's
+    /// (its own cluster, LocalPostgres). Both streams are read to their end concurrently, so a chatty tool never blocks.</summary>
+    internal static async Task RunAsync(string file, string[] args, CancellationToken ct)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)

@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
+using QuantTrader.AppHost.Infrastructure;
 using QuantTrader.Storage;
 
 namespace QuantTrader.LoadTest;
@@ -36,7 +36,7 @@ internal sealed class LocalPostgres : IAsyncDisposable
 
     public static async Task<LocalPostgres> StartAsync(CancellationToken ct)
     {
-        var bin = FindBinaries();
+        var bin = PostgresBinaries.Find(); // the AppHost's lookup: QUANTTRADER_PG_BIN, else the newest under /usr/lib/postgresql
         var root = Path.Combine(Path.GetTempPath(), $"quanttrader-bench-pg-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
         var asPostgres = Environment.UserName == "root";
@@ -46,7 +46,7 @@ internal sealed class LocalPostgres : IAsyncDisposable
         {
             if (asPostgres)
             {
-                await RunAsync("chown", ["postgres:postgres", root], ct);
+                await PostgresCluster.RunAsync("chown", ["postgres:postgres", root], ct);
             }
             await pg.PgAsync("initdb", ["-D", pg._cluster, "-U", User, "--auth=trust", "--encoding=UTF8", "--locale=C"], ct);
             var options = string.Join(' ', "-c listen_addresses=127.0.0.1", "-c unix_socket_directories=''",
@@ -98,8 +98,8 @@ internal sealed class LocalPostgres : IAsyncDisposable
 
     private Task PgAsync(string tool, string[] args, CancellationToken ct) =>
         _asPostgres
-            ? RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(_bin, tool), .. args], ct)
-            : RunAsync(Path.Combine(_bin, tool), args, ct);
+            ? PostgresCluster.RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(_bin, tool), .. args], ct)
+            : PostgresCluster.RunAsync(Path.Combine(_bin, tool), args, ct);
 
     private static int FreePort()
     {
@@ -108,39 +108,5 @@ internal sealed class LocalPostgres : IAsyncDisposable
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
-    }
-
-    private static string FindBinaries()
-    {
-        var configured = Environment.GetEnvironmentVariable("QUANTTRADER_PG_BIN");
-        if (!string.IsNullOrEmpty(configured))
-        {
-            return configured;
-        }
-        return Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql")
-                .Select(d => Path.Combine(d, "bin"))
-                .Where(d => File.Exists(Path.Combine(d, "postgres")))
-                .OrderByDescending(d => int.TryParse(Path.GetFileName(Path.GetDirectoryName(d)), out var v) ? v : 0)
-                .FirstOrDefault() ?? throw new InvalidOperationException("no PostgreSQL server binaries under /usr/lib/postgresql")
-            : throw new InvalidOperationException("PostgreSQL server binaries not found: install PostgreSQL or set QUANTTRADER_PG_BIN");
-    }
-
-    private static async Task RunAsync(string file, string[] args, CancellationToken ct)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
-        // pg_ctl start leaves the server holding inherited pipes: read to end only what the tool itself writes.
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await stderr}{await stdout}");
-        }
     }
 }
