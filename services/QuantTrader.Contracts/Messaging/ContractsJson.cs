@@ -15,6 +15,7 @@ namespace QuantTrader.Contracts.Messaging;
     UseStringEnumConverter = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(Trade))]
+[JsonSerializable(typeof(Trade[]))]
 [JsonSerializable(typeof(Kline))]
 [JsonSerializable(typeof(MarketGap))]
 [JsonSerializable(typeof(OrderEvent))]
