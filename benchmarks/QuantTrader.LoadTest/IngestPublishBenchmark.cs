@@ -38,7 +38,8 @@ public static class IngestPublishBenchmark
 {
     private const int Batch = 1024;
 
-    public static async Task<IReadOnlyList<IngestPublishRound>> RunAsync(string repositoryRoot, int frames, int rounds, CancellationToken ct)
+    /// <param name="tradesPerMessage">The ingestor's <c>MarketData:MaxTradesPerMessage</c>; the raw baseline is always one message per trade.</param>
+    public static async Task<IReadOnlyList<IngestPublishRound>> RunAsync(string repositoryRoot, int frames, int rounds, int tradesPerMessage, CancellationToken ct)
     {
         var templates = Templates(Path.Combine(repositoryRoot, "tests", "fixtures", "exchange-captures", "cryptofeed_BINANCE-ee25be_kline1m_aggTrade_2021-04-04.txt"));
         await using var server = await NatsServer.StartAsync(ct);
@@ -57,7 +58,7 @@ public static class IngestPublishBenchmark
             var raw = RawPayloads(parser, rawFrames);
 
             var rawRate = await RawAsync(js, raw, ct);
-            var ingestRate = await IngestorAsync(js, parser, symbols, ingestFrames, ct);
+            var ingestRate = await IngestorAsync(js, parser, symbols, ingestFrames, tradesPerMessage, ct);
             results.Add(new IngestPublishRound(round, rawRate, ingestRate));
             Console.WriteLine($"round {round}: raw JetStream {rawRate:N0} trades/s, ingestor {ingestRate:N0} trades/s, ratio {ingestRate / rawRate:0.00}");
         }
@@ -136,11 +137,11 @@ public static class IngestPublishBenchmark
         return payloads.Length / watch.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> IngestorAsync(NatsJSContext js, BinanceMessageParser parser, SymbolNormalizer symbols, byte[][] frames, CancellationToken ct)
+    private static async Task<double> IngestorAsync(NatsJSContext js, BinanceMessageParser parser, SymbolNormalizer symbols, byte[][] frames, int tradesPerMessage, CancellationToken ct)
     {
         var metrics = new IngestorMetrics();
         var options = Options.Create(new MarketDataOptions { Binance = { RestUrl = "http://127.0.0.1:9" } });
-        var publisher = new TradePublisher(js, NullLogger<TradePublisher>.Instance, TimeProvider.System);
+        var publisher = new TradePublisher(js, NullLogger<TradePublisher>.Instance, TimeProvider.System, tradesPerMessage);
         // The real backfill (a gap would be fetched over REST); the run checks afterwards that none happened.
         using var http = new HttpClient();
         var pipeline = new TradePipeline(Exchanges.Binance, new BinanceBackfill(http, options), publisher, metrics, symbols,

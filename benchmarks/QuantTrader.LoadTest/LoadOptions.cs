@@ -3,7 +3,8 @@ using System.Globalization;
 namespace QuantTrader.LoadTest;
 
 /// <summary><c>--rate</c> trades/s across all symbols, <c>--duration</c> seconds, and the rest with defaults.</summary>
-public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSamples, string Report, int Orders, int Frames = 200_000, int Rounds = 5, int Rows = 500_000, int Warmup = 50)
+public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSamples, string Report, int Orders, int Frames = 200_000, int Rounds = 5, int Rows = 500_000, int Warmup = 50,
+    int TradesPerMessage = QuantTrader.Contracts.MarketData.TradeMessages.MaxPerMessage)
 {
     /// <param name="defaults">A mode's own defaults where they differ from the end-to-end run's (name → value).</param>
     public static LoadOptions Parse(string[] args, IReadOnlyDictionary<string, double>? defaults = null)
@@ -29,7 +30,8 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
             Frames: (int)Number("frames", 200_000),
             Rounds: (int)Number("rounds", 5),
             Rows: (int)Number("rows", 500_000),
-            Warmup: (int)Number("warmup", 50));
+            Warmup: (int)Number("warmup", 50),
+            TradesPerMessage: (int)Number("trades-per-message", QuantTrader.Contracts.MarketData.TradeMessages.MaxPerMessage));
     }
 
     /// <summary>The repository the harness runs from, with a trailing separator (its services' executables are under it).</summary>

@@ -220,7 +220,11 @@ public static class TradingLatencyBenchmark
         {
             await foreach (var message in nats.SubscribeAsync<byte[]>(Subjects.MarketRaw(Exchange, "*"), cancellationToken: ct))
             {
-                if (message.Data is { } data && JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade) is { } trade)
+                if (message.Data is not { Length: > 0 } data)
+                {
+                    continue;
+                }
+                foreach (var trade in TradeMessages.Decode(data))
                 {
                     prices[trade.Symbol] = trade.Price;
                     if (trade.Symbol is "BTCUSDT" or "ETHUSDT")

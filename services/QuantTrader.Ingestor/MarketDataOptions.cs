@@ -16,6 +16,13 @@ public sealed class MarketDataOptions
 
     public OkxOptions Okx { get; set; } = new();
 
+    /// <summary>
+    /// At most this many trades of one market go into one JetStream message (<c>TradeMessages</c>): trades that are
+    /// waiting to be published together share a message, so a quiet feed still sends one trade per message and a busy
+    /// one pays JetStream's per-message cost once per batch. 1 restores one message per trade.
+    /// </summary>
+    public int MaxTradesPerMessage { get; set; } = QuantTrader.Contracts.MarketData.TradeMessages.MaxPerMessage;
+
     /// <summary>At most this many trades are fetched to fill one gap; the rest is reported as an unfilled gap.</summary>
     public int MaxBackfillTrades { get; set; } = 100_000;
 

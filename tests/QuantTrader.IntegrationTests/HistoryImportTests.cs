@@ -47,7 +47,8 @@ public sealed class HistoryImportTests(SystemFixture system)
         Assert.Equal(291477091, trades[0].Trade.TradeId);
         Assert.Equal(2064.74m, trades[0].Trade.Price);
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1617566591985), trades[0].Trade.Time);
-        Assert.Equal($"history:binance:{symbol}:291477091", trades[0].MessageId);
+        // Imported trades are published in batches (one message per up to 200 trades); ReadTradesAsync checked the ids.
+        Assert.StartsWith($"history:binance:{symbol}:291477091", trades[0].MessageId);
         Assert.Equal(trades.Select(t => t.Trade.TradeId).Order(), trades.Select(t => t.Trade.TradeId));
     }
 
@@ -177,7 +178,7 @@ public sealed class HistoryImportTests(SystemFixture system)
         List<Published> trades = [];
         await Eventually.SucceedsAsync(async () =>
         {
-            trades = [.. (await MarketStream.ReadAsync(js, Subjects.MarketHistory("binance", symbol), data => JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade)!))
+            trades = [.. (await MarketStream.ReadTradesAsync(js, Subjects.MarketHistory("binance", symbol), idPrefix: "history:"))
                 .Select(m => new Published(m.Value, m.Header("Nats-Msg-Id")))];
             Assert.Equal(expected, trades.Count);
         }, Wait);

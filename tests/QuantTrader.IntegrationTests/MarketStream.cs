@@ -2,6 +2,7 @@ using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
+using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Messaging;
 
 namespace QuantTrader.IntegrationTests;
@@ -53,6 +54,21 @@ public static class MarketStream
         }
 
         return messages;
+    }
+
+    /// <summary>
+    /// The trades on a subject, oldest first, each with the headers of the message that carried it (one trade, or
+    /// several of one market: <see cref="TradeMessages"/>). Also checks each message's <c>Nats-Msg-Id</c>: the trade's
+    /// id for one trade, first-last for several, with <paramref name="idPrefix"/> before it.
+    /// </summary>
+    public static async Task<List<Message<Trade>>> ReadTradesAsync(INatsJSContext js, string subject, string idPrefix = "")
+    {
+        var messages = await ReadAsync(js, subject, data => TradeMessages.Decode(data));
+        foreach (var message in messages)
+        {
+            Assert.Equal(idPrefix + TradeMessages.MessageId(message.Value), message.Header("Nats-Msg-Id"));
+        }
+        return [.. messages.SelectMany(m => m.Value.Select(t => new Message<Trade>(t, m.Headers)))];
     }
 
     private static JsonSerializerOptions CreateJson()

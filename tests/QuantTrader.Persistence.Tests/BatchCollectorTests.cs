@@ -24,6 +24,21 @@ public sealed class BatchCollectorTests
     }
 
     [Fact]
+    public async Task Items_that_carry_several_rows_fill_a_batch_by_their_rows()
+    {
+        var channel = Channel.CreateUnbounded<int>();
+        foreach (var rows in new[] { 2, 2, 3, 1, 4, 1 })
+        {
+            channel.Writer.TryWrite(rows);
+        }
+        // Weighed by rows (a message of several trades): a batch closes once it holds 5 rows or more.
+        var collector = new BatchCollector<int>(5, Delay, new FakeTimeProvider(), weigh: rows => rows);
+
+        Assert.Equal([2, 2, 3], await collector.NextAsync(channel.Reader, CancellationToken.None));
+        Assert.Equal([1, 4], await collector.NextAsync(channel.Reader, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_partial_batch_closes_when_its_time_is_up()
     {
         var time = new FakeTimeProvider();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
+using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Messaging;
 using QuantTrader.ServiceDefaults.Messaging;
 using KlineRecord = QuantTrader.Contracts.MarketData.Kline;
@@ -71,10 +72,13 @@ public sealed class AlertWorker(INatsJSContext js, AlertRuntime runtime, ILogger
             using var activity = NatsTracing.StartProcessIfSampled(msg.Subject, msg.Headers);
             try
             {
-                var trade = JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade);
-                if (trade is not null && trade.Price > 0)
+                // One trade, or several of one market in id order (TradeMessages): each one is a price the rules see.
+                foreach (var trade in TradeMessages.Decode(data))
                 {
-                    await runtime.OnTradeAsync(trade.Exchange, trade.Symbol, trade.Price, trade.Time, ct);
+                    if (trade.Price > 0)
+                    {
+                        await runtime.OnTradeAsync(trade.Exchange, trade.Symbol, trade.Price, trade.Time, ct);
+                    }
                 }
             }
             catch (JsonException ex)

@@ -1,4 +1,6 @@
 using NATS.Client.JetStream;
+using Microsoft.Extensions.Options;
+using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Messaging;
 using QuantTrader.Ingestor.Backfill;
 using QuantTrader.Ingestor.Connectors.Binance;
@@ -24,7 +26,9 @@ public static class IngestionSetup
         services.AddSingleton(sp => new OkxMessageParser(sp.GetRequiredService<SymbolNormalizer>()));
         services.AddSingleton<IngestorMetrics>();
         services.AddSingleton<MarketCatalog>();
-        services.AddSingleton<TradePublisher>();
+        services.AddSingleton(sp => new TradePublisher(
+            sp.GetRequiredService<INatsJSContext>(), sp.GetRequiredService<ILogger<TradePublisher>>(), sp.GetRequiredService<TimeProvider>(),
+            Math.Clamp(sp.GetRequiredService<IOptions<MarketDataOptions>>().Value.MaxTradesPerMessage, 1, TradeMessages.MaxPerMessage)));
         services.AddSingleton<TradePipelineFactory>();
         services.AddHttpClient("exchange-metadata");
         services.AddHttpClient<BinanceBackfill>();

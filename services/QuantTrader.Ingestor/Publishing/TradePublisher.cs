@@ -8,14 +8,19 @@ using QuantTrader.ServiceDefaults.Messaging;
 namespace QuantTrader.Ingestor.Publishing;
 
 /// <summary>
-/// Publishes trades to JetStream without waiting for one acknowledgement per trade: a batch is sent on one
-/// connection (so the server receives it in order), each message with a reply subject of one shared
-/// <see cref="AckInbox"/>, and the acks are collected afterwards. A trade whose ack failed or did not come is
-/// published again, one at a time, until the server has it: the <c>Nats-Msg-Id</c> makes a re-send that did reach
-/// the server a no-op, so retrying never doubles a trade.
+/// Publishes trades to JetStream without waiting for one acknowledgement per message: the trades waiting together
+/// become messages of one market each (<see cref="TradeMessages.Group"/>: one trade per message when the feed is
+/// quiet, up to <see cref="TradeMessages.MaxPerMessage"/> under load, since every message costs every consumer the
+/// same whatever it carries), sent on one connection (so the server receives them in order), each with a reply
+/// subject of one shared <see cref="AckInbox"/>; the acks are collected afterwards. A message whose ack failed or did
+/// not come is published again, one at a time, until the server has it: the <c>Nats-Msg-Id</c>
+/// (<see cref="TradeMessages.MessageId"/>) makes a re-send that did reach the server a no-op, so retrying never
+/// doubles a trade.
 /// </summary>
-public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> logger, TimeProvider time)
+public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> logger, TimeProvider time, int maxPerMessage)
 {
+    private readonly int _maxPerMessage = maxPerMessage;
+
     /// <summary>How long a batch waits for its acks before the unanswered trades are re-sent one by one.</summary>
     private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(10);
 
@@ -25,9 +30,9 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
     private readonly SemaphoreSlim _acksLock = new(1, 1);
     private AckInbox? _acks;
 
-    /// <summary>Live trades on <c>market.raw.{exchange}.{SYMBOL}</c>, id = <see cref="Trade.MessageId"/>.</summary>
+    /// <summary>Live trades on <c>market.raw.{exchange}.{SYMBOL}</c>, id = <see cref="TradeMessages.MessageId"/>.</summary>
     public Task PublishLiveAsync(IReadOnlyList<Trade> trades, CancellationToken ct) =>
-        PublishAsync(trades, static t => Subjects.MarketRaw(t.Exchange, t.Symbol), static t => t.MessageId, ct);
+        PublishAsync(trades, static t => Subjects.MarketRaw(t.Exchange, t.Symbol), static m => TradeMessages.MessageId(m), ct);
 
     /// <summary>
     /// Imported trades on <c>market.history.{exchange}.{SYMBOL}</c>. Their message id is prefixed with <c>history:</c>:
@@ -35,7 +40,7 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
     /// would make the server drop the import.
     /// </summary>
     public Task PublishHistoryAsync(IReadOnlyList<Trade> trades, CancellationToken ct) =>
-        PublishAsync(trades, static t => Subjects.MarketHistory(t.Exchange, t.Symbol), static t => "history:" + t.MessageId, ct);
+        PublishAsync(trades, static t => Subjects.MarketHistory(t.Exchange, t.Symbol), static m => "history:" + TradeMessages.MessageId(m), ct);
 
     public async Task PublishGapAsync(MarketGap gap, CancellationToken ct)
     {
@@ -48,26 +53,28 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
         ack.EnsureStored();
     }
 
-    private async Task PublishAsync(IReadOnlyList<Trade> trades, Func<Trade, string> subjectOf, Func<Trade, string> idOf, CancellationToken ct)
+    private async Task PublishAsync(IReadOnlyList<Trade> trades, Func<Trade, string> subjectOf, Func<Trade[], string> idOf, CancellationToken ct)
     {
         if (trades.Count == 0)
         {
             return;
         }
 
+        var messages = TradeMessages.Group(trades, _maxPerMessage);
         var acks = await AcksAsync(ct);
-        var batch = acks.Begin(trades.Count);
-        var payloads = new (string Subject, byte[] Data, NatsHeaders Headers)[trades.Count];
+        var batch = acks.Begin(messages.Count);
+        var payloads = new (string Subject, byte[] Data, NatsHeaders Headers, string Id)[messages.Count];
         try
         {
-            for (var i = 0; i < trades.Count; i++)
+            for (var i = 0; i < messages.Count; i++)
             {
-                var trade = trades[i];
-                var subject = subjectOf(trade);
-                var headers = new NatsHeaders { [MsgIdHeader] = idOf(trade) };
+                var message = messages[i];
+                var subject = subjectOf(message[0]);
+                var id = idOf(message);
+                var headers = new NatsHeaders { [MsgIdHeader] = id };
                 using (NatsTracing.StartPublish(subject, headers))
                 {
-                    payloads[i] = (subject, JsonSerializer.SerializeToUtf8Bytes(trade, ContractsJsonContext.Wire.Trade), headers);
+                    payloads[i] = (subject, TradeMessages.Encode(message), headers, id);
                 }
 
                 try
@@ -78,15 +85,15 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // Not sent: retried below, in order with the other failures.
-                    logger.LogDebug(ex, "Publish of {MessageId} failed; will retry", idOf(trade));
+                    logger.LogDebug(ex, "Publish of {MessageId} failed; will retry", id);
                     batch.Complete(i, stored: false);
                 }
             }
 
             if (!await batch.WaitAsync(AckTimeout, ct))
             {
-                logger.LogWarning("Not every ack of a batch of {Count} trades arrived within {Timeout}; re-sending the unacknowledged ones",
-                    trades.Count, AckTimeout);
+                logger.LogWarning("Not every ack of {Count} messages ({Trades} trades) arrived within {Timeout}; re-sending the unacknowledged ones",
+                    messages.Count, trades.Count, AckTimeout);
             }
         }
         finally
@@ -94,12 +101,12 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
             acks.End(batch);
         }
 
-        for (var i = 0; i < trades.Count; i++)
+        for (var i = 0; i < messages.Count; i++)
         {
             if (!batch.IsStored(i))
             {
-                // Failed, refused or unanswered: the Nats-Msg-Id makes a re-send of a trade that did land a no-op.
-                await PublishUntilAckedAsync(payloads[i].Subject, payloads[i].Data, payloads[i].Headers, idOf(trades[i]), ct);
+                // Failed, refused or unanswered: the Nats-Msg-Id makes a re-send of a message that did land a no-op.
+                await PublishUntilAckedAsync(payloads[i].Subject, payloads[i].Data, payloads[i].Headers, payloads[i].Id, ct);
             }
         }
     }

@@ -199,23 +199,25 @@ public sealed class KlineWorker(
         if (source is not null && msg.Data is { Length: > 0 } data)
         {
             using var activity = NatsTracing.StartProcessIfSampled(msg.Subject, msg.Headers);
-            Trade? trade = null;
+            Trade[]? trades = null;
             try
             {
-                trade = JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade);
+                // One trade, or several of one market in id order (TradeMessages): aggregated in order, all before the
+                // next message, so a checkpoint's sequence still marks a point between trades.
+                trades = TradeMessages.Decode(data);
             }
             catch (JsonException ex)
             {
                 logger.LogWarning(ex, "Dropped message {Seq} on {Subject}: not a trade", seq, msg.Subject);
+                RejectedCounter.Add(1);
             }
 
-            if (trade is not null)
+            if (trades is not null)
             {
-                await AggregateAsync(source, trade, seq, now, ct);
-            }
-            else
-            {
-                RejectedCounter.Add(1);
+                foreach (var trade in trades)
+                {
+                    await AggregateAsync(source, trade, seq, now, ct);
+                }
             }
         }
 

@@ -3,11 +3,13 @@ using System.Threading.Channels;
 namespace QuantTrader.Persistence.Ingest;
 
 /// <summary>
-/// Closes batches by size or by time, whichever comes first: a batch holds at most <see cref="MaxSize"/> items, and
+/// Closes batches by size or by time, whichever comes first: a batch is closed as soon as its items weigh
+/// <see cref="MaxSize"/> (each item weighs 1 unless <c>weigh</c> says otherwise: the saver weighs a message by its
+/// rows, so a message carrying many trades fills a batch sooner; the last item may take a batch past the size), and
 /// it is closed <see cref="MaxDelay"/> after its first item arrived even when not full (so a quiet market is stored
 /// within that delay). Waiting for the first item has no deadline: an idle stream makes no empty batches.
 /// </summary>
-public sealed class BatchCollector<T>(int maxSize, TimeSpan maxDelay, TimeProvider? timeProvider = null)
+public sealed class BatchCollector<T>(int maxSize, TimeSpan maxDelay, TimeProvider? timeProvider = null, Func<T, int>? weigh = null)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
 
@@ -29,13 +31,15 @@ public sealed class BatchCollector<T>(int maxSize, TimeSpan maxDelay, TimeProvid
 
         using var deadline = new CancellationTokenSource(MaxDelay, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
-        while (batch.Count < MaxSize)
+        var weight = 0;
+        while (weight < MaxSize)
         {
-            while (batch.Count < MaxSize && reader.TryRead(out var item))
+            while (weight < MaxSize && reader.TryRead(out var item))
             {
                 batch.Add(item);
+                weight += weigh is null ? 1 : weigh(item);
             }
-            if (batch.Count >= MaxSize || deadline.IsCancellationRequested)
+            if (weight >= MaxSize || deadline.IsCancellationRequested)
             {
                 break;
             }

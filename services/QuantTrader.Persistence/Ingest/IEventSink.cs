@@ -3,12 +3,19 @@ using Npgsql;
 
 namespace QuantTrader.Persistence.Ingest;
 
-/// <summary>What decoding one message gave: a row to store, nothing to store (ack it), or a poison message.</summary>
-public readonly record struct Decoded<TRow>(TRow? Row, string? PoisonReason, bool Skip)
+/// <summary>
+/// What decoding one message gave: rows to store (one, or several when the message carries a batch — trades, see
+/// <c>TradeMessages</c>), nothing to store (ack it), or a poison message.
+/// </summary>
+public readonly record struct Decoded<TRow>(TRow? Row, string? PoisonReason, bool Skip, IReadOnlyList<TRow>? Batch = null)
 {
     public static Decoded<TRow> Store(TRow row) => new(row, null, false);
+    public static Decoded<TRow> StoreAll(IReadOnlyList<TRow> rows) => rows.Count == 0 ? Ignore() : new(default, null, false, rows);
     public static Decoded<TRow> Ignore() => new(default, null, true);
     public static Decoded<TRow> Poison(string reason) => new(default, reason, false);
+
+    /// <summary>Rows this message adds to a batch: what batch sizes and the saver's memory bound count.</summary>
+    public int RowCount => Skip || PoisonReason is not null ? 0 : Batch?.Count ?? 1;
 }
 
 /// <summary>

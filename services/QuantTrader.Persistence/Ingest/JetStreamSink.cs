@@ -42,6 +42,10 @@ public sealed class JetStreamSink<TRow>(
     private readonly PersistenceOptions _options = options.Value;
     private readonly KeyValuePair<string, object?> _tableTag = PersistenceMetrics.Table(sink.Table);
 
+    /// <summary>Rows decoded and not yet acked (channel, batches being written, batches being acked).</summary>
+    private long _rowsInFlight;
+    private readonly SemaphoreSlim _rowsAcked = new(0);
+
     /// <summary>A message and what it decoded to (decoded by the pump, ahead of the writer).</summary>
     private readonly record struct Item(INatsJSMsg<byte[]> Message, Decoded<TRow> Decoded);
 
@@ -96,6 +100,7 @@ public sealed class JetStreamSink<TRow>(
         logger.LogInformation("Storing {Stream} ({Filter}) into {Table} with consumer {Durable}: batches of {Size} or {Delay} ms, {Writers} writer(s)",
             stream.Name, sink.FilterSubject ?? "all subjects", sink.Table, sink.Durable, _options.BatchSize, _options.BatchDelay.TotalMilliseconds, writers);
 
+        Interlocked.Exchange(ref _rowsInFlight, 0);
         var channel = Channel.CreateBounded<Item>(new BoundedChannelOptions(_options.BatchSize)
         {
             SingleReader = writers == 1,
@@ -111,7 +116,10 @@ public sealed class JetStreamSink<TRow>(
         });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var stopAcks = new CancellationTokenSource();
-        var pump = PumpAsync(consumer, channel.Writer, stop.Token);
+        // A message may carry many rows (trades in batches): the pump also stops while this many rows are on their
+        // way, so memory stays bounded in rows, not only in messages.
+        var rowBudget = (long)_options.BatchSize * (writers + 2);
+        var pump = PumpAsync(consumer, channel.Writer, rowBudget, stop.Token);
         var lag = ReportLagAsync(consumer, stop.Token);
         var acker = AckAsync(committed.Reader, stopAcks.Token);
         var writing = Enumerable.Range(0, writers).Select(_ => WriteBatchesAsync(channel.Reader, committed.Writer, stop)).ToArray();
@@ -137,7 +145,8 @@ public sealed class JetStreamSink<TRow>(
     private async Task WriteBatchesAsync(ChannelReader<Item> messages, ChannelWriter<List<Item>> committed, CancellationTokenSource stop)
     {
         var ct = stop.Token;
-        var collector = new BatchCollector<Item>(_options.BatchSize, _options.BatchDelay);
+        // Sized in rows: a message carrying 200 trades fills a batch 200 times as fast as one carrying one.
+        var collector = new BatchCollector<Item>(_options.BatchSize, _options.BatchDelay, weigh: static item => Math.Max(1, item.Decoded.RowCount));
         var inFlight = new List<INatsJSMsg<byte[]>>(_options.BatchSize);
         var retry = RetryPipeline(inFlight);
         try
@@ -160,7 +169,7 @@ public sealed class JetStreamSink<TRow>(
         }
     }
 
-    private async Task PumpAsync(INatsJSConsumer consumer, ChannelWriter<Item> writer, CancellationToken ct)
+    private async Task PumpAsync(INatsJSConsumer consumer, ChannelWriter<Item> writer, long rowBudget, CancellationToken ct)
     {
         Exception? failure = null;
         try
@@ -170,6 +179,12 @@ public sealed class JetStreamSink<TRow>(
             {
                 // Decoding here overlaps it with the writer's COPY of the previous batch.
                 var item = new Item(message, sink.Decode(message.Subject, message.Data));
+                var rows = item.Decoded.RowCount;
+                while (Interlocked.Read(ref _rowsInFlight) > 0 && Interlocked.Read(ref _rowsInFlight) + rows > rowBudget)
+                {
+                    await _rowsAcked.WaitAsync(ct); // the acker releases after each batch
+                }
+                Interlocked.Add(ref _rowsInFlight, rows);
                 // Waits while a batch is being written: the consumer stops pulling instead of buffering without bound.
                 await writer.WriteAsync(item, ct);
             }
@@ -205,7 +220,14 @@ public sealed class JetStreamSink<TRow>(
                 {
                     logger.LogWarning(ex, "Acking a committed batch of {Table} failed; its messages will be redelivered and ignored as stored", sink.Table);
                 }
-                PersistenceMetrics.BatchSize.Record(batch.Count, _tableTag);
+                var rows = 0;
+                foreach (var item in batch)
+                {
+                    rows += item.Decoded.RowCount;
+                }
+                Interlocked.Add(ref _rowsInFlight, -rows);
+                _rowsAcked.Release();
+                PersistenceMetrics.BatchSize.Record(rows, _tableTag);
             }
         }
         catch (OperationCanceledException)
@@ -256,13 +278,27 @@ public sealed class JetStreamSink<TRow>(
                 {
                     await deadLetters.SendAsync(sink.Table, message, reason, ct);
                 }
+                else if (decoded.Batch is { } many)
+                {
+                    foreach (var row in many)
+                    {
+                        rows.Add((message, row));
+                    }
+                }
                 else if (!decoded.Skip)
                 {
                     rows.Add((message, decoded.Row!));
                 }
             }
 
-            var written = rows.Count == 0 ? 0 : await WriteIsolatingPoisonAsync(rows, retry, ct);
+            var refused = new List<(INatsJSMsg<byte[]> Message, string Reason)>();
+            var written = rows.Count == 0 ? 0 : await WriteIsolatingPoisonAsync(rows, retry, refused, ct);
+            // A message of several rows is dead-lettered once, with the first reason, even if more of its rows were
+            // refused; its other rows are stored (like the rest of the batch) and the message is acked with the batch.
+            foreach (var group in refused.GroupBy(r => r.Message))
+            {
+                await deadLetters.SendAsync(sink.Table, group.Key, group.First().Reason, ct);
+            }
             PersistenceMetrics.RowsWritten.Add(written, _tableTag);
         }
         finally
@@ -282,7 +318,8 @@ public sealed class JetStreamSink<TRow>(
     /// Writes the rows; when PostgreSQL refuses the batch as data (a value it cannot store), halves it until the
     /// offending messages are found, dead-letters those and stores the rest.
     /// </summary>
-    private async Task<int> WriteIsolatingPoisonAsync(List<(INatsJSMsg<byte[]> Message, TRow Row)> rows, ResiliencePipeline retry, CancellationToken ct)
+    private async Task<int> WriteIsolatingPoisonAsync(List<(INatsJSMsg<byte[]> Message, TRow Row)> rows, ResiliencePipeline retry,
+        List<(INatsJSMsg<byte[]> Message, string Reason)> refused, CancellationToken ct)
     {
         try
         {
@@ -296,12 +333,12 @@ public sealed class JetStreamSink<TRow>(
         {
             if (rows.Count == 1)
             {
-                await deadLetters.SendAsync(sink.Table, rows[0].Message, $"PostgreSQL refused the row ({ex.SqlState}): {ex.MessageText}", ct);
+                refused.Add((rows[0].Message, $"PostgreSQL refused the row ({ex.SqlState}): {ex.MessageText}"));
                 return 0;
             }
             var half = rows.Count / 2;
-            return await WriteIsolatingPoisonAsync(rows[..half], retry, ct)
-                 + await WriteIsolatingPoisonAsync(rows[half..], retry, ct);
+            return await WriteIsolatingPoisonAsync(rows[..half], retry, refused, ct)
+                 + await WriteIsolatingPoisonAsync(rows[half..], retry, refused, ct);
         }
     }
 

@@ -5,7 +5,9 @@ public sealed class PersistenceOptions
 {
     public const string Section = "Persistence";
 
-    /// <summary>A batch is written when it holds this many messages…</summary>
+    /// <summary>
+    /// A batch is written when it holds this many rows (a message carrying several trades counts each of them)…
+    /// </summary>
     public int BatchSize { get; set; } = 5000;
 
     /// <summary>…or this long after its first message arrived, whichever comes first.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using NATS.Client.JetStream.Models;
 using Npgsql;
 using NpgsqlTypes;
@@ -33,7 +34,31 @@ public sealed class TradeSink(string durable = "persistence-trades", string? fil
         {
             return Decoded<Trade>.Ignore();
         }
-        return Parse(data, ContractsJsonContext.Wire.Trade, Validate, t => t with { Time = t.Time.ToUniversalTime() });
+        if (data is null || data.Length == 0)
+        {
+            return Decoded<Trade>.Poison("empty payload");
+        }
+
+        // One trade, or several of one market (TradeMessages): a message is stored whole or dead-lettered whole, so an
+        // invalid trade in a batch sends the batch to the dead-letter subject with the reason, like a single one.
+        Trade[] trades;
+        try
+        {
+            trades = TradeMessages.Decode(data);
+        }
+        catch (JsonException ex)
+        {
+            return Decoded<Trade>.Poison($"not a valid Trade: {ex.Message}");
+        }
+        for (var i = 0; i < trades.Length; i++)
+        {
+            if (Validate(trades[i]) is { } problem)
+            {
+                return Decoded<Trade>.Poison(trades.Length == 1 ? problem : $"trade {i + 1} of {trades.Length}: {problem}");
+            }
+            trades[i] = trades[i] with { Time = trades[i].Time.ToUniversalTime() };
+        }
+        return trades.Length == 1 ? Decoded<Trade>.Store(trades[0]) : Decoded<Trade>.StoreAll(trades);
     }
 
     private static string? Validate(Trade t)
