@@ -218,6 +218,44 @@ public sealed class PaperExchange
         return result;
     }
 
+    /// <summary>
+    /// Feeds the trades of one MARKET_RAW message (a batch of one market, in trade-id order) one after another, exactly as
+    /// if each had come alone: each print is its own liquidity (an order fills at most once on it, and the fills on it
+    /// never add up to more than its quantity), an order placed before the call fills on every later print of the batch
+    /// it qualifies for, and a stop triggered by one print fills from the next print of the same batch on.
+    /// </summary>
+    /// <returns>
+    /// All fills in print order, then priority order; and every order event in the order they happened — an order changed
+    /// by several prints has one event per print (partially filled, then filled), the same events single-trade messages
+    /// would have produced. Trades already processed, or of an unknown market, add nothing.
+    /// </returns>
+    public MatchResult OnTrades(IReadOnlyList<Trade> trades)
+    {
+        ArgumentNullException.ThrowIfNull(trades);
+        if (trades.Count == 1)
+        {
+            return OnTrade(trades[0]);
+        }
+
+        List<FillEvent>? fills = null;
+        List<OrderEvent>? updates = null;
+        foreach (var trade in trades)
+        {
+            var result = OnTrade(trade);
+            if (result.Fills.Count > 0)
+            {
+                (fills ??= []).AddRange(result.Fills);
+            }
+
+            if (result.Updates.Count > 0)
+            {
+                (updates ??= []).AddRange(result.Updates);
+            }
+        }
+
+        return fills is null && updates is null ? MatchResult.Empty : new MatchResult(fills ?? [], updates ?? []);
+    }
+
     /// <summary>The full state, for restart.</summary>
     public PaperExchangeSnapshot Snapshot() => new(
         Ledger.Snapshot(),

@@ -51,6 +51,29 @@ public sealed class PaperTradingKit : IAsyncDisposable
         return trade;
     }
 
+    /// <summary>
+    /// Publishes several live trades of one market in one message, as the ingestor does under load: a JSON array in
+    /// trade-id order (<see cref="TradeMessages.Encode"/>), <c>Nats-Msg-Id</c> {exchange}:{SYMBOL}:{firstId}-{lastId}.
+    /// Each (price, quantity) gets a new, increasing trade id; returns the trades in message order.
+    /// </summary>
+    public async Task<Trade[]> TradesAsync(string exchange, string symbol, params (decimal Price, decimal Quantity)[] prints)
+    {
+        var now = DateTimeOffset.UtcNow;
+        Trade[] trades = [.. prints.Select(p => new Trade(exchange, symbol, Interlocked.Increment(ref _nextTradeId), p.Price, p.Quantity, TakerSide.Buy, now))];
+        await PublishAsync(trades);
+        return trades;
+    }
+
+    /// <summary>Publishes these trades of one market as one message (see <see cref="TradesAsync"/>).</summary>
+    /// <remarks>The same trades re-sent need a different message id (<paramref name="redelivery"/>), or JetStream drops them.</remarks>
+    public async Task PublishAsync(IReadOnlyList<Trade> trades, bool redelivery = false)
+    {
+        var id = TradeMessages.MessageId(trades);
+        var ack = await Js.PublishAsync(Subjects.MarketRaw(trades[0].Exchange, trades[0].Symbol), TradeMessages.Encode(trades),
+            opts: new NatsJSPubOpts { MsgId = redelivery ? $"{id}:again:{Guid.NewGuid():N}" : id });
+        ack.EnsureSuccess();
+    }
+
     /// <summary>How many messages TRADING holds on one subject (counts what the engine published, duplicates included).</summary>
     public async Task<ulong> CountAsync(string subject)
     {

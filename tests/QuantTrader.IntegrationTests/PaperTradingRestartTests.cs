@@ -49,6 +49,37 @@ public sealed class PaperTradingRestartTests(SystemFixture system)
     }
 
     [Fact]
+    public async Task A_batch_of_prints_replayed_after_kill_9_fills_nothing_twice_and_the_next_batch_fills_the_rest()
+    {
+        await using var kit = await ConnectAsync(system);
+        var (userId, _, client) = await system.CreateUserAsync();
+        await kit.TradeAsync("binance", "UNIUSDT", 10m, 1m);
+
+        var (status, order) = await PlaceAsync(client, new { exchange = "binance", symbol = "UNIUSDT", side = "buy", type = "limit", quantity = 1m, price = 9.5m });
+        Assert.Equal(HttpStatusCode.Created, status);
+        var orderId = order.GetProperty("id").GetGuid();
+        var batch = await kit.TradesAsync("binance", "UNIUSDT", (9.5m, 0.3m), (9.6m, 1m), (9.4m, 0.5m));
+        Assert.Equal([0.3m, 0.5m], (await kit.ReadAsync(Subjects.TradingFill(userId), 2, ContractsJsonContext.Wire.FillEvent)).Select(f => f.Quantity));
+
+        // The restarted engine replays the stream from its watermark, and the same message comes again: no print of it
+        // fills the order a second time. The next message's prints fill exactly the 0.2 left, once.
+        await KillAndRestartAsync("paper-engine");
+        await kit.PublishAsync(batch, redelivery: true);
+        var next = await kit.TradesAsync("binance", "UNIUSDT", (9.7m, 1m), (9m, 5m), (9m, 5m));
+        var fills = await kit.ReadAsync(Subjects.TradingFill(userId), 3, ContractsJsonContext.Wire.FillEvent);
+        Assert.Equal([(batch[0].TradeId, 0.3m), (batch[2].TradeId, 0.5m), (next[1].TradeId, 0.2m)], fills.Select(f => (f.TradeId, f.Quantity)));
+        Assert.All(fills, f => Assert.Equal((orderId, 9.5m), (f.OrderId, f.Price)));
+
+        var stored = await client.GetFromJsonAsync<JsonElement>($"/api/v1/orders/{orderId}");
+        Assert.Equal(("filled", 1m), (stored.GetProperty("status").GetString(), stored.GetProperty("filledQuantity").GetDecimal()));
+        Assert.Equal(3, (await client.GetFromJsonAsync<JsonElement>("/api/v1/fills")).GetArrayLength());
+        var portfolio = await PortfolioAsync(client);
+        Assert.Equal((10_000m - 9.5m - 0.0095m, 0m), Balance(portfolio, "USDT"));
+        Assert.Equal((1m, 0m), Balance(portfolio, "UNI"));
+        Assert.Equal(3UL, await kit.CountAsync(Subjects.TradingFill(userId)));
+    }
+
+    [Fact]
     public async Task Fee_rates_set_by_the_user_survive_a_kill_9_of_the_engine_and_price_the_next_fills()
     {
         await using var kit = await ConnectAsync(system);

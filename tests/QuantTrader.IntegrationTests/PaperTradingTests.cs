@@ -109,6 +109,54 @@ public sealed class PaperTradingTests(SystemFixture system)
     }
 
     [Fact]
+    public async Task Several_prints_in_one_message_fill_print_by_print_each_giving_at_most_its_quantity()
+    {
+        // The ingestor puts the trades of a market waiting at the same moment into one message (a JSON array) under load.
+        await using var kit = await ConnectAsync(system);
+        var (userA, _, clientA) = await system.CreateUserAsync();
+        var (userB, _, clientB) = await system.CreateUserAsync();
+
+        // The market's newest message is a batch: its last print (10), not its first (9), prices a market buy.
+        await kit.TradesAsync("binance", "XRPUSDT", (9m, 1m), (10m, 1m));
+        var (status, market) = await PlaceAsync(clientA, new { exchange = "binance", symbol = "XRPUSDT", side = "buy", type = "market", quantity = 0.9m });
+        Assert.Equal(HttpStatusCode.Created, status);
+        var marketId = market.GetProperty("id").GetGuid();
+        Assert.Equal((10_000m - 9.45945m, 9.45945m), Balance(await PortfolioAsync(clientA), "USDT")); // 0.9 × 10 × 1.05 × 1.001
+
+        // One message, three prints: 0.4 and 0.5 fill the 0.9 in two fills, one per print; the third has nothing to fill.
+        var first = await kit.TradesAsync("binance", "XRPUSDT", (10m, 0.4m), (10.1m, 0.5m), (10.2m, 3m));
+        var fillsA = await kit.ReadAsync(Subjects.TradingFill(userA), 2, ContractsJsonContext.Wire.FillEvent);
+        Assert.Equal([(first[0].TradeId, 10m, 0.4m), (first[1].TradeId, 10.1m, 0.5m)], fillsA.Select(f => (f.TradeId, f.Price, f.Quantity)));
+        Assert.All(fillsA, f => Assert.Equal((marketId, Liquidity.Taker), (f.OrderId, f.Liquidity)));
+        var eventsA = await kit.ReadAsync(Subjects.TradingOrder(userA), 3, ContractsJsonContext.Wire.OrderEvent);
+        Assert.Equal([OrderStatus.New, OrderStatus.PartiallyFilled, OrderStatus.Filled], eventsA.Select(e => e.Status));
+        var portfolioA = await PortfolioAsync(clientA);
+        Assert.Equal((10_000m - 4m - 5.05m - 0.004m - 0.00505m, 0m), Balance(portfolioA, "USDT"));
+        Assert.Equal((0.9m, 0m), Balance(portfolioA, "XRP"));
+
+        // A resting limit buy at 9.5 (a maker: the last print was 10.2) fills only on the prints of a batch at or
+        // through 9.5, at its limit, each print giving at most its own quantity.
+        var (limitStatus, limit) = await PlaceAsync(clientB, new { exchange = "binance", symbol = "XRPUSDT", side = "buy", type = "limit", quantity = 1m, price = 9.5m });
+        Assert.Equal(HttpStatusCode.Created, limitStatus);
+        var limitId = limit.GetProperty("id").GetGuid();
+        var second = await kit.TradesAsync("binance", "XRPUSDT", (9.8m, 5m), (9.5m, 0.3m), (9.6m, 2m), (9.4m, 0.5m), (9m, 10m));
+        var fillsB = await kit.ReadAsync(Subjects.TradingFill(userB), 3, ContractsJsonContext.Wire.FillEvent);
+        Assert.Equal([(second[1].TradeId, 0.3m), (second[3].TradeId, 0.5m), (second[4].TradeId, 0.2m)], fillsB.Select(f => (f.TradeId, f.Quantity)));
+        Assert.All(fillsB, f => Assert.Equal((limitId, 9.5m, Liquidity.Maker), (f.OrderId, f.Price, f.Liquidity)));
+        var eventsB = await kit.ReadAsync(Subjects.TradingOrder(userB), 4, ContractsJsonContext.Wire.OrderEvent);
+        Assert.Equal([OrderStatus.New, OrderStatus.PartiallyFilled, OrderStatus.PartiallyFilled, OrderStatus.Filled], eventsB.Select(e => e.Status));
+        Assert.Equal([0m, 0.3m, 0.8m, 1m], eventsB.Select(e => e.FilledQuantity));
+
+        var portfolioB = await PortfolioAsync(clientB);
+        Assert.Equal((10_000m - 9.5m - 0.0095m, 0m), Balance(portfolioB, "USDT"));
+        Assert.Equal((1m, 0m), Balance(portfolioB, "XRP"));
+        var stored = await clientB.GetFromJsonAsync<JsonElement>($"/api/v1/orders/{limitId}");
+        Assert.Equal(("filled", 1m, 9.5m), (stored.GetProperty("status").GetString(), stored.GetProperty("filledQuantity").GetDecimal(), stored.GetProperty("averagePrice").GetDecimal()));
+        Assert.Equal(3, (await clientB.GetFromJsonAsync<JsonElement>("/api/v1/fills")).GetArrayLength());
+        Assert.Equal(2UL, await kit.CountAsync(Subjects.TradingFill(userA)));
+    }
+
+    [Fact]
     public async Task IOC_takes_what_the_next_print_gives_and_FOK_fills_whole_or_expires_releasing_its_funds()
     {
         await using var kit = await ConnectAsync(system);

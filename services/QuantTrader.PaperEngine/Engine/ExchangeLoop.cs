@@ -53,10 +53,11 @@ public sealed class ExchangeLoop(
     // wait on each lane would leave a pending waiter on the quiet lane every time, piling up while only the other moves.
     private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
-    // The newest print of each market the trade feed skipped, raw (Skip); written by the feed, read by the loop.
+    // The newest message of each market the trade feed skipped, raw (Skip); written by the feed, read by the loop. Its
+    // newest print is its last trade (a batch is in trade-id order).
     private readonly ConcurrentDictionary<string, (byte[] Data, ulong Sequence)> _skipped = new(StringComparer.Ordinal);
 
-    // The newest print handed to the trade lane, per MARKET_RAW subject, recorded before it is queued.
+    // The newest print handed to the trade lane, per MARKET_RAW subject, recorded before it is queued (of a batch: its last).
     private readonly ConcurrentDictionary<string, Trade> _handedOver = new(StringComparer.Ordinal);
     private readonly PaperEngineOptions _options = options.Value;
     private readonly HashSet<Guid> _accounts = [];
@@ -360,13 +361,22 @@ public sealed class ExchangeLoop(
         return rates;
     }, ct);
 
-    /// <summary>Queues one trade of MARKET_RAW (stream order). Returns once queued; it is applied in order.</summary>
-    public async ValueTask EnqueueTradeAsync(string subject, Trade trade, ulong streamSequence, CancellationToken ct)
+    /// <summary>
+    /// Queues the trades of one MARKET_RAW message (stream order; one trade, or a batch of one market in trade-id order).
+    /// Returns once queued; they are applied in order, all of them in one step (<see cref="ApplyTradesAsync"/>).
+    /// </summary>
+    public async ValueTask EnqueueTradesAsync(string subject, Trade[] trades, ulong streamSequence, CancellationToken ct)
     {
-        // Recorded before it is queued, so an order that overtakes it knows of it (SubmitAsync). Trade ids only grow
-        // per market, and the stream is delivered in order.
-        _handedOver[subject] = trade;
-        await _work.Writer.WriteAsync(() => ApplyTradeAsync(trade, streamSequence), ct);
+        if (trades.Length == 0)
+        {
+            return;
+        }
+
+        // Recorded before it is queued, so an order that overtakes it knows of it (SubmitAsync): of a batch the last,
+        // newest print, so the order fills on none of the message, all of which was published before it was accepted.
+        // Trade ids only grow per market, and the stream is delivered in order.
+        _handedOver[subject] = trades[^1];
+        await _work.Writer.WriteAsync(() => ApplyTradesAsync(trades, streamSequence), ct);
         _doorbell.Writer.TryWrite(true);
     }
 
@@ -385,7 +395,8 @@ public sealed class ExchangeLoop(
     public bool Matches(string subject) => _matchingSubjects.ContainsKey(subject);
 
     /// <summary>
-    /// The newest print of a market the feed skipped (see <see cref="Matches"/>), kept raw and parsed only when needed:
+    /// The newest message of a market the feed skipped (see <see cref="Matches"/>), kept raw and parsed only when needed
+    /// (its newest print, the last trade of a batch, is what counts):
     /// for marks (PnL for risk and the portfolio) at once, and at each checkpoint to move the book's last price and
     /// stream watermark (where a restart resumes). Called by the trade feed, in stream order.
     /// </summary>
@@ -414,11 +425,13 @@ public sealed class ExchangeLoop(
         }
     }
 
+    /// <summary>The newest print of a skipped message: its only trade, or the last of a batch; null for none or unreadable.</summary>
     private Trade? ParseSkipped(byte[] data)
     {
         try
         {
-            return JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Trade);
+            var trades = TradeMessages.Decode(data);
+            return trades.Length > 0 ? trades[^1] : null;
         }
         catch (JsonException ex)
         {
@@ -441,25 +454,44 @@ public sealed class ExchangeLoop(
         }
     }
 
-    private async Task ApplyTradeAsync(Trade trade, ulong streamSequence)
+    /// <summary>
+    /// Applies the trades of one message, in order, as one step: no order or cancel runs between two prints of a
+    /// message, and what they changed is written in one transaction with the message's stream sequence as the book's
+    /// watermark. So a stored watermark always means "every print of that message and before it is applied", which is
+    /// what a restart resumes after; a watermark written between two prints of a batch would lose the rest of it.
+    /// </summary>
+    private async Task ApplyTradesAsync(Trade[] trades, ulong streamSequence)
     {
-        var key = $"{trade.Exchange}:{trade.Symbol}";
-        if (_exchange.GetBook(trade.Exchange, trade.Symbol) is null)
+        // The markets of the message that the engine trades (one, by the contract; each is handled on its own anyway).
+        List<string>? markets = null;
+        foreach (var trade in trades)
+        {
+            var market = $"{trade.Exchange}:{trade.Symbol}";
+            if (_exchange.GetBook(trade.Exchange, trade.Symbol) is not null && markets?.Contains(market) != true)
+            {
+                (markets ??= []).Add(market);
+            }
+        }
+
+        if (markets is null)
         {
             return; // a market the normalizer does not trade
         }
 
         using var activity = QuantTraderTelemetry.ActivitySource.StartActivity("paper.match");
-        activity?.SetTag("market", key);
-        var result = _exchange.OnTrade(trade);
-        _appliedSequence[key] = Math.Max(_appliedSequence.GetValueOrDefault(key), streamSequence);
-        TradesProcessed.Add(1);
+        activity?.SetTag("market", markets[0]);
+        activity?.SetTag("trades", trades.Length);
+        var result = _exchange.OnTrades(trades);
+        foreach (var market in markets)
+        {
+            _appliedSequence[market] = Math.Max(_appliedSequence.GetValueOrDefault(market), streamSequence);
+        }
+
+        TradesProcessed.Add(trades.Length);
         if (result.Updates.Count == 0 && result.Fills.Count == 0)
         {
             return; // nothing changed for anyone: the checkpoint will record the watermark
         }
-
-        TrackOpenOrders(trade.Exchange, trade.Symbol);
 
         var batch = new PersistBatch();
         var users = new HashSet<Guid>();
@@ -471,10 +503,17 @@ public sealed class ExchangeLoop(
             users.Add(fill.UserId);
         }
 
+        // Every event of an order, in order (one per print that changed it: each is a version on TRADING); its
+        // reservation as it is now, once.
+        var orders = new HashSet<Guid>();
         foreach (var update in result.Updates)
         {
             AddOrder(batch, update);
-            batch.Reservations.Add((update.Id, _exchange.Ledger.GetReservation(update.Id)));
+            if (orders.Add(update.Id))
+            {
+                batch.Reservations.Add((update.Id, _exchange.Ledger.GetReservation(update.Id)));
+            }
+
             users.Add(update.UserId);
         }
 
@@ -483,13 +522,20 @@ public sealed class ExchangeLoop(
             AddAccount(batch, user);
         }
 
-        AddBook(batch, key);
+        foreach (var market in markets)
+        {
+            var parts = market.Split(':');
+            TrackOpenOrders(parts[0], parts[1]);
+            AddBook(batch, market);
+        }
+
         FillsMade.Add(result.Fills.Count);
         await PersistAsync(batch);
-        if (result.Fills.Count > 0)
+        foreach (var print in result.Fills.GroupBy(f => f.TradeId))
         {
+            var trade = trades.First(t => t.TradeId == print.Key);
             logger.LogInformation("Trade {Market} #{TradeId} {Quantity} @ {Price} filled {Fills} paper orders",
-                key, trade.TradeId, trade.Quantity, trade.Price, result.Fills.Count);
+                $"{trade.Exchange}:{trade.Symbol}", trade.TradeId, trade.Quantity, trade.Price, print.Count());
         }
     }
 

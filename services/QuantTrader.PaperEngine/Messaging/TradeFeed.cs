@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
+using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Messaging;
 using QuantTrader.PaperEngine.Engine;
 using QuantTrader.ServiceDefaults.Messaging;
@@ -113,7 +114,11 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
         }
     }
 
-    /// <summary>One MARKET_RAW message into the engine loop; history imports, gap notices and unreadable messages never fill orders.</summary>
+    /// <summary>
+    /// One MARKET_RAW message into the engine loop: its one trade, or its batch of trades of that market (in trade-id
+    /// order, <see cref="TradeMessages"/>), as one unit under the message's stream sequence. History imports, gap
+    /// notices and unreadable messages never fill orders.
+    /// </summary>
     private async Task ApplyAsync(INatsJSMsg<byte[]> msg, ulong sequence, CancellationToken ct)
     {
         if (msg.Data is null || !msg.Subject.StartsWith("market.raw.", StringComparison.Ordinal))
@@ -129,24 +134,19 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
             return;
         }
 
-        Contracts.MarketData.Trade? trade;
+        Trade[] trades;
         try
         {
-            trade = JsonSerializer.Deserialize(msg.Data, ContractsJsonContext.Wire.Trade);
+            trades = TradeMessages.Decode(msg.Data);
         }
         catch (JsonException ex)
         {
-            logger.LogWarning(ex, "Skipping malformed trade at {Subject} sequence {Sequence}", msg.Subject, sequence);
-            return;
-        }
-
-        if (trade is null)
-        {
+            logger.LogWarning(ex, "Skipping malformed trade message at {Subject} sequence {Sequence}", msg.Subject, sequence);
             return;
         }
 
         using var activity = NatsTracing.StartProcess(msg.Subject, msg.Headers);
-        await loop.EnqueueTradeAsync(msg.Subject, trade, sequence, ct);
+        await loop.EnqueueTradesAsync(msg.Subject, trades, sequence, ct);
     }
 
     /// <summary>Deletes an abandoned consumer if the server still has it; an inactive one would expire by itself anyway.</summary>

@@ -7,8 +7,9 @@ using QuantTrader.Contracts.Messaging;
 namespace QuantTrader.PaperEngine.Orders;
 
 /// <summary>
-/// The newest trade of a market as MARKET_RAW holds it right now. An order is priced against it and only fills on
-/// prints after it, even when the engine's trade feed is behind: it never fills on a trade older than itself.
+/// The newest trade of a market as MARKET_RAW holds it right now: the last message on its subject, and of a batch the
+/// last (newest) trade. An order is priced against it and only fills on prints after it, even when the engine's trade
+/// feed is behind: it never fills on a trade older than itself, including the earlier prints of that batch.
 /// </summary>
 public sealed class LastTrades(INatsJSContext js, ILogger<LastTrades> logger)
 {
@@ -22,9 +23,14 @@ public sealed class LastTrades(INatsJSContext js, ILogger<LastTrades> logger)
         {
             var stream = _stream ??= await js.GetStreamAsync(Streams.MarketRaw().Name!, cancellationToken: ct);
             var response = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = Subjects.MarketRaw(exchange, symbol) }, ct);
-            return response.Message?.Data is { Length: > 0 } data
-                ? JsonSerializer.Deserialize(data.Span, ContractsJsonContext.Wire.Trade)
-                : null;
+            if (response.Message?.Data is not { Length: > 0 } data)
+            {
+                return null;
+            }
+
+            // One trade, or a batch in trade-id order whose last trade is the newest print.
+            var trades = TradeMessages.Decode(data.Span);
+            return trades.Length > 0 ? trades[^1] : null;
         }
         catch (NatsJSApiException ex) when (ex.Error.Code == 404)
         {
