@@ -29,6 +29,7 @@ public class ContractSerializationBenchmarks
         DateTimeOffset.FromUnixTimeMilliseconds(1_617_566_580_000), DateTimeOffset.FromUnixTimeMilliseconds(1_617_566_639_999),
         58_001.03m, 58_040.00m, 57_990.12m, 58_020.55m, 41.23456m, 2_391_654.4412345m, 1_254, 20.1m, 1_165_823.72m, Closed: true);
 
+    private Trade[] _trades1 = [];
     private JsonSerializerOptions _reflection = null!;
     private byte[] _tradeJson = [];
     private byte[] _klineJson = [];
@@ -52,6 +53,12 @@ public class ContractSerializationBenchmarks
             throw new InvalidOperationException("Source-generated and reflection JSON differ; the baseline is not equivalent.");
         }
 
+        _trades1 = [_trade];
+        if (!TradeMessages.Encode(_trades1).AsSpan().SequenceEqual(_tradeJson) || TradeMessages.Decode(_tradeJson)[0] != _trade)
+        {
+            throw new InvalidOperationException("TradeMessages' hand-written JSON differs from the wire contract's.");
+        }
+
         if (JsonSerializer.Deserialize(_tradeJson, ContractsJsonContext.Wire.Trade) != _trade
             || JsonSerializer.Deserialize(_klineJson, ContractsJsonContext.Wire.Kline) != _kline)
         {
@@ -65,11 +72,17 @@ public class ContractSerializationBenchmarks
     [BenchmarkCategory("Trade to JSON"), Benchmark(Description = "Wire (source-generated)")]
     public byte[] TradeToJsonWire() => JsonSerializer.SerializeToUtf8Bytes(_trade, ContractsJsonContext.Wire.Trade);
 
+    [BenchmarkCategory("Trade to JSON"), Benchmark(Description = "TradeMessages (hand-written writer)")]
+    public byte[] TradeToJsonMessage() => TradeMessages.Encode(_trades1);
+
     [BenchmarkCategory("Trade from JSON"), Benchmark(Baseline = true, Description = "Baseline: reflection")]
     public Trade? TradeFromJsonReflection() => JsonSerializer.Deserialize<Trade>(_tradeJson, _reflection);
 
     [BenchmarkCategory("Trade from JSON"), Benchmark(Description = "Wire (source-generated)")]
     public Trade? TradeFromJsonWire() => JsonSerializer.Deserialize(_tradeJson, ContractsJsonContext.Wire.Trade);
+
+    [BenchmarkCategory("Trade from JSON"), Benchmark(Description = "TradeMessages (hand-written reader)")]
+    public Trade TradeFromJsonMessage() => TradeMessages.Decode(_tradeJson)[0];
 
     [BenchmarkCategory("Kline to JSON"), Benchmark(Baseline = true, Description = "Baseline: reflection")]
     public byte[] KlineToJsonReflection() => JsonSerializer.SerializeToUtf8Bytes(_kline, _reflection);

@@ -67,12 +67,9 @@ public static class TradeMessages
     }
 
     /// <summary>The payload: a JSON object for one trade (the shape every consumer has always read), an array for more.</summary>
-    public static byte[] Encode(IReadOnlyList<Trade> trades) => trades.Count switch
-    {
-        0 => throw new ArgumentException("A message carries at least one trade.", nameof(trades)),
-        1 => JsonSerializer.SerializeToUtf8Bytes(trades[0], ContractsJsonContext.Wire.Trade),
-        _ => JsonSerializer.SerializeToUtf8Bytes(trades as Trade[] ?? [.. trades], ContractsJsonContext.Wire.TradeArray),
-    };
+    public static byte[] Encode(IReadOnlyList<Trade> trades) => trades.Count == 0
+        ? throw new ArgumentException("A message carries at least one trade.", nameof(trades))
+        : TradeJson.Encode(trades, asArray: trades.Count > 1);
 
     /// <summary>The JetStream de-duplication id of a message carrying these trades (see the class remarks).</summary>
     public static string MessageId(IReadOnlyList<Trade> trades) => trades.Count == 1
@@ -86,6 +83,12 @@ public static class TradeMessages
     /// </summary>
     public static Trade[] Decode(ReadOnlySpan<byte> data)
     {
+        if (TradeJson.TryRead(data, out var fast))
+        {
+            return fast;
+        }
+
+        // Not the shape we write (other letter case, numbers as strings, a missing field…): the serializer decides.
         var first = FirstToken(data);
         if (first == (byte)'[')
         {
