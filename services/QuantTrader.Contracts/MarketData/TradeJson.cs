@@ -31,6 +31,31 @@ internal static class TradeJson
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
+    // The last exchange and symbol read on this thread: a message's trades are all of one market, so after the first
+    // trade these strings are compared instead of allocated again for every trade.
+    [ThreadStatic]
+    private static CachedName t_exchange;
+
+    [ThreadStatic]
+    private static CachedName t_symbol;
+
+    private struct CachedName
+    {
+        private byte[]? _utf8;
+        private string? _value;
+
+        public string Read(ref Utf8JsonReader r)
+        {
+            if (_utf8 is not null && r.ValueTextEquals(_utf8))
+            {
+                return _value!;
+            }
+            _value = r.GetString()!;
+            _utf8 = System.Text.Encoding.UTF8.GetBytes(_value);
+            return _value;
+        }
+    }
+
     /// <summary>One trade (an object) or several (an array), as the serializer would write them.</summary>
     public static byte[] Encode(IReadOnlyList<Trade> trades, bool asArray)
     {
@@ -142,7 +167,7 @@ internal static class TradeJson
                 {
                     return false;
                 }
-                exchange = r.GetString();
+                exchange = t_exchange.Read(ref r);
             }
             else if (r.ValueTextEquals(Symbol.EncodedUtf8Bytes))
             {
@@ -150,7 +175,7 @@ internal static class TradeJson
                 {
                     return false;
                 }
-                symbol = r.GetString();
+                symbol = t_symbol.Read(ref r);
             }
             else if (r.ValueTextEquals(TradeId.EncodedUtf8Bytes))
             {

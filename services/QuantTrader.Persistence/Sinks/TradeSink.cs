@@ -56,7 +56,10 @@ public sealed class TradeSink(string durable = "persistence-trades", string? fil
             {
                 return Decoded<Trade>.Poison(trades.Length == 1 ? problem : $"trade {i + 1} of {trades.Length}: {problem}");
             }
-            trades[i] = trades[i] with { Time = trades[i].Time.ToUniversalTime() };
+            if (trades[i].Time.Offset != TimeSpan.Zero)
+            {
+                trades[i] = trades[i] with { Time = trades[i].Time.ToUniversalTime() }; // as stored: UTC (decoding gives UTC already)
+            }
         }
         return trades.Length == 1 ? Decoded<Trade>.Store(trades[0]) : Decoded<Trade>.StoreAll(trades);
     }
