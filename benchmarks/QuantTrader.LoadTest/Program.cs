@@ -12,8 +12,11 @@ if (args.Length >= 2 && args[0] == "--mode" && args[1] == "smoke")
 }
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "trading-latency")
 {
-    // A modest background (--rate is the background trade rate here) and enough orders for a stable p99.
-    var settings = LoadOptions.Parse(args[2..], new Dictionary<string, double> { ["rate"] = 200, ["orders"] = 1500 });
+    // A modest background (--rate is the background trade rate here) and enough orders for a stable p99. The system
+    // is started for the run, so its first minute is JIT: 3,000 uncounted orders (~40 s) let tiered compilation
+    // settle first (with 50, the paper engine spent 30 % of its CPU in the JIT while being measured; the cold p99
+    // was 4-5 times the steady one, docs/benchmarks.md section 11).
+    var settings = LoadOptions.Parse(args[2..], new Dictionary<string, double> { ["rate"] = 200, ["orders"] = 1500, ["warmup"] = 3000 });
     using var latencyCancel = new CancellationTokenSource(TimeSpan.FromMinutes(30));
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; latencyCancel.Cancel(); };
     var measured = await TradingLatencyBenchmark.RunAsync(settings, latencyCancel.Token);
