@@ -7,7 +7,12 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddNatsClient();
-builder.AddNpgsqlDataSource("quanttrader");
+// Sessions keep their state when a connection goes back to the pool: the batch saver's staging tables are
+// `ON COMMIT DELETE ROWS` temporary tables, and the default reset (DISCARD ALL) dropped them, so every upsert batch
+// re-created its table in the catalog (1.5 ms each, the costliest statements after the paper engine's in
+// pg_stat_statements; docs/benchmarks.md section 11). Nothing else here leaves session state behind (the migrator
+// unlocks its advisory lock itself).
+builder.AddNpgsqlDataSource("quanttrader", configureDataSourceBuilder: b => b.ConnectionStringBuilder.NoResetOnClose = true);
 builder.Services.AddOpenApi();
 
 // Registered first: its StartAsync (the migrations) completes before the consumers below start.

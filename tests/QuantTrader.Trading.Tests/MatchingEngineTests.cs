@@ -271,6 +271,30 @@ public sealed class MatchingEngineTests
     }
 
     [Fact]
+    public void A_snapshot_lists_the_newest_trade_ids_and_folds_the_rest_into_its_watermark_so_a_restored_book_still_knows_every_processed_one()
+    {
+        var book = BookAt(100m);
+        var processed = Enumerable.Range(1, 200).Select(i => (long)i * 2).ToArray(); // 2, 4, …, 400
+        foreach (var id in processed)
+        {
+            book.OnTrade(Trade(id, 100m, 1m));
+        }
+
+        var snapshot = book.Snapshot();
+        Assert.Equal(MatchingEngine.SnapshotTradeIds, snapshot.RecentTradeIds.Count);
+        Assert.Equal(processed[^MatchingEngine.SnapshotTradeIds..], snapshot.RecentTradeIds);
+        Assert.Equal(processed[^(MatchingEngine.SnapshotTradeIds + 1)], snapshot.TradeIdWatermark);
+
+        var restored = MatchingEngine.Restore(BtcUsdt, snapshot);
+        restored.Submit(Market(OrderSide.Buy, 1m), Fees, referenceTrade: Trade(0, 100m, 1m));
+        foreach (var id in processed)
+        {
+            Assert.Same(MatchResult.Empty, restored.OnTrade(Trade(id, 100m, 1m))); // every processed print, old or new
+        }
+        Assert.Single(restored.OnTrade(Trade(401, 100m, 1m)).Fills);
+    }
+
+    [Fact]
     public void Trade_ids_older_than_the_remembered_window_count_as_processed()
     {
         var book = new MatchingEngine(BtcUsdt, tradeIdWindow: 2);

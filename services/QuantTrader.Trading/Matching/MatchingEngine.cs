@@ -283,16 +283,45 @@ public sealed class MatchingEngine
         return null;
     }
 
-    /// <summary>The book's full state, for restart. Taking it does not change the book.</summary>
-    public BookSnapshot Snapshot() => new(
-        Instrument.Exchange,
-        Instrument.Symbol,
-        _nextSequence,
-        LastPrice,
-        LastTradeId,
-        _tradeIdWatermark,
-        [.. _recentTradeIds],
-        [.. _open.Values.OrderBy(o => o.Sequence).Select(o => o.ToSnapshot())]);
+    /// <summary>Processed trade ids a snapshot lists one by one; older ones are folded into its watermark.</summary>
+    public const int SnapshotTradeIds = 64;
+
+    /// <summary>
+    /// The book's state, for restart. Taking it does not change the book.
+    /// <para>Of the remembered trade ids only the newest <see cref="SnapshotTradeIds"/> are listed; the older ones are
+    /// folded into the watermark (every id at or below it counts as processed). The paper engine writes this snapshot
+    /// with every step that touches the book, and listing all 10,000 remembered ids made it ~100 KB of JSON each time:
+    /// the most expensive statement in PostgreSQL and a large part of the engine's own CPU (docs/benchmarks.md,
+    /// section 11). The restored book treats every id it processed as processed, as before; what it gives up is
+    /// accepting an unprocessed id older than the newest 64 — which never comes, since a market's ids on
+    /// <c>market.raw</c> only increase (the ingestor's sequencer).</para>
+    /// </summary>
+    public BookSnapshot Snapshot()
+    {
+        var fold = _recentTradeIds.Count - SnapshotTradeIds;
+        var watermark = _tradeIdWatermark;
+        var listed = new List<long>(Math.Min(_recentTradeIds.Count, SnapshotTradeIds));
+        foreach (var id in _recentTradeIds) // oldest first
+        {
+            if (fold-- > 0)
+            {
+                watermark = watermark is { } w ? Math.Max(w, id) : id;
+            }
+            else
+            {
+                listed.Add(id);
+            }
+        }
+        return new(
+            Instrument.Exchange,
+            Instrument.Symbol,
+            _nextSequence,
+            LastPrice,
+            LastTradeId,
+            watermark,
+            listed,
+            [.. _open.Values.OrderBy(o => o.Sequence).Select(o => o.ToSnapshot())]);
+    }
 
     /// <summary>Rebuilds a book from <see cref="Snapshot"/>; it then behaves exactly like the book the snapshot was taken of.</summary>
     public static MatchingEngine Restore(Instrument instrument, BookSnapshot snapshot, int tradeIdWindow = DefaultTradeIdWindow)
