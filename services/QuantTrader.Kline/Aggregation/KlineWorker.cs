@@ -125,7 +125,7 @@ public sealed class KlineWorker(
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var consuming = ConsumeAsync(consumer, gate, stop.Token);
         var ticking = TickAsync(gate, _options.ClockTick, OnTickAsync, stop.Token);
-        var openTicking = TickAsync(gate, _options.OpenUpdateInterval, PublishOpenUpdatesAsync, stop.Token);
+        var openTicking = TickAsync(gate, _options.OpenUpdateInterval / OpenUpdateSlots, PublishOpenUpdatesAsync, stop.Token);
 
         try
         {
@@ -344,9 +344,20 @@ public sealed class KlineWorker(
     }
 
     /// <summary>
-    /// The open-update timer: per live symbol that had trades since its last open update, the open kline of every
-    /// interval that changed since it was last published (latest state wins). Not during the start-up replay: those
-    /// states are minutes old and superseded by the replay itself.
+    /// The open-update period is cut into this many slots, and each symbol publishes in its own slot: one timer
+    /// publishing every symbol's open klines at once sent 160 messages in one burst each second (20 markets × 8
+    /// intervals), and every consumer of MARKET_KLINE (persistence, alert, strategy runner, analytics) then worked
+    /// through its burst at the same moment — on two cores, a recurring stall for whatever else was running
+    /// (docs/benchmarks.md section 11: the trade → fill tail).
+    /// </summary>
+    private const int OpenUpdateSlots = 8;
+
+    /// <summary>
+    /// The open-update timer (every period / <see cref="OpenUpdateSlots"/>): per live symbol that had trades since its
+    /// last open update and whose period is up, the open kline of every interval that changed since it was last
+    /// published (latest state wins). A symbol's period runs from its slot, so at most one update per period each, and
+    /// the symbols' updates are spread over the period. Not during the start-up replay: those states are minutes old and
+    /// superseded by the replay itself.
     /// </summary>
     private async Task PublishOpenUpdatesAsync(CancellationToken ct)
     {
@@ -356,16 +367,22 @@ public sealed class KlineWorker(
         }
 
         var now = time.GetUtcNow();
+        var period = _options.OpenUpdateInterval;
+        var slot = period / OpenUpdateSlots;
         foreach (var entry in _aggregators.Values)
         {
-            // Half a period: a tick delayed by a busy loop and the punctual one after it must not both publish.
-            if (entry.Source != LiveSource || !entry.OpenChanged || now - entry.LastOpenPublish < _options.OpenUpdateInterval / 2)
+            // A tick that comes a little early must not skip a whole period: a slot's worth of slack.
+            if (entry.Source != LiveSource || !entry.OpenChanged || now - entry.LastOpenPublish < period - slot / 2)
             {
                 continue;
             }
 
             entry.OpenChanged = false;
-            entry.LastOpenPublish = now;
+            // The first update places the symbol in its slot (a fixed one per symbol: the next one comes up to a period
+            // later than it would have), later ones keep it there.
+            entry.LastOpenPublish = entry.LastOpenPublish == DateTimeOffset.MinValue
+                ? now + slot * entry.Slot
+                : now;
             var intervals = entry.Aggregator.Intervals;
             for (var i = 0; i < intervals.Count; i++)
             {
@@ -433,6 +450,19 @@ public sealed class KlineWorker(
         public bool OpenChanged { get; set; }
 
         public DateTimeOffset LastOpenPublish { get; set; } = DateTimeOffset.MinValue;
+
+        /// <summary>This symbol's slot of the open-update period (stable: from the name, not the start order).</summary>
+        public int Slot { get; } = (int)((uint)StableHash(aggregator.Exchange + ":" + aggregator.Symbol) % OpenUpdateSlots);
+
+        private static int StableHash(string text)
+        {
+            var hash = 17;
+            foreach (var c in text)
+            {
+                hash = unchecked(hash * 31 + c);
+            }
+            return hash;
+        }
 
         /// <summary>Per interval (in <see cref="KlineAggregator.Intervals"/> order), the open kline last published.</summary>
         public KlineRecord?[] LastOpenPublished { get; } = new KlineRecord?[aggregator.Intervals.Count];
