@@ -21,6 +21,38 @@ public sealed class MarketBus : IAsyncDisposable
 
     public INatsJSContext Js { get; }
 
+    /// <summary>
+    /// Starts listening to a market's open-kline updates (core NATS, no stream: only what is published from now on);
+    /// dispose the returned subscription to stop. The updates collect in <paramref name="into"/>.
+    /// </summary>
+    public async Task<IAsyncDisposable> ListenToOpenKlinesAsync(string exchange, string interval, string symbol, List<Kline> into)
+    {
+        var subscription = await _connection.SubscribeCoreAsync<byte[]>(Subjects.MarketCandle(exchange, interval, symbol));
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var msg in subscription.Msgs.ReadAllAsync())
+            {
+                if (msg.Data is { } data && JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Kline) is { } kline)
+                {
+                    lock (into)
+                    {
+                        into.Add(kline);
+                    }
+                }
+            }
+        });
+        return new Listening(subscription, reading);
+    }
+
+    private sealed class Listening(INatsSub<byte[]> subscription, Task reading) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await subscription.DisposeAsync();
+            await reading.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
     public static async Task<MarketBus> ConnectAsync(SystemFixture system)
     {
         var connection = new NatsConnection(new NatsOpts { Url = await system.ConnectionStringAsync("nats") });

@@ -13,6 +13,15 @@ public static class Subjects
     public static string MarketKline(string exchange, string interval, string symbol) => $"market.kline.{exchange}.{interval}.{symbol}";
     public const string MarketKlineAll = "market.kline.>";
 
+    /// <summary>
+    /// Updates of the open (in-progress) kline, on core NATS, outside every stream: "latest state wins" by nature, read
+    /// by persistence (the current candle in the database) and live views; closed klines stay on
+    /// <see cref="MarketKline"/> in MARKET_KLINE (docs/klines.md).
+    /// </summary>
+    public static string MarketCandle(string exchange, string interval, string symbol) => $"market.candle.{exchange}.{interval}.{symbol}";
+
+    public const string MarketCandleAll = "market.candle.>";
+
     /// <summary>Gaps the ingestor could not fill: never silent.</summary>
     public static string MarketGap(string exchange, string symbol) => $"market.gap.{exchange}.{symbol}";
 

@@ -389,10 +389,33 @@ public sealed class KlineWorker(
                 // A trade dropped as late by one interval leaves that interval's open kline as it was: not re-sent.
                 if (entry.Aggregator.OpenKline(intervals[i]) is { } open && open != entry.LastOpenPublished[i])
                 {
-                    await PublishAsync(entry, open, msgId: null, ct);
+                    await PublishOpenAsync(open, ct);
                     entry.LastOpenPublished[i] = open;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// An open-kline update on core NATS (<see cref="Subjects.MarketCandle"/>), not in MARKET_KLINE: every consumer of
+    /// that stream (alert, strategy runner, analytics) acts on closed klines only, and 160 stored updates a second they
+    /// then discarded were the largest recurring load on a small machine (docs/benchmarks.md section 11); the update
+    /// is superseded a second later anyway, so no stream ack is awaited either.
+    /// </summary>
+    private async Task PublishOpenAsync(KlineRecord kline, CancellationToken ct)
+    {
+        var subject = Subjects.MarketCandle(kline.Exchange, kline.Interval, kline.Symbol);
+        var headers = new NatsHeaders();
+        using var activity = NatsTracing.StartPublish(subject, headers);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(kline, ContractsJsonContext.Wire.Kline);
+        try
+        {
+            await publisher.Connection.PublishAsync(subject, payload, headers, cancellationToken: ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // NATS away: the next period's update carries the same state and more.
+            logger.LogDebug(ex, "Open kline update on {Subject} not sent", subject);
         }
     }
 

@@ -16,6 +16,8 @@ public static class SinkRegistration
         builder.AddSink(new OrderSink());
         builder.AddSink(new FillSink());
         builder.AddSink(new AlertEventSink());
+        // The current candles, from core NATS (not a stream): see OpenKlineSaver.
+        builder.Services.AddHostedService<OpenKlineSaver>();
         builder.Services.AddHostedService<PartitionMaintenance>();
         return builder;
     }
