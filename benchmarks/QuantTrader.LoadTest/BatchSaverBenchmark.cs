@@ -54,7 +54,8 @@ public static class BatchSaverBenchmark
     private const int WarmUpRows = 200_000;
 
     /// <param name="tradesPerMessage">The ingestor's <c>MarketData:MaxTradesPerMessage</c> (1: one message per trade).</param>
-    public static async Task<BatchSaverResult> RunAsync(int rows, int tradesPerMessage, CancellationToken ct)
+    /// <param name="writers">The saver's <c>Persistence:Writers</c> (default 2).</param>
+    public static async Task<BatchSaverResult> RunAsync(int rows, int tradesPerMessage, int writers, CancellationToken ct)
     {
         var trades = Trades(rows, DateTimeOffset.UtcNow.AddHours(-1));
         Console.WriteLine($"starting nats-server and PostgreSQL, migrating the schema …");
@@ -71,7 +72,7 @@ public static class BatchSaverBenchmark
         // libcoreclr.so 33 %), which says nothing about sustained throughput.
         var warmUp = Trades(WarmUpRows, DateTimeOffset.UtcNow.AddHours(-2), firstId: 1);
         await PreloadAsync(js, warmUp, tradesPerMessage, ct);
-        var (warmElapsed, _, _) = await SaverAsync(js, dataSource, WarmUpRows, ct);
+        var (warmElapsed, _, _) = await SaverAsync(js, dataSource, WarmUpRows, writers, ct);
         Console.WriteLine($"batch saver warm-up: {WarmUpRows / warmElapsed.TotalSeconds:N0} rows/s cold ({WarmUpRows:N0} rows, not counted)");
         await using (var empty = dataSource.CreateCommand("TRUNCATE trades"))
         {
@@ -93,7 +94,7 @@ public static class BatchSaverBenchmark
         var processes = new ProcessStats(repositoryRoot: "\0", dataDirectory: Path.GetTempPath());
         processes.Start();
         var clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var (elapsed, batches, deadLettered) = await SaverAsync(js, dataSource, rows, ct);
+        var (elapsed, batches, deadLettered) = await SaverAsync(js, dataSource, rows, writers, ct);
         clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpu;
         var cpu = processes.Finish(elapsed).ToDictionary(p => p.Name, p => p.Cores * elapsed.TotalSeconds);
         var saver = rows / elapsed.TotalSeconds;
@@ -172,7 +173,7 @@ public static class BatchSaverBenchmark
     /// batch-size histogram is recorded after a batch's acks are sent); then the consumer must show nothing pending
     /// and nothing awaiting an ack.
     /// </summary>
-    private static async Task<(TimeSpan Elapsed, long Batches, long DeadLettered)> SaverAsync(NatsJSContext js, NpgsqlDataSource dataSource, int rows, CancellationToken ct)
+    private static async Task<(TimeSpan Elapsed, long Batches, long DeadLettered)> SaverAsync(NatsJSContext js, NpgsqlDataSource dataSource, int rows, int writers, CancellationToken ct)
     {
         long committed = 0, batches = 0, deadLettered = 0;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -198,7 +199,7 @@ public static class BatchSaverBenchmark
 
         var sink = new TradeSink();
         var saver = new JetStreamSink<Trade>(sink, js, dataSource, new DeadLetters(js, NullLogger<DeadLetters>.Instance),
-            Options.Create(new PersistenceOptions { Writers = int.TryParse(Environment.GetEnvironmentVariable("QUANTTRADER_BENCH_WRITERS"), out var w) ? w : new PersistenceOptions().Writers }), NullLogger<JetStreamSink<Trade>>.Instance);
+            Options.Create(new PersistenceOptions { Writers = writers }), NullLogger<JetStreamSink<Trade>>.Instance);
         var watch = Stopwatch.StartNew();
         await saver.StartAsync(ct);
         try

@@ -2,7 +2,7 @@ using QuantTrader.LoadTest;
 
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --rate <trades/s> --duration <seconds>
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode ingest-publish [--frames 200000] [--rounds 5]
-// dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode batch-saver [--rows 500000] [--trades-per-message 200]
+// dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode batch-saver [--rows 500000] [--trades-per-message 200] [--writers 2]
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode trading-latency [--rate 200] [--orders 1500] [--warmup 50]
 // dotnet run --project benchmarks/QuantTrader.LoadTest -- --mode smoke [--rate 200] [--duration 5]   (the test suite runs it)
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "smoke")
@@ -29,7 +29,7 @@ if (args.Length >= 2 && args[0] == "--mode" && args[1] == "trading-latency")
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "batch-saver")
 {
     var settings = LoadOptions.Parse(args[2..]);
-    var saved = await BatchSaverBenchmark.RunAsync(settings.Rows, settings.TradesPerMessage, CancellationToken.None);
+    var saved = await BatchSaverBenchmark.RunAsync(settings.Rows, settings.TradesPerMessage, settings.Writers, CancellationToken.None);
     Console.WriteLine(BatchSaverReport.Markdown(saved, $"dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- {string.Join(' ', args)}"));
     return 0;
 }

@@ -20,7 +20,6 @@ public sealed class TradeMessagesTests
         var payload = TradeMessages.Encode([trade]);
 
         Assert.Equal((byte)'{', payload[0]);
-        Assert.False(TradeMessages.IsBatch(payload));
         Assert.Equal([trade], TradeMessages.Decode(payload));
         Assert.Equal("binance:BTCUSDT:7", TradeMessages.MessageId([trade]));
     }
@@ -31,7 +30,7 @@ public sealed class TradeMessagesTests
         Trade[] trades = [T(7), T(8), T(9)];
         var payload = TradeMessages.Encode(trades);
 
-        Assert.True(TradeMessages.IsBatch(payload));
+        Assert.Equal((byte)'[', payload[0]);
         Assert.Equal(trades, TradeMessages.Decode(payload));
         Assert.Equal("binance:BTCUSDT:7-9", TradeMessages.MessageId(trades));
     }

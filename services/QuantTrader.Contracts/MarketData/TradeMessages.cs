@@ -108,9 +108,6 @@ public static class TradeMessages
         return [single];
     }
 
-    /// <summary>True when the payload is a batch (a JSON array) rather than one trade.</summary>
-    public static bool IsBatch(ReadOnlySpan<byte> data) => FirstToken(data) == (byte)'[';
-
     private static byte FirstToken(ReadOnlySpan<byte> data)
     {
         foreach (var b in data)
