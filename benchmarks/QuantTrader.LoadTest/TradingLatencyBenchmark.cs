@@ -84,9 +84,25 @@ public static class TradingLatencyBenchmark
         var loadBefore = LoadAverage();
         var watch = Stopwatch.StartNew();
         Console.WriteLine($"placing {options.Orders:N0} orders one at a time (the first {options.Warmup} are warm-up, not counted) …");
+        // --order-rate paces the counted orders (order i is sent at start + i / rate, or at once when behind); 0 sends
+        // each one as soon as the previous one is done. Warm-up orders are never paced.
+        var pace = options.OrderRate > 0 ? TimeSpan.FromSeconds(1 / options.OrderRate) : TimeSpan.Zero;
+        var pacedStart = TimeSpan.Zero;
         for (var i = 0; i < options.Orders + options.Warmup; i++)
         {
             var counted = i >= options.Warmup;
+            if (counted && pace > TimeSpan.Zero)
+            {
+                if (i == options.Warmup)
+                {
+                    pacedStart = watch.Elapsed;
+                }
+                var due = pacedStart + pace * (i - options.Warmup);
+                if (due > watch.Elapsed)
+                {
+                    await Task.Delay(due - watch.Elapsed, ct);
+                }
+            }
             var (order, symbol, shouldFill) = NextOrder(i, prices);
             var sent = Stopwatch.GetTimestamp();
             using var response = await trader.Client.PostAsJsonAsync("/api/v1/orders", order, ct);
@@ -343,7 +359,7 @@ public static class TradingLatencyReport
         sb.AppendLine(Report.MachineLine());
         sb.AppendLine(c, $"- Command: `{commandLine}`");
         sb.AppendLine(c, $"- Load average (1/5/15 min) when the orders started: {r.LoadBefore}; when they ended: {r.LoadAfter}");
-        sb.AppendLine(c, $"- {r.Placed:N0} orders placed one at a time through the gateway (plus {r.Options.Warmup} warm-up orders not counted), {r.Options.Rate:N0} background trades/s over {SystemUnderTest.Symbols.Length * SystemUnderTest.Exchanges.Length} markets, {r.Elapsed.TotalSeconds:F0} s");
+        sb.AppendLine(c, $"- {r.Placed:N0} orders placed one at a time through the gateway{(r.Options.OrderRate > 0 ? $", paced at {r.Options.OrderRate:0.##} orders/s" : ", each as soon as the previous one was done")} (plus {r.Options.Warmup} warm-up orders not counted), {r.Options.Rate:N0} background trades/s over {SystemUnderTest.Symbols.Length * SystemUnderTest.Exchanges.Length} markets, {r.Elapsed.TotalSeconds:F0} s");
         sb.AppendLine();
         sb.AppendLine("| figure | ms p50 / p99 / max | samples | goal | |");
         sb.AppendLine("|---|---|---|---|---|");

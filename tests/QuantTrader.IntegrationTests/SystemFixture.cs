@@ -50,6 +50,9 @@ public sealed class SystemFixture : IAsyncLifetime
             ],
             (options, _) => options.DisableDashboard = true,
             cts.Token);
+        // The paper engine logs each accepted order and each filling print at Debug (Information would cost a busy
+        // system CPU); a failing trading test wants them in its resource log.
+        builder.CreateResourceBuilder<ProjectResource>("paper-engine").WithEnvironment("Logging__LogLevel__QuantTrader.PaperEngine", "Debug");
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error)

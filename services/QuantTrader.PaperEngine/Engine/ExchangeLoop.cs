@@ -531,10 +531,15 @@ public sealed class ExchangeLoop(
 
         FillsMade.Add(result.Fills.Count);
         await PersistAsync(batch);
+        // Debug for the same reason as an accepted order's line (OrderService): the fills are stored and published.
+        if (!logger.IsEnabled(LogLevel.Debug))
+        {
+            return;
+        }
         foreach (var print in result.Fills.GroupBy(f => f.TradeId))
         {
             var trade = trades.First(t => t.TradeId == print.Key);
-            logger.LogInformation("Trade {Market} #{TradeId} {Quantity} @ {Price} filled {Fills} paper orders",
+            logger.LogDebug("Trade {Market} #{TradeId} {Quantity} @ {Price} filled {Fills} paper orders",
                 $"{trade.Exchange}:{trade.Symbol}", trade.TradeId, trade.Quantity, trade.Price, print.Count());
         }
     }
