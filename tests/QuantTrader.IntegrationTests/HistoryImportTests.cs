@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -26,8 +27,10 @@ public sealed class HistoryImportTests(SystemFixture system)
     /// <summary>A symbol no other test uses, registered through base/quote (the import's unknown-symbol path).</summary>
     private static (string Symbol, string Base) FreshSymbol()
     {
-        var letters = new string([.. Guid.NewGuid().ToString("N").Where(char.IsLetter).Take(4).Select(char.ToUpperInvariant)]);
-        var b = "T" + letters.PadRight(4, 'X');
+        // Six letters A–Z from random bytes (26^6 ≈ 3 × 10^8): four hex letters of a GUID gave at most 6^4 = 1,296 names,
+        // and one CI run drew the same symbol for two imports, so one test counted the other's trades.
+        var letters = new string([.. RandomNumberGenerator.GetBytes(6).Select(x => (char)('A' + x % 26))]);
+        var b = "T" + letters;
         return (b + "USDT", b);
     }
 
