@@ -20,7 +20,7 @@ var accounts = builder.AddQuantTraderService<Projects.QuantTrader_Accounts>("acc
     .WithOptionalStripe(builder);
 // Market data: the exchange simulator (default, offline) or the real exchanges (QuantTrader:MarketData:Source=live).
 var ingestor = builder.AddQuantTraderService<Projects.QuantTrader_Ingestor>("ingestor", nats, signingKey).WithStorage(database, persistence)
-    .WithMarketData(builder);
+    .WithMarketData(builder, settings.DataDirectory);
 var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", nats, signingKey).WithStorage(database, persistence);
 var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence);
 // Webhooks to loopback/private/link-local addresses are refused (SSRF) unless the operator allows them (tests, on-premise receivers).

@@ -10,7 +10,8 @@ namespace QuantTrader.AppHost.Infrastructure;
 /// </summary>
 public static class MarketDataSource
 {
-    public static IResourceBuilder<ProjectResource> WithMarketData(this IResourceBuilder<ProjectResource> ingestor, IDistributedApplicationBuilder builder)
+    /// <param name="dataDirectory">The run's data folder: the simulator keeps its markets' ids and prices there across restarts.</param>
+    public static IResourceBuilder<ProjectResource> WithMarketData(this IResourceBuilder<ProjectResource> ingestor, IDistributedApplicationBuilder builder, string dataDirectory)
     {
         var section = builder.Configuration.GetSection("QuantTrader:MarketData");
         // A deployment (publish mode: Kubernetes manifests) trades on the real exchanges unless told otherwise;
@@ -36,6 +37,12 @@ public static class MarketDataSource
             .WithHttpEndpoint(port: port > 0 ? port : null, name: "http")
             .WithHttpHealthCheck("/health")
             .WithEnvironment("Simulator__Binance__ConnectionLifetime", lifetime.ToString("c", CultureInfo.InvariantCulture));
+        if (!builder.ExecutionContext.IsPublishMode)
+        {
+            // Trade ids go on across restarts, as on a real exchange (SimState): ids that went back made every consumer
+            // ignore a market until they climbed past the old ones. (A deployment has no local data folder.)
+            simulator.WithEnvironment("Simulator__StateFile", Path.Combine(dataDirectory, "exchange-simulator", "state.json"));
+        }
         var endpoint = simulator.GetEndpoint("http");
 
         return ingestor

@@ -10,6 +10,7 @@ builder.AddServiceDefaults();
 builder.Services.Configure<SimulatorOptions>(builder.Configuration.GetSection("Simulator"));
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<SimMarket>();
+builder.Services.AddHostedService<SimState>(); // before the generator: the stored ids apply before the first print
 builder.Services.AddHostedService<TradeGenerator>();
 builder.Services.AddSingleton<ReplayPlayer>();
 builder.Services.AddHostedService<StartupReplays>();

@@ -205,6 +205,35 @@ public sealed class SimInstrument
         }
     }
 
+    /// <summary>What a restart needs to continue this market: the next ids and the current price (<see cref="SimState"/>).</summary>
+    public SimInstrumentState Checkpoint()
+    {
+        lock (_lock)
+        {
+            return new SimInstrumentState(Exchange, Instrument.Symbol, _nextAggregateId, _nextTradeId, _price);
+        }
+    }
+
+    /// <summary>
+    /// Continues a market a previous run of the simulator left: ids go on from the stored ones plus
+    /// <paramref name="idMargin"/> and the walk from its price. The random starting ids of this run were never handed
+    /// out, so they give way; an id this run has already printed is never handed out again (a real exchange never
+    /// reuses a trade id).
+    /// </summary>
+    public void Resume(SimInstrumentState state, long idMargin)
+    {
+        lock (_lock)
+        {
+            var printed = _record.Count > 0;
+            _nextAggregateId = printed ? Math.Max(_nextAggregateId, state.NextAggregateId + idMargin) : state.NextAggregateId + idMargin;
+            _nextTradeId = printed ? Math.Max(_nextTradeId, state.NextTradeId + idMargin) : state.NextTradeId + idMargin;
+            if (state.Price > 0m)
+            {
+                _price = state.Price;
+            }
+        }
+    }
+
     /// <summary>A copy of the recorded prints, oldest first.</summary>
     public List<SimPrint> Recorded()
     {

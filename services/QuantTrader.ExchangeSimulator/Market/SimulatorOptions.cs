@@ -12,6 +12,12 @@ public sealed class SimulatorOptions
     /// <summary>Seed of the random walk; null: a new walk every start.</summary>
     public int? Seed { get; set; }
 
+    /// <summary>
+    /// Where the markets' next ids and prices are kept across restarts (<see cref="SimState"/>); empty: every start is a
+    /// fresh market. The AppHost puts it in the data folder.
+    /// </summary>
+    public string? StateFile { get; set; }
+
     public BinanceOptions Binance { get; set; } = new();
 
     public OkxOptions Okx { get; set; } = new();
