@@ -40,6 +40,20 @@ public sealed class TradeSequencerTests
     }
 
     [Fact]
+    public void Resuming_after_a_previous_runs_last_id_makes_the_outage_a_gap_and_a_re_sent_trade_a_duplicate()
+    {
+        var s = new TradeSequencer();
+        s.Resume("BTCUSDT", 100);
+        Assert.Equal(SequenceVerdict.Duplicate, s.Offer("BTCUSDT", 100).Verdict);
+        Assert.Equal(new SequenceDecision(SequenceVerdict.Gap, 101, 119), s.Offer("BTCUSDT", 120));
+
+        // Only before a symbol's first trade of this run: once live, the sequence is its own.
+        s.Offer("ETHUSDT", 7);
+        s.Resume("ETHUSDT", 3);
+        Assert.Equal(SequenceVerdict.Publish, s.Offer("ETHUSDT", 8).Verdict);
+    }
+
+    [Fact]
     public void Symbols_are_sequenced_independently()
     {
         var s = new TradeSequencer();

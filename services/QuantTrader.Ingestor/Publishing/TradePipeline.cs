@@ -28,6 +28,9 @@ public sealed class TradePipeline(
         new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly TradeSequencer _sequencer = new();
 
+    // Markets whose last published id this run has looked up (once each, at their first live trade).
+    private readonly HashSet<string> _resumeChecked = new(StringComparer.Ordinal);
+
     public ValueTask WriteAsync(Trade trade, CancellationToken ct) =>
         _input.Writer.TryWrite(trade) ? ValueTask.CompletedTask : _input.Writer.WriteAsync(trade, ct);
 
@@ -39,6 +42,11 @@ public sealed class TradePipeline(
         {
             while (batch.Count < MaxBatch && reader.TryRead(out var trade))
             {
+                if (_resumeChecked.Add(trade.Symbol))
+                {
+                    await ResumeAsync(trade, ct);
+                }
+
                 var decision = _sequencer.Offer(trade.Symbol, trade.TradeId);
                 if (decision.Verdict == SequenceVerdict.Gap)
                 {
@@ -60,6 +68,32 @@ public sealed class TradePipeline(
 
             await FlushAsync(batch, ct);
         }
+    }
+
+    /// <summary>
+    /// At a market's first live trade of this run: continue after the last id MARKET_RAW holds, so the trades the
+    /// exchange printed while the ingestor was down (a restart, a crash, the whole system stopped) are backfilled over
+    /// REST like any other gap — up to <c>MaxBackfillTrades</c>; what the exchange no longer serves is reported on
+    /// <c>market.gap</c>, never skipped silently. Ids far below the stored one mean the exchange's ids started over
+    /// (another source on the same data, say): that market then continues from its new ids, with a warning.
+    /// </summary>
+    private async Task ResumeAsync(Trade first, CancellationToken ct)
+    {
+        if (await publisher.LastPublishedIdAsync(exchange, first.Symbol, ct) is not { } last)
+        {
+            return;
+        }
+
+        if (first.TradeId > last || last - first.TradeId <= maxBackfillTrades)
+        {
+            _sequencer.Resume(first.Symbol, last);
+            logger.LogInformation("{Exchange} {Symbol} continues after trade id {Last}, the last one published before this start", exchange, first.Symbol, last);
+            return;
+        }
+
+        logger.LogWarning(
+            "{Exchange} {Symbol}: the first live trade id {First} is far below the last one published ({Last}); the exchange's ids started over, so the market continues from the new ids",
+            exchange, first.Symbol, first.TradeId, last);
     }
 
     private async Task FlushAsync(List<Trade> batch, CancellationToken ct)

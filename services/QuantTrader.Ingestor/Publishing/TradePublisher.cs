@@ -1,6 +1,7 @@
 using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
 using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Messaging;
 using QuantTrader.ServiceDefaults.Messaging;
@@ -41,6 +42,31 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
     /// </summary>
     public Task PublishHistoryAsync(IReadOnlyList<Trade> trades, CancellationToken ct) =>
         PublishAsync(trades, static t => Subjects.MarketHistory(t.Exchange, t.Symbol), static m => "history:" + TradeMessages.MessageId(m), ct);
+
+    /// <summary>
+    /// The id of the newest live trade of a market in MARKET_RAW (of a batch: its last), or null when there is none or
+    /// it cannot be read — the ingestor then starts that market from the first live trade, as on a first start.
+    /// </summary>
+    public async Task<long?> LastPublishedIdAsync(string exchange, string symbol, CancellationToken ct)
+    {
+        try
+        {
+            var stream = await _js.GetStreamAsync(Streams.MarketRaw().Name!, cancellationToken: ct);
+            var response = await stream.GetAsync(new StreamMsgGetRequest { LastBySubj = Subjects.MarketRaw(exchange, symbol) }, ct);
+            return response.Message?.Data is { Length: > 0 } data && TradeMessages.Decode(data.Span) is { Length: > 0 } trades
+                ? trades[^1].TradeId
+                : null;
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            return null; // nothing of this market yet (or no stream yet)
+        }
+        catch (Exception ex) when (ex is NatsException or JsonException)
+        {
+            logger.LogWarning(ex, "Could not read the last published trade of {Exchange} {Symbol}; starting it from its first live trade", exchange, symbol);
+            return null;
+        }
+    }
 
     public async Task PublishGapAsync(MarketGap gap, CancellationToken ct)
     {

@@ -34,6 +34,18 @@ public sealed class TradeSequencer
     public long? Last(string symbol) => _last.TryGetValue(symbol, out var last) ? last : null;
 
     /// <summary>
+    /// Continues a symbol after the id a previous run of the ingestor published last, before its first live trade of
+    /// this run: the trades in between become a gap to backfill, and re-sent ones duplicates.
+    /// </summary>
+    public void Resume(string symbol, long lastPublished)
+    {
+        if (!_last.ContainsKey(symbol))
+        {
+            _last[symbol] = lastPublished;
+        }
+    }
+
+    /// <summary>
     /// Decides about one live trade id. <see cref="SequenceVerdict.Gap"/> does not advance: the caller backfills,
     /// calls <see cref="Fill"/> and offers the trade again.
     /// </summary>
@@ -41,7 +53,8 @@ public sealed class TradeSequencer
     {
         if (!_last.TryGetValue(symbol, out var last))
         {
-            // The first trade after start-up: nothing before it is ours to fill.
+            // The first trade of a market that was never published (or whose last id could not be read): nothing before
+            // it is ours to fill.
             _last[symbol] = tradeId;
             return new SequenceDecision(SequenceVerdict.Publish);
         }
