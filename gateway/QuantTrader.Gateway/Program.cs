@@ -27,6 +27,6 @@ app.UseCallerAuthentication();
 app.UseRateLimiter();
 app.MapDefaultEndpoints();
 app.MapCombinedOpenApi();
-app.MapReverseProxy();
+app.MapReverseProxy(UnreachableServices.Pipeline);
 
 app.Run();

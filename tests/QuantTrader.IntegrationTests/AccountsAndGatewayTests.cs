@@ -48,6 +48,30 @@ public sealed class AccountsAndGatewayTests(SystemFixture system)
     }
 
     [Fact]
+    public async Task A_service_that_is_down_is_a_503_problem_naming_it_with_retry_after()
+    {
+        var (_, _, client) = await system.CreateUserAsync();
+        await ResourceControl.KillAsync(system, "analytics");
+        try
+        {
+            using var response = await client.GetAsync("/api/v1/analytics/performance");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("https://quanttrader.dev/problems/service-unavailable", problem.GetProperty("type").GetString());
+            Assert.Contains("analytics", problem.GetProperty("detail").GetString());
+        }
+        finally
+        {
+            await ResourceControl.StartAsync(system, "analytics");
+        }
+
+        using var again = await client.GetAsync("/api/v1/analytics/performance");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
     public async Task No_key_or_a_bad_key_is_a_401_problem()
     {
         using (var response = await system.Gateway.GetAsync("/api/v1/accounts/me"))
