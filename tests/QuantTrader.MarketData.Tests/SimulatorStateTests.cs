@@ -49,7 +49,7 @@ public sealed class SimulatorStateTests : IDisposable
     {
         var (first, firstState) = Simulator(seed: 3);
         PrintAll(first, 10);
-        firstState.TrySave(StateFile, clean: false); // the periodic save; then the process dies without a clean stop
+        firstState.TrySave(clean: false); // the periodic save; then the process dies without a clean stop
         var stored = first.Instruments.ToDictionary(i => (i.Exchange, i.Instrument.Symbol), i => i.Checkpoint());
         PrintAll(first, 10); // handed out after the last save, lost with the crash
 

@@ -32,20 +32,17 @@ public sealed class SimState(SimMarket market, IOptions<SimulatorOptions> option
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    private string? Path => options.Value.StateFile is { Length: > 0 } path ? path : null;
+    private string? StateFile => options.Value.StateFile is { Length: > 0 } path ? path : null;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (Path is { } path)
-        {
-            Load(path);
-        }
+        Load();
         await base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (Path is not { } path)
+        if (StateFile is null)
         {
             return;
         }
@@ -55,7 +52,7 @@ public sealed class SimState(SimMarket market, IOptions<SimulatorOptions> option
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                TrySave(path, clean: false);
+                TrySave(clean: false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -68,15 +65,17 @@ public sealed class SimState(SimMarket market, IOptions<SimulatorOptions> option
         await base.StopAsync(cancellationToken);
         // After the trade generator and the web server have stopped (hosted services stop in reverse order of
         // registration): nothing hands out an id after this.
-        if (Path is { } path)
-        {
-            TrySave(path, clean: true);
-        }
+        TrySave(clean: true);
     }
 
-    /// <summary>Applies a stored state to the markets this run offers; a missing or unreadable file starts fresh.</summary>
-    public void Load(string path)
+    /// <summary>Applies a stored state to the markets this run offers; no state file, a missing or an unreadable one starts fresh.</summary>
+    public void Load()
     {
+        if (StateFile is not { } path)
+        {
+            return;
+        }
+
         if (!File.Exists(path))
         {
             logger.LogInformation("No simulator state at {Path}: the markets start fresh", path);
@@ -116,12 +115,17 @@ public sealed class SimState(SimMarket market, IOptions<SimulatorOptions> option
     }
 
     /// <summary>Writes the file whole (temporary file, then rename), so a crash mid-write leaves the previous one.</summary>
-    public void TrySave(string path, bool clean)
+    public void TrySave(bool clean)
     {
+        if (StateFile is not { } path)
+        {
+            return;
+        }
+
         try
         {
             var state = new SimStateFile(clean, DateTimeOffset.UtcNow, [.. market.Instruments.Select(i => i.Checkpoint())]);
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             var temporary = path + ".tmp";
             File.WriteAllText(temporary, JsonSerializer.Serialize(state, Json));
             File.Move(temporary, path, overwrite: true);
