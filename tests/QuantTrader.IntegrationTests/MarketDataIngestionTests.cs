@@ -124,9 +124,14 @@ public sealed class MarketDataIngestionTests(SystemFixture system) : IAsyncLifet
 
         // The watchdog (StaleAfter 10 s against the simulator) gives up on the silent connection, counted with its reason.
         await Eventually.SucceedsAsync(async () => Assert.True(await StatusAsync($"{exchange}.reconnects.watchdog") > watchdog), Wait);
-        var sessions = await _simulator.GetFromJsonAsync<JsonElement[]>($"/control/connections?exchange={exchange}");
-        // The ingestor is on a new, live connection (the hung one is not closed by a hung server: only the client left).
-        Assert.Contains(sessions!, s => !s.GetProperty("stalled").GetBoolean() && s.GetProperty("closedAt").ValueKind == JsonValueKind.Null);
+        // The ingestor gets onto a new, live connection (the hung one is not closed by a hung server: only the client
+        // left). The watchdog counts when it gives up; the new connection follows after the reconnect backoff (a CI
+        // run checked in between and found only the stalled one), so this waits for it.
+        await Eventually.SucceedsAsync(async () =>
+        {
+            var sessions = await _simulator.GetFromJsonAsync<JsonElement[]>($"/control/connections?exchange={exchange}");
+            Assert.Contains(sessions!, s => !s.GetProperty("stalled").GetBoolean() && s.GetProperty("closedAt").ValueKind == JsonValueKind.Null);
+        }, Wait);
 
         // What the exchange printed while the feed was stalled is backfilled; from before the stall to well after the
         // reconnect every trade is on market.raw once, in order, with the exchange's fields.
