@@ -3,7 +3,10 @@ namespace QuantTrader.IntegrationTests;
 /// <summary>Retries an assertion until it holds or the timeout passes: waiting with a bound, never a bare sleep.</summary>
 public static class Eventually
 {
-    public static async Task SucceedsAsync(Func<Task> assertion, TimeSpan timeout)
+    public static Task SucceedsAsync(Func<Task> assertion, TimeSpan timeout) => SucceedsAsync(assertion, timeout, TimeSpan.FromMilliseconds(100));
+
+    /// <summary>As above, asking no more often than every <paramref name="interval"/> (an API under a plan's rate limit).</summary>
+    public static async Task SucceedsAsync(Func<Task> assertion, TimeSpan timeout, TimeSpan interval)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -15,7 +18,7 @@ public static class Eventually
             }
             catch (Exception) when (DateTime.UtcNow < deadline)
             {
-                await Task.Delay(100);
+                await Task.Delay(interval);
             }
         }
     }

@@ -56,6 +56,16 @@ public static class ResourceControl
             e => e.Snapshot.State?.Text == KnownResourceStates.Running && e.Snapshot.HealthStatus == HealthStatus.Healthy, cts.Token);
     }
 
+    /// <summary>The process of a running resource: for a project the service under its launcher, else the executable.</summary>
+    public static async Task<int> ProcessIdAsync(SystemFixture system, string resource)
+    {
+        var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
+        using var cts = new CancellationTokenSource(SystemFixture.StartTimeout);
+        var running = await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == KnownResourceStates.Running, cts.Token);
+        var pid = Pid(running) ?? throw new InvalidOperationException($"No process id for {resource}");
+        return ChildrenOf(pid) is [var child] ? child : pid;
+    }
+
     private static async Task SignalAsync(SystemFixture system, string resource, bool graceful)
     {
         var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+using QuantTrader.Contracts.MarketData;
+
+namespace QuantTrader.IntegrationTests;
+
+/// <summary>
+/// PostgreSQL crashes for 30 seconds while the system is busy: trades flowing, an alert firing on them and a
+/// strategy running. Every service must ride it out in-process and catch up by itself once the database is back.
+/// </summary>
+[Collection(SystemCollection.Name)]
+public sealed class DatabaseOutageTests(SystemFixture system)
+{
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task Thirty_seconds_without_PostgreSQL_mid_stream_stop_no_process_and_lose_nothing()
+    {
+        var (_, _, client) = await system.CreateUserAsync();
+        var symbol = MarketBus.NewSymbol();
+        using var rule = await client.PostAsJsonAsync("/api/v1/alerts", new
+        {
+            exchange = "binance",
+            symbol,
+            condition = new { type = "price_crosses_above", value = 100m },
+            repeat = "every",
+            cooldownSeconds = 0,
+        });
+        Assert.Equal(HttpStatusCode.Created, rule.StatusCode);
+        await using var market = await MarketAndEngine.StartAsync(system);
+        var strategySymbol = StrategyFiles.UniqueSymbol();
+        var strategy = await StrategyFiles.UploadAndStartAsync(client, StrategyFiles.SmaWasm, strategySymbol);
+        var processes = await ServiceProcessesAsync();
+
+        // 99, 101, 99, 101, …: every second trade crosses above 100, before, during and after the outage.
+        await using var bus = await MarketBus.ConnectAsync(system);
+        var start = DateTimeOffset.UtcNow;
+        var published = 0;
+        async Task PublishForAsync(TimeSpan span)
+        {
+            var until = DateTimeOffset.UtcNow + span;
+            while (DateTimeOffset.UtcNow < until)
+            {
+                published++;
+                await bus.PublishTradeAsync(new Trade("binance", symbol, published, published % 2 == 1 ? 99m : 101m, 1m, TakerSide.Buy,
+                    start.AddMilliseconds(published * 10)));
+                await Task.Delay(50);
+            }
+        }
+
+        await PublishForAsync(TimeSpan.FromSeconds(5));
+        await ResourceControl.KillAsync(system, "postgres");
+        await PublishForAsync(Outage);
+        await ResourceControl.StartAsync(system, "postgres");
+        await PublishForAsync(TimeSpan.FromSeconds(5));
+        var crossings = published / 2;
+
+        await Eventually.SucceedsAsync(async () => Assert.Equal(published, await StoredAsync(
+            "SELECT count(*) FROM trades WHERE exchange = 'binance' AND symbol = $1", symbol)), CatchUp);
+        // Every trade is in a closed one-minute kline: the kline service's checkpoints failed for 30 s, its klines did not.
+        await Eventually.SucceedsAsync(async () => Assert.Equal(published, await StoredAsync(
+            "SELECT coalesce(sum(volume), 0)::bigint FROM klines WHERE exchange = 'binance' AND symbol = $1 AND interval = '1m' AND closed", symbol)),
+            CatchUp);
+        await Eventually.SucceedsAsync(async () =>
+        {
+            var events = await client.GetFromJsonAsync<JsonElement>($"/api/v1/alerts/events?limit=1000");
+            Assert.Equal(crossings, events.EnumerateArray().Count());
+        }, CatchUp, TimeSpan.FromSeconds(2));
+
+        // The strategy kept running through the outage and still trades on the klines that come after it.
+        await market.PublishClosedKlinesAsync(strategySymbol, StrategyFiles.CrossingCloses, DateTimeOffset.UtcNow.AddMinutes(-10));
+        await Eventually.SucceedsAsync(() =>
+        {
+            Assert.Single(market.RequestsFor(strategy));
+            return Task.CompletedTask;
+        }, CatchUp);
+        Assert.Equal("running", (await StrategyFiles.GetAsync(client, strategy)).GetProperty("status").GetString());
+
+        Assert.Equal(processes, await ServiceProcessesAsync());
+    }
+
+    /// <summary>Each service's process id: a service that exited and was started again would have a new one.</summary>
+    private async Task<Dictionary<string, int>> ServiceProcessesAsync()
+    {
+        var processes = new Dictionary<string, int>();
+        foreach (var service in SystemFixture.Services.Append("gateway"))
+        {
+            processes[service] = await ResourceControl.ProcessIdAsync(system, service);
+        }
+
+        return processes;
+    }
+
+    private async Task<long> StoredAsync(string sql, string symbol)
+    {
+        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
+        await using var count = db.CreateCommand(sql);
+        count.Parameters.Add(new() { Value = symbol });
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+}
