@@ -37,6 +37,8 @@ public sealed class StrategyRunnerBootTests(SystemFixture system)
         {
             await Eventually.SucceedsAsync(async () =>
             {
+                // One look a second stays well inside the free plan's requests per minute.
+                await Task.Delay(TimeSpan.FromSeconds(1));
                 var status = await StrategyFiles.GetAsync(ownerClient, id);
                 Assert.Equal("faulted", status.GetProperty("status").GetString());
                 Assert.Contains(because, status.GetProperty("fault").GetProperty("message").GetString(), StringComparison.Ordinal);

@@ -167,8 +167,10 @@ public sealed class StrategySupervisor(
     {
         PostgresException pg => pg.IsTransient,
         NpgsqlException => true,
-        NATS.Client.JetStream.NatsJSApiException => false,
-        NATS.Client.Core.NatsException => true,
+        // NATS unreachable or not answering; not its refusals of a request (an invalid subject is a NatsException too).
+        NATS.Client.Core.NatsConnectionFailedException or NATS.Client.Core.NatsNoRespondersException or NATS.Client.Core.NatsNoReplyException
+            or NATS.Client.Core.NatsTimeoutException or NATS.Client.JetStream.NatsJSApiNoResponseException
+            or NATS.Client.JetStream.NatsJSConnectionException or NATS.Client.JetStream.NatsJSTimeoutException => true,
         TimeoutException or System.Net.Sockets.SocketException or IOException => true,
         _ => false,
     };
