@@ -15,6 +15,7 @@ builder.Services.AddOpenApi();
 
 builder.Services.AddSingleton<StrategyStore>();
 builder.Services.AddSingleton<KlineHistory>();
+builder.Services.AddSingleton<BacktestSlots>();
 builder.Services.AddSingleton<OrderGateway>();
 builder.Services.AddSingleton<QuoteBalanceSource>();
 builder.Services.AddHttpClient(QuoteBalanceSource.HttpClientName, client => client.BaseAddress = new Uri("http://paper-engine"));

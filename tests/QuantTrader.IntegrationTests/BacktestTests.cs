@@ -9,7 +9,7 @@ namespace QuantTrader.IntegrationTests;
 [Collection(SystemCollection.Name)]
 public sealed class BacktestTests(SystemFixture system)
 {
-    private static readonly DateTimeOffset Start = new(2024, 3, 1, 0, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset Start = new(2024, 3, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public async Task A_backtest_of_the_sma_example_is_byte_identical_when_run_twice()
@@ -81,7 +81,9 @@ public sealed class BacktestTests(SystemFixture system)
     }
 
     /// <summary>A deterministic wave of closed one-minute klines, written straight into the klines table.</summary>
-    private async Task InsertWaveAsync(string symbol, int count)
+    private Task InsertWaveAsync(string symbol, int count) => InsertWaveAsync(system, symbol, count);
+
+    internal static async Task InsertWaveAsync(SystemFixture system, string symbol, int count)
     {
         await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
         await using var batch = db.CreateBatch();

@@ -88,7 +88,7 @@ public sealed class DatabaseOutageTests(SystemFixture system)
         var processes = new Dictionary<string, int>();
         foreach (var service in SystemFixture.Services.Append("gateway"))
         {
-            processes[service] = await ResourceControl.ProcessIdAsync(system, service);
+            processes[service] = await ResourceControl.ServiceProcessIdAsync(system, service);
         }
 
         return processes;

@@ -56,14 +56,29 @@ public static class ResourceControl
             e => e.Snapshot.State?.Text == KnownResourceStates.Running && e.Snapshot.HealthStatus == HealthStatus.Healthy, cts.Token);
     }
 
-    /// <summary>The process of a running resource: for a project the service under its launcher, else the executable.</summary>
-    public static async Task<int> ProcessIdAsync(SystemFixture system, string resource)
+    /// <summary>The process id of a running project's service (the launcher's child), to read its /proc entries.</summary>
+    public static async Task<int> ServiceProcessIdAsync(SystemFixture system, string resource)
     {
         var notifications = system.App.Services.GetRequiredService<ResourceNotificationService>();
         using var cts = new CancellationTokenSource(SystemFixture.StartTimeout);
         var running = await notifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text == KnownResourceStates.Running, cts.Token);
-        var pid = Pid(running) ?? throw new InvalidOperationException($"No process id for {resource}");
-        return ChildrenOf(pid) is [var child] ? child : pid;
+        var pid = Pid(running) ?? throw new InvalidOperationException($"No process id for {resource}.");
+        // The launcher may have other children (build nodes); the service is the one running a QuantTrader assembly.
+        return ChildrenOf(pid).FirstOrDefault(child => CommandLine(child).Contains("QuantTrader", StringComparison.Ordinal)) is var service and > 0
+            ? service
+            : pid;
+    }
+
+    private static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return "";
+        }
     }
 
     private static async Task SignalAsync(SystemFixture system, string resource, bool graceful)

@@ -20,6 +20,13 @@ public sealed record BacktestOptions
     /// </summary>
     public StrategySandboxOptions Sandbox { get; init; } = StrategySandboxOptions.Default with { CallTimeout = TimeSpan.FromSeconds(5) };
 
+    /// <summary>
+    /// Fuel for the whole run (every call together); null for no budget. Checked before each call, so a run
+    /// stops within one call's fuel (<see cref="StrategySandboxOptions.FuelPerCall"/>) of it, with
+    /// <see cref="BacktestResult.Stopped"/> naming it. Deterministic like the per-call fuel.
+    /// </summary>
+    public ulong? FuelBudget { get; init; }
+
     /// <summary>Engine to compile on; <see cref="StrategyEngine.Shared"/> when null.</summary>
     public StrategyEngine? Engine { get; init; }
 }
@@ -50,6 +57,9 @@ public sealed record EquityPoint(DateTimeOffset Time, decimal Close, decimal Quo
 
 public sealed record BacktestLogLine(DateTimeOffset Time, string Message);
 
+/// <summary>Why a run ended before its last bar without a strategy fault: a budget, named by <paramref name="Limit"/>.</summary>
+public sealed record BacktestStop(string Limit, string Message);
+
 public sealed record BacktestResult(
     int BarsProcessed,
     IReadOnlyList<BacktestOrder> Orders,
@@ -60,7 +70,8 @@ public sealed record BacktestResult(
     decimal FinalPosition,
     decimal FinalEquity,
     StrategyFault? Fault,
-    ulong TotalFuel)
+    ulong TotalFuel,
+    BacktestStop? Stopped = null)
 {
     /// <summary>
     /// The result as UTF-8 JSON with a fixed property order, invariant number formatting and enums as names: the

@@ -20,21 +20,25 @@ namespace QuantTrader.Strategies.Backtesting;
 /// </list>
 /// Everything is decimal arithmetic over the inputs and fuel-limited wasm, so the same inputs give byte-identical
 /// <see cref="BacktestResult.ToCanonicalJson"/> output. A strategy fault ends the run early with
-/// <see cref="BacktestResult.Fault"/> set; it is never thrown.
+/// <see cref="BacktestResult.Fault"/> set; it is never thrown. Using up <see cref="BacktestOptions.FuelBudget"/>
+/// ends it early with <see cref="BacktestResult.Stopped"/> set; cancellation is checked before every bar (a call
+/// into the strategy is itself bounded by its fuel and deadline) and throws <see cref="OperationCanceledException"/>.
 /// </summary>
 public static class Backtester
 {
     /// <exception cref="Validation.StrategyValidationException">The module is not a valid ABI v1 strategy.</exception>
-    public static BacktestResult Run(byte[] moduleBytes, string? parameters, IReadOnlyList<Kline> klines, BacktestOptions? options = null)
+    public static BacktestResult Run(byte[] moduleBytes, string? parameters, IReadOnlyList<Kline> klines, BacktestOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(moduleBytes);
         options ??= new BacktestOptions();
         using var module = StrategyModule.Load(moduleBytes, options.Engine);
-        return Run(module, parameters, klines, options);
+        return Run(module, parameters, klines, options, cancellationToken);
     }
 
     /// <summary>Runs an already compiled module (compile once, backtest many parameter sets).</summary>
-    public static BacktestResult Run(StrategyModule module, string? parameters, IReadOnlyList<Kline> klines, BacktestOptions? options = null)
+    public static BacktestResult Run(StrategyModule module, string? parameters, IReadOnlyList<Kline> klines, BacktestOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(klines);
@@ -46,20 +50,35 @@ public static class Backtester
         var equity = new List<EquityPoint>(klines.Count);
         ulong fuel = sandbox.LastCallFuel;
         var bars = 0;
+        BacktestStop? stopped = null;
+        bool OverBudget()
+        {
+            if (options.FuelBudget is { } budget && fuel >= budget && stopped is null)
+            {
+                stopped = new BacktestStop("backtestFuel",
+                    $"The backtest used {fuel} fuel, its budget of {budget} (your plan's backtestFuel), after {bars} of {klines.Count} bars; backtest a shorter range.");
+            }
+            return stopped is not null;
+        }
 
         foreach (var kline in klines)
         {
-            if (sandbox.State != StrategyInstanceState.Running)
+            cancellationToken.ThrowIfCancellationRequested();
+            if (sandbox.State != StrategyInstanceState.Running || OverBudget())
             {
                 break;
             }
             account.Clock = kline.CloseTime;
             foreach (var fill in account.Match(kline))
             {
+                if (OverBudget())
+                {
+                    break;
+                }
                 var delivered = sandbox.OnFill(fill);
                 fuel += delivered.FuelUsed;
             }
-            if (sandbox.State == StrategyInstanceState.Running)
+            if (sandbox.State == StrategyInstanceState.Running && !OverBudget())
             {
                 fuel += sandbox.OnKline(kline).FuelUsed;
             }
@@ -79,7 +98,8 @@ public static class Backtester
             account.Position,
             account.QuoteBalance + account.Position * lastClose,
             sandbox.Fault,
-            fuel);
+            fuel,
+            stopped);
     }
 
     private static void CheckKlines(IReadOnlyList<Kline> klines)

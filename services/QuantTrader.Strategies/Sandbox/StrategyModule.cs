@@ -67,7 +67,7 @@ public sealed class StrategyModule : IDisposable
         }
         if (bytes.AsSpan().StartsWith(WasmMagic))
         {
-            return Compile(engine, () => Module.FromBytes(engine.Engine, "strategy", bytes), out errors);
+            return Compile(engine, bytes, out errors);
         }
         string text;
         try
@@ -103,19 +103,42 @@ public sealed class StrategyModule : IDisposable
             errors = ["Not a WebAssembly module: no binary header (\\0asm) and the text does not look like WAT."];
             return null;
         }
-        return Compile(engine, () => Module.FromText(engine.Engine, "strategy", text), out errors);
-    }
-
-    private static StrategyModule? Compile(StrategyEngine engine, Func<Module> compile, out IReadOnlyList<string> errors)
-    {
-        Module module;
+        byte[] binary;
         try
         {
-            module = compile();
+            // WAT → binary is linear in the text; the shape check and the compile then see the same bytes.
+            binary = Module.ConvertText(text);
         }
         catch (WasmtimeException ex)
         {
             errors = [$"Not a valid WebAssembly module: {WasmErrorText.Cause(ex.Message)}"];
+            return null;
+        }
+        return Compile(engine, binary, out errors);
+    }
+
+    private static StrategyModule? Compile(StrategyEngine engine, byte[] binary, out IReadOnlyList<string> errors)
+    {
+        var shape = ModuleShape.Check(binary, ModuleShapeLimits.Default);
+        if (shape.Count > 0)
+        {
+            errors = shape;
+            return null;
+        }
+        Module? module;
+        string? refusal;
+        try
+        {
+            module = engine.Compile(() => Module.FromBytes(engine.Engine, "strategy", binary), out refusal);
+        }
+        catch (WasmtimeException ex)
+        {
+            errors = [$"Not a valid WebAssembly module: {WasmErrorText.Cause(ex.Message)}"];
+            return null;
+        }
+        if (module is null)
+        {
+            errors = [refusal!];
             return null;
         }
 
@@ -221,7 +244,8 @@ public sealed class StrategyModule : IDisposable
         // A throwaway store: small budgets, and every import traps, so validating runs nothing that could act.
         using var store = new Store(engine.Engine);
         using var linker = new Linker(engine.Engine);
-        store.SetLimits(memorySize: StrategySandboxOptions.Default.MemoryLimitBytes);
+        // The same limits as a running strategy: instantiating must not be a way around them.
+        StrategySandboxOptions.Default.ApplyLimits(store);
         store.Fuel = 1_000_000;
         store.SetEpochDeadline(engine.TicksFor(TimeSpan.FromSeconds(1)));
         linker.DefineUnknownImportsAsTraps(module);

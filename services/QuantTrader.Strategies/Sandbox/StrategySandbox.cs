@@ -132,7 +132,7 @@ public sealed class StrategySandbox : IDisposable
     {
         var store = new Store(_module.Engine.Engine);
         _store = store;
-        store.SetLimits(memorySize: _options.MemoryLimitBytes, instances: 1, tables: 4, memories: 1);
+        _options.ApplyLimits(store);
 
         // Checked before instantiating so the reason is Memory, not a generic instantiation error.
         if (_module.MinimumMemoryBytes > _options.MemoryLimitBytes)
@@ -253,6 +253,11 @@ public sealed class StrategySandbox : IDisposable
         var message = Describe(ex);
         // A trap while the memory cannot grow any further is (almost always) the allocator giving up, and a
         // loop that keeps asking for memory ends in fuel or timeout: either way memory is the cause to report.
+        if (ExceedsStoreLimits(message))
+        {
+            return (StrategyFaultReason.Memory,
+                $"The module asks for more than its limits (memory {_options.MemoryLimitBytes} bytes, tables of {_options.TableElementsLimit} elements, one memory, one table): {message}");
+        }
         if (MemoryExhausted())
         {
             return (StrategyFaultReason.Memory,
@@ -286,6 +291,12 @@ public sealed class StrategySandbox : IDisposable
         }
         return WasmErrorText.Cause(ex.Message);
     }
+
+    /// <summary>Wasmtime's words when instantiating would pass a store limit (a declared minimum, a second memory or table).</summary>
+    private static bool ExceedsStoreLimits(string message) =>
+        message.Contains("exceeds memory limits", StringComparison.Ordinal)
+        || message.Contains("exceeds table limits", StringComparison.Ordinal)
+        || message.Contains("resource limit exceeded", StringComparison.Ordinal);
 
     private bool MemoryExhausted()
     {

@@ -1,3 +1,5 @@
+using Wasmtime;
+
 namespace QuantTrader.Strategies.Sandbox;
 
 /// <summary>Resource limits for one strategy instance. Every budget applies per call into the strategy.</summary>
@@ -7,6 +9,22 @@ public sealed record StrategySandboxOptions
 
     /// <summary>Largest the module's linear memory may grow to; <c>memory.grow</c> beyond it returns −1.</summary>
     public long MemoryLimitBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Largest a table may be, declared or grown (<c>table.grow</c> beyond it returns −1). A table element is a
+    /// pointer-sized function reference, so 10,000 is under 100 KB; AssemblyScript tables hold a few dozen.
+    /// </summary>
+    public uint TableElementsLimit { get; init; } = 10_000;
+
+    /// <summary>
+    /// Applies the per-instance limits to a fresh store: one instance with one memory and one table, bounded as
+    /// above, so a strategy's Wasm state is at most <see cref="MemoryLimitBytes"/> plus its table.
+    /// </summary>
+    public void ApplyLimits(Store store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        store.SetLimits(memorySize: MemoryLimitBytes, tableElements: TableElementsLimit, instances: 1, tables: 1, memories: 1);
+    }
 
     /// <summary>
     /// Fuel (≈ wasm instructions) for one call. Deterministic: the same strategy on the same input runs out at the

@@ -43,7 +43,8 @@ public sealed record BacktestResponse(
     decimal FinalEquity,
     BacktestFaultView? Fault,
     IReadOnlyList<BacktestLogLine> Logs,
-    ulong Fuel);
+    ulong Fuel,
+    BacktestStop? Stopped);
 
 public static class BacktestsApi
 {
@@ -55,12 +56,13 @@ public static class BacktestsApi
         app.MapPost("/api/v1/backtests", RunAsync)
             .WithTags("Backtests")
             .RequireCaller()
-            .WithSummary("Run one of your strategies over stored closed klines [from, to): fills, orders, equity curve and statistics. The same request gives byte-identical output.");
+            .WithSummary("Run one of your strategies over stored closed klines [from, to): fills, orders, equity curve and statistics. The same request gives byte-identical output. "
+                + "Budgets per plan: backtestFuel fuel per run (stopped says so when used up) and concurrentBacktests at once (429 beyond). A run stops when its client goes away.");
         return app;
     }
 
     private static async Task<IResult> RunAsync(BacktestRequest request, HttpContext http, StrategyStore store, KlineHistory history,
-        ILogger<KlineHistory> logger, CancellationToken ct)
+        BacktestSlots slots, ILogger<KlineHistory> logger, CancellationToken ct)
     {
         if (request.StrategyId is not { } strategyId)
         {
@@ -88,7 +90,8 @@ public static class BacktestsApi
         {
             return ProblemResults.Validation("feeRate", "feeRate is a fraction of the notional: at least 0 and below 0.1 (0.001 = 0.1%).");
         }
-        var strategy = await store.FindAsync(http.GetCaller().UserId, strategyId, ct);
+        var caller = http.GetCaller();
+        var strategy = await store.FindAsync(caller.UserId, strategyId, ct);
         if (strategy is null)
         {
             return ProblemResults.NotFound("The strategy");
@@ -105,16 +108,39 @@ public static class BacktestsApi
             return ProblemResults.Validation("interval", $"interval must be one of: {string.Join(", ", KlineIntervals.All.Keys)}.");
         }
 
+        // The slot covers reading the klines too: that is work for the database on the caller's behalf.
+        using var slot = slots.TryAcquire(caller.UserId, caller.Limits.ConcurrentBacktests);
+        if (slot is null)
+        {
+            http.Response.Headers.RetryAfter = "5";
+            return ProblemResults.Problem(StatusCodes.Status429TooManyRequests, "concurrency-limit", "Too many backtests at once.",
+                $"Your {caller.Plan} plan runs {caller.Limits.ConcurrentBacktests} backtest{(caller.Limits.ConcurrentBacktests == 1 ? "" : "s")} at a time; wait for the running one to finish or upgrade your plan.",
+                new Dictionary<string, object?> { ["limit"] = "concurrentBacktests" });
+        }
         var klines = await history.ReadAsync(exchange, symbol, interval, from, to, MaxBars, ct);
         if (klines.Count > MaxBars)
         {
             return ProblemResults.Validation("to", $"The range holds more than {MaxBars} {interval} klines; narrow it or use a longer interval.");
         }
         var moduleBytes = await store.GetModuleAsync(strategy.Id, ct);
-        var options = new BacktestOptions { InitialBalance = initialBalance, FeeRate = feeRate };
+        var options = new BacktestOptions { InitialBalance = initialBalance, FeeRate = feeRate, FuelBudget = (ulong)Math.Max(0, caller.Limits.BacktestFuel) };
 
-        // CPU-bound and synchronous (wasm under fuel): off the request thread.
-        var result = await Task.Run(() => Backtester.Run(moduleBytes, strategy.Parameters, klines, options), ct);
+        // CPU-bound and synchronous (wasm under fuel): off the request thread. The request's token reaches the run,
+        // so a client that goes away (or the gateway's timeout) stops it at the next bar and frees the slot.
+        BacktestResult result;
+        try
+        {
+            result = await Task.Run(() => Backtester.Run(moduleBytes, strategy.Parameters, klines, options, ct), ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            logger.LogInformation("Backtest of strategy {StrategyId} by {UserId} cancelled: the client went away", strategy.Id, caller.UserId);
+            return Results.Empty;
+        }
+        if (result.Stopped is { } stopped)
+        {
+            logger.LogInformation("Backtest of strategy {StrategyId} by {UserId} stopped by its {Limit} budget after {Bars} bars", strategy.Id, caller.UserId, stopped.Limit, result.BarsProcessed);
+        }
         var statistics = PerformanceCalculator.Compute(
             result.EquityCurve.Select(p => new PerformanceEquityPoint(p.Time, p.Equity)).ToList(),
             ClosedTradePnls(result.Fills),
@@ -126,7 +152,7 @@ public static class BacktestsApi
             result.BarsProcessed, result.Fills, result.Orders, result.EquityCurve, statistics,
             result.FinalQuoteBalance, result.FinalPosition, result.FinalEquity,
             result.Fault is { } f ? new BacktestFaultView(StrategyStore.FaultReasonName(f.Reason), f.Message, f.Call) : null,
-            result.Logs, result.TotalFuel));
+            result.Logs, result.TotalFuel, result.Stopped));
     }
 
     /// <summary>

@@ -68,18 +68,35 @@ internal sealed class RunningStrategy : IAsyncDisposable
             return (null, new StrategyFault(StrategyFaultReason.Trap, "The stored module no longer validates: " + string.Join(" ", errors), "instantiate"));
         }
         var host = new LiveStrategyHost(definition.NextHandle, definition.Position);
-        var sandbox = StrategySandbox.Create(module, host, definition.Parameters, services.SandboxOptions);
-        var (_, _, logs) = host.Drain();
-        await services.Store.AppendLogsAsync(definition.Id, logs, ct);
-        if (sandbox.State != StrategyInstanceState.Running)
+        StrategySandbox? sandbox = null;
+        try
         {
-            var fault = sandbox.Fault!;
-            sandbox.Dispose();
-            module.Dispose();
-            return (null, fault);
+            sandbox = StrategySandbox.Create(module, host, definition.Parameters, services.SandboxOptions);
+            var (_, _, logs) = host.Drain();
+            await services.Store.AppendLogsAsync(definition.Id, logs, ct);
+            if (sandbox.State != StrategyInstanceState.Running)
+            {
+                var fault = sandbox.Fault!;
+                sandbox.Dispose();
+                module.Dispose();
+                return (null, fault);
+            }
+            var running = new RunningStrategy(definition, module, sandbox, host, services, onFault);
+            var consumer = await CreateConsumerAsync(definition, services, ct);
+            running._loop = Task.Run(() => running.ConsumeAsync(consumer), CancellationToken.None);
+            return (running, null);
         }
-        var running = new RunningStrategy(definition, module, sandbox, host, services, onFault);
-        var consumer = await services.JetStream.CreateOrUpdateConsumerAsync(Streams.MarketKline().Name!, new ConsumerConfig(ConsumerName(definition.Id))
+        catch
+        {
+            // The database or NATS failed half-way: the supervisor tries again later, so free this attempt's store.
+            sandbox?.Dispose();
+            module.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<INatsJSConsumer> CreateConsumerAsync(StoredStrategy definition, RunnerServices services, CancellationToken ct) =>
+        await services.JetStream.CreateOrUpdateConsumerAsync(Streams.MarketKline().Name!, new ConsumerConfig(ConsumerName(definition.Id))
         {
             FilterSubject = Subjects.MarketKline(definition.Exchange, definition.Interval, definition.Symbol),
             // A strategy started now trades from now on; a durable that already exists (a runner restart) resumes
@@ -90,9 +107,6 @@ internal sealed class RunningStrategy : IAsyncDisposable
             // One kline in flight: strict order even when one is redelivered.
             MaxAckPending = 1,
         }, ct);
-        running._loop = Task.Run(() => running.ConsumeAsync(consumer), CancellationToken.None);
-        return (running, null);
-    }
 
     private async Task ConsumeAsync(INatsJSConsumer consumer)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Npgsql;
 using NATS.Client.JetStream;
 using QuantTrader.Contracts.Messaging;
 using QuantTrader.Contracts.Trading;
@@ -24,6 +25,7 @@ public sealed class StrategySupervisor(
     private readonly ConcurrentDictionary<Guid, RunningStrategy> _running = new();
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
     private RunnerServices? _services;
 
     /// <summary>Live limits: the sandbox defaults (16 MiB, 10 M fuel and 250 ms per call, 4 orders per call).</summary>
@@ -37,7 +39,25 @@ public sealed class StrategySupervisor(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _services = new RunnerServices(store, jetStream, orders, balances, StrategyEngine.Shared, SandboxOptions, logger);
-        while (!stoppingToken.IsCancellationRequested)
+        try
+        {
+            await BootAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down while booting.
+        }
+    }
+
+    /// <summary>
+    /// Makes sure the streams exist and starts every stored running strategy again, and never gives up: NATS or
+    /// PostgreSQL unavailable is retried with backoff (a runner that exits takes every user's strategies down),
+    /// and a strategy that cannot start for a reason of its own is faulted with that reason while the rest run.
+    /// </summary>
+    private async Task BootAsync(CancellationToken stoppingToken)
+    {
+        var backoff = new Backoff();
+        while (true)
         {
             try
             {
@@ -49,27 +69,111 @@ public sealed class StrategySupervisor(
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(ex, "JetStream not ready; retrying");
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+                logger.LogWarning(ex, "JetStream not ready; retrying in {Delay}", backoff.Next);
+                await backoff.WaitAsync(stoppingToken);
             }
         }
 
-        var stored = await store.ListRunningAsync(stoppingToken);
-        foreach (var strategy in stored)
+        backoff = new Backoff();
+        IReadOnlyList<StoredStrategy> pending;
+        while (true)
+        {
+            try
+            {
+                pending = await store.ListRunningAsync(stoppingToken);
+                break;
+            }
+            catch (Exception ex) when (IsTransient(ex) && !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "The database is unavailable: cannot read the stored running strategies; retrying in {Delay}", backoff.Next);
+                await backoff.WaitAsync(stoppingToken);
+            }
+        }
+
+        var total = pending.Count;
+        backoff = new Backoff();
+        var first = true;
+        while (true)
+        {
+            pending = await StartStoredAsync(pending, stoppingToken);
+            if (first)
+            {
+                // The API need not wait for strategies that are waiting for the database: they keep being retried.
+                logger.LogInformation("Strategy runner ready: {Started} of {Count} stored running strategies started again{Waiting}",
+                    total - pending.Count, total, pending.Count > 0 ? $", {pending.Count} waiting for the database or NATS" : "");
+                _ready.TrySetResult();
+                first = false;
+            }
+            if (pending.Count == 0)
+            {
+                return;
+            }
+            logger.LogWarning("{Count} stored running strategies could not be started yet (database or NATS unavailable); retrying in {Delay}", pending.Count, backoff.Next);
+            await backoff.WaitAsync(stoppingToken);
+        }
+    }
+
+    /// <summary>Starts each strategy; returns those that failed for a transient reason, to try again.</summary>
+    private async Task<List<StoredStrategy>> StartStoredAsync(IReadOnlyList<StoredStrategy> strategies, CancellationToken stoppingToken)
+    {
+        var retry = new List<StoredStrategy>();
+        foreach (var strategy in strategies)
         {
             await _lifecycle.WaitAsync(stoppingToken);
             try
             {
+                // Its owner may have stopped or deleted it while it waited.
+                if (_running.ContainsKey(strategy.Id) || (await store.GetAsync(strategy.Id, stoppingToken))?.Status != StrategyStatus.Running)
+                {
+                    continue;
+                }
                 await StartLockedAsync(strategy, resume: true, stoppingToken);
+            }
+            catch (Exception ex) when (IsTransient(ex) && !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "Strategy {StrategyId} of {UserId} not started yet: the database or NATS is unavailable", strategy.Id, strategy.UserId);
+                retry.Add(strategy);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Its own problem (a stored module or market that cannot run): fault it, start the others.
+                await FaultUnstartableAsync(strategy, ex, stoppingToken);
             }
             finally
             {
                 _lifecycle.Release();
             }
         }
-        logger.LogInformation("Strategy runner ready: {Count} stored running strategies started again", stored.Count);
-        _ready.TrySetResult();
+        return retry;
     }
+
+    private async Task FaultUnstartableAsync(StoredStrategy strategy, Exception ex, CancellationToken ct)
+    {
+        logger.LogError(ex, "Strategy {StrategyId} of {UserId} cannot start again; marking it faulted", strategy.Id, strategy.UserId);
+        var fault = new StrategyFault(StrategyFaultReason.Trap, $"The runner could not start it again: {ex.GetType().Name}: {ex.Message}", "instantiate");
+        try
+        {
+            await RecordFaultAsync(strategy.Id, strategy.UserId, fault, ct);
+        }
+        catch (Exception recordFailed) when (recordFailed is not OperationCanceledException)
+        {
+            // Still "running" in the database: the next runner start tries it again, which is the safe side.
+            logger.LogError(recordFailed, "Strategy {StrategyId}: could not record its fault", strategy.Id);
+        }
+    }
+
+    /// <summary>Failures of the database or NATS themselves (not of what a strategy asked them to do): worth retrying.</summary>
+    internal static bool IsTransient(Exception ex) => ex switch
+    {
+        PostgresException pg => pg.IsTransient,
+        NpgsqlException => true,
+        // NATS unreachable or not answering; not its refusals of a request (an invalid subject is a NatsException too).
+        NATS.Client.Core.NatsConnectionFailedException or NATS.Client.Core.NatsNoRespondersException or NATS.Client.Core.NatsNoReplyException
+            or NATS.Client.Core.NatsTimeoutException or NATS.Client.JetStream.NatsJSApiNoResponseException
+            or NATS.Client.JetStream.NatsJSConnectionException or NATS.Client.JetStream.NatsJSTimeoutException => true,
+        TimeoutException or System.Net.Sockets.SocketException or IOException => true,
+        _ => false,
+    };
 
     /// <summary>Starts (or restarts after a fault) a strategy; returns it as stored afterwards.</summary>
     public async Task<StoredStrategy> StartAsync(StoredStrategy strategy, CancellationToken ct)
@@ -172,7 +276,7 @@ public sealed class StrategySupervisor(
         {
             (running, fault) = await RunningStrategy.StartAsync(strategy, module, _services!, OnFaultAsync, ct);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException && !IsTransient(ex))
         {
             logger.LogError(ex, "Strategy {StrategyId} could not be started", strategy.Id);
             throw;
@@ -193,8 +297,34 @@ public sealed class StrategySupervisor(
     private async Task OnFaultAsync(RunningStrategy running, StrategyFault fault)
     {
         _running.TryRemove(running.Id, out _);
-        await RecordFaultAsync(running.Id, running.UserId, fault, CancellationToken.None);
-        await DeleteConsumerAsync(running.Id, CancellationToken.None);
+        // The fault must reach the database even if it is down right now: otherwise the strategy stays "running"
+        // there and nobody learns why it stopped. Retried until it lands or the runner stops.
+        var backoff = new Backoff();
+        while (true)
+        {
+            try
+            {
+                await RecordFaultAsync(running.Id, running.UserId, fault, _stopping.Token);
+                await DeleteConsumerAsync(running.Id, _stopping.Token);
+                break;
+            }
+            catch (Exception ex) when (IsTransient(ex) && !_stopping.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "Strategy {StrategyId}: cannot record its fault yet (database or NATS unavailable); retrying in {Delay}", running.Id, backoff.Next);
+                try
+                {
+                    await backoff.WaitAsync(_stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
         // Called from inside the strategy's own loop or gate: release it once that call has returned.
         _ = Task.Run(async () => await running.DisposeAsync());
     }
@@ -222,6 +352,7 @@ public sealed class StrategySupervisor(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
         await base.StopAsync(cancellationToken);
         // Shutting down is not stopping: the stored status stays "running", so the next runner starts them again.
         foreach (var id in _running.Keys)
