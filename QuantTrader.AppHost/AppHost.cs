@@ -40,7 +40,8 @@ var analytics = builder.AddQuantTraderService<Projects.QuantTrader_Analytics>("a
 // The gateway: the only public door. It authenticates API keys (asking accounts), signs the caller's
 // identity for the services, rate-limits per plan and routes by service discovery.
 var gateway = builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launchProfileName: null)
-    .WithHttpEndpoint(port: settings.GatewayPort, name: "http")
+    // Not proxied by DCP: the gateway must see each client's own address (its per-address limits), not the proxy's.
+    .WithHttpEndpoint(port: settings.GatewayPort, name: "http", isProxied: false)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithReference(nats).WaitFor(nats)
