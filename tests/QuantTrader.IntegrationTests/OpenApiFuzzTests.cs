@@ -13,7 +13,7 @@ namespace QuantTrader.IntegrationTests;
 /// failure replays; the value lists are fixed, so the run is bounded.
 /// </summary>
 [Collection(SystemCollection.Name)]
-public sealed class OpenApiFuzzTests(SystemFixture system)
+public sealed class OpenApiFuzzTests(SystemFixture system, Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int Seed = 16;
 
@@ -60,6 +60,7 @@ public sealed class OpenApiFuzzTests(SystemFixture system)
         var random = new Random(Seed);
         cases = [.. cases.OrderBy(_ => random.Next())];
         var failures = new List<string>();
+        var answers = new SortedDictionary<int, int>();
         HttpClient? user = null;
         for (var i = 0; i < cases.Count; i++)
         {
@@ -72,6 +73,7 @@ public sealed class OpenApiFuzzTests(SystemFixture system)
             using var request = fuzz.ToRequest();
             using var response = await user!.SendAsync(request);
             var status = (int)response.StatusCode;
+            answers[status] = answers.GetValueOrDefault(status) + 1;
             var body = await response.Content.ReadAsStringAsync();
             if (status >= 500)
             {
@@ -84,6 +86,8 @@ public sealed class OpenApiFuzzTests(SystemFixture system)
             }
         }
         user?.Dispose();
+        output.WriteLine($"{cases.Count} requests over {cases.Select(c => c.Method + c.Path).Distinct().Count()} routes: "
+            + string.Join(", ", answers.Select(a => $"{a.Value} × {a.Key}")));
 
         foreach (var service in SystemFixture.Services)
         {
@@ -96,12 +100,42 @@ public sealed class OpenApiFuzzTests(SystemFixture system)
         Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} requests failed:\n" + string.Join("\n", failures.Take(80)));
     }
 
+    [Fact]
+    public async Task The_reported_cases_are_400_problems_naming_the_field()
+    {
+        var (_, _, client) = await system.CreateUserAsync();
+        await AssertRefusedAsync(await client.GetAsync("/api/v1/fills?from=99999999999999999"), "from");
+        await AssertRefusedAsync(await client.PostAsJsonAsync("/api/v1/orders",
+            new { exchange = "binance", symbol = "BTCUSDT", side = "buy", type = "limit", price = 1e15m, quantity = 1e14m }), "quantity");
+        await AssertRefusedAsync(await system.Gateway.GetAsync("/api/v1/markets/binance/BTCUSDT/indicators/sma?interval=1m&period=2000000000"), "period");
+        await AssertRefusedAsync(await client.GetAsync("/api/v1/fills?limit=abc"), "limit");
+        using var wrongType = new StringContent("{\"exchange\":\"binance\",\"symbol\":\"BTCUSDT\",\"side\":\"buy\",\"type\":\"limit\",\"price\":\"NaN\",\"quantity\":1}",
+            Encoding.UTF8, "application/json");
+        await AssertRefusedAsync(await client.PostAsync("/api/v1/orders", wrongType), "price");
+    }
+
+    private static async Task AssertRefusedAsync(HttpResponseMessage response, string field)
+    {
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {body}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(field, JsonDocument.Parse(body).RootElement.GetProperty("field").GetString());
+        }
+    }
+
     private static IEnumerable<FuzzCase> CasesFor(string path, string method, JsonObject operation, JsonObject schemas)
     {
         var parameters = (operation["parameters"] as JsonArray ?? []).OfType<JsonObject>()
             .Where(p => p["in"]?.GetValue<string>() is "path" or "query")
             .Select(p => (Name: p["name"]!.GetValue<string>(), In: p["in"]!.GetValue<string>(), Schema: Resolve(p["schema"], schemas)))
             .ToList();
+        if (path.Contains("/indicators/", StringComparison.Ordinal) && parameters.All(p => p.Name != "period"))
+        {
+            // Indicator parameters are free-form query keys (period, stdDev, …), so the document cannot list them.
+            parameters.Add(("period", "query", new JsonObject { ["type"] = "integer" }));
+        }
         var valid = parameters.ToDictionary(p => p.Name, p => ValidText(p.Name, p.Schema));
         var content = operation["requestBody"]?["content"] as JsonObject;
         var jsonSchema = Resolve(content?["application/json"]?["schema"], schemas);
@@ -184,6 +218,7 @@ public sealed class OpenApiFuzzTests(SystemFixture system)
         "from" => "2024-01-01T00:00:00Z",
         "to" => "2024-01-02T00:00:00Z",
         "limit" => "10",
+        "period" => "14",
         "format" => "binance-trades",
         _ => schema?["format"]?.GetValue<string>() == "uuid" ? "0190a000-0000-7000-8000-000000000001"
             : TypeOf(schema) is "integer" or "number" ? "1"
