@@ -33,6 +33,8 @@ public static class Extensions
             http.AddServiceDiscovery();
         });
         builder.Services.AddProblemDetails();
+        // Unreadable input (bad numbers, broken or mistyped JSON) is a 400 naming the field, not a 500.
+        QuantTrader.ServiceDefaults.Problems.BadRequestProblems.AddBadRequestProblems(builder.Services);
         // One JSON shape for every API: camelCase, snake_case enums, UTC times with Z.
         builder.Services.ConfigureHttpJsonOptions(o => QuantTrader.Contracts.Messaging.ContractsJsonContext.Configure(o.SerializerOptions));
         return builder;

@@ -47,31 +47,16 @@ public sealed record ListQuery(DateTimeOffset? From, DateTimeOffset? To, int Lim
         return true;
     }
 
-    /// <summary>ISO-8601 (<c>2024-03-01T00:01:00Z</c>; no offset means UTC) or epoch milliseconds (<c>1709251260000</c>).</summary>
+    /// <summary>ISO-8601 (<c>2024-03-01T00:01:00Z</c>; no offset means UTC) or epoch milliseconds, within <see cref="QueryTime"/>'s window.</summary>
     public static bool TryParseTime(string? value, string field, out DateTimeOffset? time, out IResult? problem)
     {
-        time = null;
         problem = null;
-        if (string.IsNullOrWhiteSpace(value))
+        if (QueryTime.TryParse(value, out time))
         {
             return true;
         }
-        if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var ms))
-        {
-            if (ms >= -62135596800000L && ms <= 253402300799999L)
-            {
-                time = DateTimeOffset.FromUnixTimeMilliseconds(ms);
-                return true;
-            }
-        }
-        else if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture,
-                     DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
-        {
-            time = parsed.ToUniversalTime();
-            return true;
-        }
-        problem = ProblemResults.Validation(field,
-            $"'{field}' must be an ISO-8601 time (2024-03-01T00:01:00Z) or epoch milliseconds; got '{value}'.");
+        var shown = value!.Length > 40 ? value[..40] + "…" : value;
+        problem = ProblemResults.Validation(field, $"'{field}' must be {QueryTime.Accepted}; got '{shown}'.");
         return false;
     }
 }

@@ -1,5 +1,6 @@
 using QuantTrader.Gateway.ApiReference;
 using QuantTrader.Gateway.Authentication;
+using QuantTrader.Gateway.ClientAddresses;
 using QuantTrader.Gateway.Limits;
 using QuantTrader.Gateway.RateLimiting;
 using QuantTrader.Gateway.Routing;
@@ -9,6 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddNatsClient();
+builder.AddTrustedProxies();
 builder.AddCallerAuthentication();
 builder.AddPlanRateLimits();
 builder.AddCombinedOpenApi();
@@ -19,6 +21,7 @@ builder.Services.AddReverseProxy()
 
 var app = builder.Build();
 
+app.UseTrustedForwardedHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseCors();

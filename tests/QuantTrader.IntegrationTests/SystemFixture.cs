@@ -47,6 +47,7 @@ public sealed class SystemFixture : IAsyncLifetime
                 "QuantTrader:WebhookRetryBaseDelay=00:00:00.200", // six tries end in ~6 s instead of ~31 s (dead-letter test)
                 "QuantTrader:MarketData:SimulatorPort=0", // a live system may hold the simulator's 8091
                 "QuantTrader:MarketData:ConnectionLifetime=00:01:00", // the Binance 24 h cut-off, every minute: tests see switch-overs
+                $"QuantTrader:TrustedProxies={GatewayAbuseTests.TrustedProxy}/32", // the one loopback address playing a load balancer
             ],
             (options, _) => options.DisableDashboard = true,
             cts.Token);

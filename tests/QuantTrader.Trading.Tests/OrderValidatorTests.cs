@@ -35,6 +35,15 @@ public sealed class OrderValidatorTests
     }
 
     [Fact]
+    public void Values_beyond_the_bound_are_refused_before_their_notional_could_overflow_a_decimal()
+    {
+        // 1e15 × 1e14 = 1e29 is more than decimal holds: the minimum-notional check must never get to multiply them.
+        Assert.Equal(["quantity", "price"], Fields(Limit(OrderSide.Buy, 1e14m, 1e15m)));
+        Assert.Equal(["stopPrice"], Fields(Order(OrderSide.Buy, OrderType.StopMarket, 1m, stopPrice: 1e15m)));
+        Assert.Empty(Fields(Limit(OrderSide.Buy, OrderValidator.MaxValue, OrderValidator.MaxValue)));
+    }
+
+    [Fact]
     public void Stop_types_need_a_positive_stop_price_on_the_tick()
     {
         Assert.Equal(["stopPrice"], Fields(Order(OrderSide.Buy, OrderType.StopMarket, 1m)));

@@ -12,6 +12,7 @@ public static class CallerAuthentication
         builder.AddGatewayIdentity();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<KeyResolver>();
+        builder.Services.AddSingleton<AuthenticationFailureLimits>();
         builder.Services.AddHostedService<AccountChangeListener>();
         builder.Services.AddHttpClient(KeyResolver.HttpClientName);
         return builder;
@@ -28,6 +29,7 @@ public static class CallerAuthentication
     {
         var tokens = app.Services.GetRequiredService<IdentityToken>();
         var keys = app.Services.GetRequiredService<KeyResolver>();
+        var failures = app.Services.GetRequiredService<AuthenticationFailureLimits>();
         app.Use(async (context, next) =>
         {
             var headers = context.Request.Headers;
@@ -37,9 +39,15 @@ public static class CallerAuthentication
 
             if (authorization.Length > 0)
             {
+                if (failures.Refusal(context) is { } refusal)
+                {
+                    await refusal.ExecuteAsync(context);
+                    return;
+                }
                 const string bearer = "Bearer ";
                 if (!authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
                 {
+                    failures.RecordFailure(context);
                     await ProblemResults.Unauthorized("Use 'Authorization: Bearer <apiKey>'.").ExecuteAsync(context);
                     return;
                 }
@@ -55,6 +63,7 @@ public static class CallerAuthentication
                 }
                 if (caller is null)
                 {
+                    failures.RecordFailure(context);
                     await ProblemResults.Unauthorized("The API key is unknown or revoked.").ExecuteAsync(context);
                     return;
                 }

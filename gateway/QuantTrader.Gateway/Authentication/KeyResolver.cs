@@ -12,18 +12,31 @@ namespace QuantTrader.Gateway.Authentication;
 /// <summary>
 /// Who owns an API key, asked of the accounts service and cached briefly. The accounts service announces
 /// revocations and plan changes on <c>accounts.changed</c>; the cache forgets that user at once.
+/// The cache holds at most <c>QuantTrader:Gateway:KeyCacheEntries</c> keys (default 10,000): when it is full of
+/// unexpired entries a new answer is simply not cached, so a flood of made-up keys costs lookups, never memory.
 /// </summary>
-public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider time, ILogger<KeyResolver> logger)
+public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider time, IConfiguration configuration, ILogger<KeyResolver> logger)
 {
     public const string HttpClientName = "accounts";
+    public const string CacheEntriesSetting = "QuantTrader:Gateway:KeyCacheEntries";
+    /// <summary>Issued keys are ~45 characters; anything much longer is not a key and is not worth a lookup.</summary>
+    public const int MaxKeyLength = 256;
     private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Expires)> _cache = new();
+    private readonly int _capacity = Math.Max(1, configuration.GetValue(CacheEntriesSetting, 10_000));
+    private long _lastSweepTicks;
 
     private sealed record AuthenticateResponse(Guid UserId, string Plan, PlanLimits Limits);
 
+    public int CachedKeys => _cache.Count;
+
     public async Task<Caller?> ResolveAsync(string apiKey, CancellationToken ct)
     {
+        if (apiKey.Length is 0 or > MaxKeyLength)
+        {
+            return null;
+        }
         var cacheKey = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)));
         var now = time.GetUtcNow();
         if (_cache.TryGetValue(cacheKey, out var hit) && hit.Expires > now)
@@ -44,8 +57,38 @@ public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider tim
             logger.LogWarning("Key check failed with {Status}", (int)response.StatusCode);
             throw new HttpRequestException($"accounts answered {(int)response.StatusCode}", null, response.StatusCode);
         }
-        _cache[cacheKey] = (caller, now + Lifetime);
+        Remember(cacheKey, caller, now);
         return caller;
+    }
+
+    private void Remember(string cacheKey, Caller? caller, DateTimeOffset now)
+    {
+        if (_cache.Count >= _capacity && !_cache.ContainsKey(cacheKey))
+        {
+            SweepExpired(now);
+            if (_cache.Count >= _capacity)
+            {
+                return;
+            }
+        }
+        _cache[cacheKey] = (caller, now + Lifetime);
+    }
+
+    /// <summary>At most once a second: a full cache under a flood must not cost a scan per request.</summary>
+    private void SweepExpired(DateTimeOffset now)
+    {
+        var last = Interlocked.Read(ref _lastSweepTicks);
+        if (now.UtcTicks - last < TimeSpan.TicksPerSecond || Interlocked.CompareExchange(ref _lastSweepTicks, now.UtcTicks, last) != last)
+        {
+            return;
+        }
+        foreach (var entry in _cache)
+        {
+            if (entry.Value.Expires <= now)
+            {
+                _cache.TryRemove(entry);
+            }
+        }
     }
 
     public void Forget(Guid userId)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using QuantTrader.Gateway.Authentication;
+using QuantTrader.Gateway.ClientAddresses;
 using QuantTrader.ServiceDefaults.Problems;
 
 namespace QuantTrader.Gateway.RateLimiting;
@@ -25,7 +26,7 @@ public static class PlanRateLimits
                 var caller = context.AuthenticatedCaller();
                 // The limit is part of the key: a plan change starts a fresh window at the new rate.
                 var (key, limit) = caller is null
-                    ? ($"ip:{context.Connection.RemoteIpAddress}", anonymousPerMinute)
+                    ? ($"ip:{ClientAddress.PartitionKey(context)}", anonymousPerMinute)
                     : ($"user:{caller.UserId:N}:{caller.Limits.RequestsPerMinute}", caller.Limits.RequestsPerMinute);
                 return RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
                 {

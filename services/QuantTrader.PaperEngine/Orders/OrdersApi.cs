@@ -1,8 +1,8 @@
-using System.Globalization;
 using QuantTrader.Contracts.Trading;
 using QuantTrader.PaperEngine.Storage;
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Problems;
+using QuantTrader.ServiceDefaults.Queries;
 
 namespace QuantTrader.PaperEngine.Orders;
 
@@ -136,26 +136,5 @@ public static class OrdersApi
 
     private static int Clamp(int? limit) => Math.Clamp(limit ?? DefaultLimit, 1, MaxLimit);
 
-    private static bool TryParseTime(string? text, out DateTimeOffset? time)
-    {
-        time = null;
-        if (string.IsNullOrEmpty(text))
-        {
-            return true;
-        }
-
-        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
-        {
-            time = DateTimeOffset.FromUnixTimeMilliseconds(ms);
-            return true;
-        }
-
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
-        {
-            time = parsed;
-            return true;
-        }
-
-        return false;
-    }
+    private static bool TryParseTime(string? text, out DateTimeOffset? time) => QueryTime.TryParse(text, out time);
 }

@@ -10,6 +10,12 @@ namespace QuantTrader.Trading.Orders;
 public static class OrderValidator
 {
     /// <summary>
+    /// The largest quantity, price or stop price any order may carry, whatever the symbol: a notional (price ×
+    /// quantity, at most 1e24) and the sums over a book stay far inside <see cref="decimal"/>'s range (7.9e28).
+    /// </summary>
+    public const decimal MaxValue = 1_000_000_000_000m;
+
+    /// <summary>
     /// Validates <paramref name="order"/> for <paramref name="instrument"/>.
     /// </summary>
     /// <param name="order">The request.</param>
@@ -54,6 +60,10 @@ public static class OrderValidator
         if (order.Quantity <= 0m)
         {
             errors.Add(new("quantity", "Quantity must be greater than zero."));
+        }
+        else if (order.Quantity > MaxValue)
+        {
+            errors.Add(new("quantity", $"Quantity must be at most {Format(MaxValue)}."));
         }
         else if (!IsMultiple(order.Quantity, rules.StepSize))
         {
@@ -107,6 +117,10 @@ public static class OrderValidator
         else if (price <= 0m)
         {
             errors.Add(new(field, $"{field} must be greater than zero."));
+        }
+        else if (price > MaxValue)
+        {
+            errors.Add(new(field, $"{field} must be at most {Format(MaxValue)}."));
         }
         else if (!IsMultiple(price, rules.TickSize))
         {
