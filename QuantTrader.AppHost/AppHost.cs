@@ -43,7 +43,7 @@ builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launchProfileName: n
     .WithHttpEndpoint(port: settings.GatewayPort, name: "http")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
-    .WithReference(nats).WaitFor(nats)
+    .WithNatsUser(nats)
     .WithEnvironment("QuantTrader__Identity__SigningKey", signingKey)
     .WithEnvironment("QuantTrader__Gateway__AnonymousRequestsPerMinute", settings.AnonymousRequestsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithReference(accounts).WithReference(ingestor).WithReference(kline).WithReference(alert)

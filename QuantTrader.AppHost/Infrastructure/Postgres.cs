@@ -131,7 +131,10 @@ internal static class PostgresCluster
         }
         Directory.CreateDirectory(clusterDirectory);
         var passwordFile = Path.Combine(Path.GetTempPath(), $"qt-pw-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(passwordFile, password, ct);
+        await using (var stream = SecretFiles.CreateNew(passwordFile))
+        {
+            await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(password), ct);
+        }
         try
         {
             if (asPostgresUser)

@@ -3,12 +3,12 @@ namespace QuantTrader.AppHost.Infrastructure;
 public static class ServiceResourceExtensions
 {
     /// <summary>
-    /// A QuantTrader service: HTTP for its API and health, NATS referenced and awaited, and the key that
+    /// A QuantTrader service: HTTP for its API and health, NATS (as its own user) awaited, and the key that
     /// verifies the gateway's identity tokens.
     /// </summary>
     public static IResourceBuilder<ProjectResource> AddQuantTraderService<TProject>(
         this IDistributedApplicationBuilder builder, string name,
-        IResourceBuilder<IResourceWithConnectionString> nats, IResourceBuilder<ParameterResource> identitySigningKey)
+        NatsBus nats, IResourceBuilder<ParameterResource> identitySigningKey)
         where TProject : IProjectMetadata, new()
         => builder.AddProject<TProject>(name, launchProfileName: null)
             // Not proxied by DCP: clients reach the service itself. After a service was killed and started again,
@@ -17,7 +17,7 @@ public static class ServiceResourceExtensions
             // hot paths the proxy is one more copy of every byte.
             .WithHttpEndpoint(name: "http", isProxied: false)
             .WithHttpHealthCheck("/health")
-            .WithReference(nats).WaitFor(nats)
+            .WithNatsUser(nats)
             .WithEnvironment("QuantTrader__Identity__SigningKey", identitySigningKey);
 
     /// <summary>The QuantTrader database, once its schema owner (persistence) has migrated it.</summary>
