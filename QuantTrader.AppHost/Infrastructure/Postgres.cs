@@ -40,6 +40,9 @@ public static class PostgresResourceExtensions
             return builder.AddPostgres(name)
                 .WithImage("timescale/timescaledb", "2.17.2-pg16")
                 .WithImageRegistry("docker.io")
+                // The image's own postgres user (Alpine: 70), and its socket directory under a read-only root (Kubernetes).
+                .WithAnnotation(new Kubernetes.ContainerUserAnnotation(70))
+                .WithAnnotation(new Kubernetes.WritableDirectoryAnnotation("/var/run/postgresql"))
                 .WithDataVolume("quanttrader-postgres")
                 .AddDatabase(databaseName);
         }

@@ -1,3 +1,5 @@
+using QuantTrader.AppHost.Kubernetes;
+
 namespace QuantTrader.AppHost.Infrastructure;
 
 public static class Secrets
@@ -39,6 +41,8 @@ public static class Secrets
                 accounts.WithEnvironment(variable, builder.AddParameter(parameter, secret: true));
             }
         }
+        // Stripe's API (a deployment's NetworkPolicy: public addresses, HTTPS only).
+        accounts.WithExternalEgress("Stripe API", 443);
         if (builder.Configuration["QuantTrader:StripeApiBase"] is { Length: > 0 } apiBase)
         {
             accounts.WithEnvironment("Stripe__ApiBase", apiBase);
