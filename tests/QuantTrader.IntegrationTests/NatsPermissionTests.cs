@@ -10,6 +10,7 @@ namespace QuantTrader.IntegrationTests;
 /// Each refusal is shown beside the same action by the one service allowed to do it, on the same subscriber.
 /// </summary>
 [Collection(SystemCollection.Name)]
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class NatsPermissionTests(SystemFixture system)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
@@ -24,6 +25,15 @@ public sealed class NatsPermissionTests(SystemFixture system)
         var refused = await Assert.ThrowsAnyAsync<Exception>(async () => await connection.ConnectAsync());
 
         Assert.Contains("Authorization Violation", refused.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void The_generated_passwords_and_nats_conf_are_readable_by_their_owner_only()
+    {
+        var files = Directory.GetFiles(Path.Combine(system.DataDirectory, "nats-users"));
+        Assert.Contains(files, f => Path.GetFileName(f) == "nats.conf");
+        Assert.Contains(files, f => Path.GetFileName(f) == "paper-engine.password");
+        Assert.All(files, f => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(f)));
     }
 
     [Fact]

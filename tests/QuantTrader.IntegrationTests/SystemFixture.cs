@@ -25,6 +25,9 @@ public sealed class SystemFixture : IAsyncLifetime
 
     public DistributedApplication App { get; private set; } = null!;
 
+    /// <summary>The run's data folder (generated passwords, nats.conf, the database cluster).</summary>
+    public string DataDirectory => _dataDirectory;
+
     public HttpClient Gateway { get; private set; } = null!;
 
     public FakeStripe Stripe { get; private set; } = null!;
