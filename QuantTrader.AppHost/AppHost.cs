@@ -13,7 +13,7 @@ var signingKey = builder.AddIdentitySigningKey(settings.DataDirectory);
 // Persistence owns the schema: it applies the migrations and only then reports healthy,
 // so everything that touches the database waits for it.
 var persistence = builder.AddQuantTraderService<Projects.QuantTrader_Persistence>("persistence", nats, signingKey)
-    .WithReference(database, "quanttrader").WaitFor(database);
+    .WithDatabase(database, ownsSchema: true).WaitFor(database);
 
 var accounts = builder.AddQuantTraderService<Projects.QuantTrader_Accounts>("accounts", nats, signingKey)
     .WithStorage(database, persistence)
@@ -23,6 +23,8 @@ var ingestor = builder.AddQuantTraderService<Projects.QuantTrader_Ingestor>("ing
     .WithMarketData(builder, settings.DataDirectory);
 var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", nats, signingKey).WithStorage(database, persistence);
 var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence);
+// Webhook receivers are anywhere on the internet (a deployment's NetworkPolicy: public addresses only).
+alert.WithExternalEgress("webhook deliveries");
 // Webhooks to loopback/private/link-local addresses are refused (SSRF) unless the operator allows them (tests, on-premise receivers).
 alert.WithEnvironment("Alerts__Webhooks__AllowPrivateNetworks", builder.Configuration["QuantTrader:AllowPrivateWebhooks"] ?? "false");
 // The first retry delay of webhook deliveries (doubled each retry; default 1 s): the tests shorten the dead-letter path.
@@ -44,9 +46,10 @@ var gateway = builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launch
     .WithHttpEndpoint(port: settings.GatewayPort, name: "http", isProxied: false)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
-    .WithReference(nats).WaitFor(nats)
+    .WithNatsUser(nats)
     .WithEnvironment("QuantTrader__Identity__SigningKey", signingKey)
     .WithEnvironment("QuantTrader__Gateway__AnonymousRequestsPerMinute", settings.AnonymousRequestsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    .WithTrustedProxyNetworks(builder)
     .WithReference(accounts).WithReference(ingestor).WithReference(kline).WithReference(alert)
     .WithReference(risk).WithReference(paperEngine).WithReference(strategyRunner).WithReference(analytics)
     .WithReference(persistence);

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-registry="" tag="latest" archive=""
+registry="" tag="" archive=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --registry) registry="$2"; shift 2 ;;
@@ -20,6 +20,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$registry" ] || { echo "--registry is required (e.g. ghcr.io/you/quanttrader)" >&2; exit 2; }
+# The same default as the Kubernetes publisher: the AppHost's version. Never "latest" (a restarted pod would pull
+# whatever it is then).
+[ -n "$tag" ] || tag="$(dotnet msbuild QuantTrader.AppHost -getProperty:Version)"
+[ "$tag" != "latest" ] || { echo "--tag latest is refused: tag images with a version" >&2; exit 2; }
 
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 dotnet run --project QuantTrader.AppHost -- --publisher manifest --output-path "$work/manifest.json" >/dev/null

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using QuantTrader.AppHost.Kubernetes;
 
 namespace QuantTrader.AppHost.Infrastructure;
 
@@ -19,7 +20,8 @@ public static class MarketDataSource
         var source = (section["Source"] ?? (builder.ExecutionContext.IsPublishMode ? "live" : "simulator")).Trim().ToLowerInvariant();
         if (source == "live")
         {
-            return ingestor.WithEnvironment("MarketData__Source", "live");
+            // The exchanges' WebSocket and REST endpoints (Binance 9443 and 443, OKX 8443 and 443).
+            return ingestor.WithEnvironment("MarketData__Source", "live").WithExternalEgress("exchange feeds", 443, 8443, 9443);
         }
 
         if (source is not ("simulator" or "sim"))

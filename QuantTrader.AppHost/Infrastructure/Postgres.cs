@@ -40,6 +40,9 @@ public static class PostgresResourceExtensions
             return builder.AddPostgres(name)
                 .WithImage("timescale/timescaledb", "2.17.2-pg16")
                 .WithImageRegistry("docker.io")
+                // The image's own postgres user (Alpine: 70), and its socket directory under a read-only root (Kubernetes).
+                .WithAnnotation(new Kubernetes.ContainerUserAnnotation(70))
+                .WithAnnotation(new Kubernetes.WritableDirectoryAnnotation("/var/run/postgresql"))
                 .WithDataVolume("quanttrader-postgres")
                 .AddDatabase(databaseName);
         }
@@ -131,7 +134,10 @@ internal static class PostgresCluster
         }
         Directory.CreateDirectory(clusterDirectory);
         var passwordFile = Path.Combine(Path.GetTempPath(), $"qt-pw-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(passwordFile, password, ct);
+        await using (var stream = SecretFiles.CreateNew(passwordFile))
+        {
+            await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(password), ct);
+        }
         try
         {
             if (asPostgresUser)

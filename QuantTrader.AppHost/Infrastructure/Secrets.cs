@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using QuantTrader.AppHost.Kubernetes;
 
 namespace QuantTrader.AppHost.Infrastructure;
 
@@ -10,17 +10,23 @@ public static class Secrets
     /// and kept in the data folder (mode 600), never in the repository.
     /// </summary>
     public static IResourceBuilder<ParameterResource> AddIdentitySigningKey(this IDistributedApplicationBuilder builder, string dataDirectory)
+        => builder.AddGeneratedSecret("identity-signing-key", dataDirectory, "identity-signing.key", minLength: 64);
+
+    /// <summary>
+    /// A secret parameter that needs no one to choose it. Publishing (Kubernetes) generates it into the deployment's
+    /// secrets.env and reads nothing local; a local run takes <c>Parameters:{name}</c> when set, else a random value
+    /// generated once and kept in <paramref name="fileName"/> under the data folder (mode 600), never in the repository.
+    /// </summary>
+    public static IResourceBuilder<ParameterResource> AddGeneratedSecret(this IDistributedApplicationBuilder builder, string name,
+        string dataDirectory, string fileName, int minLength = 32)
     {
-        const string name = "identity-signing-key";
         if (builder.ExecutionContext.IsPublishMode)
         {
-            // A deployment generates its own key (the Kubernetes publisher writes it into the gitignored
-            // secrets.env); nothing local is read or written.
-            return builder.AddParameter(name, new GenerateParameterDefault { MinLength = 64, Special = false }, secret: true);
+            return builder.AddParameter(name, new GenerateParameterDefault { MinLength = minLength, Special = false }, secret: true);
         }
         if (builder.ExecutionContext.IsRunMode && string.IsNullOrEmpty(builder.Configuration[$"Parameters:{name}"]))
         {
-            builder.Configuration[$"Parameters:{name}"] = SecretFile(dataDirectory, "identity-signing.key", 32);
+            builder.Configuration[$"Parameters:{name}"] = SecretFile(dataDirectory, fileName, minLength / 2);
         }
         return builder.AddParameter(name, secret: true);
     }
@@ -35,6 +41,8 @@ public static class Secrets
                 accounts.WithEnvironment(variable, builder.AddParameter(parameter, secret: true));
             }
         }
+        // Stripe's API (a deployment's NetworkPolicy: public addresses, HTTPS only).
+        accounts.WithExternalEgress("Stripe API", 443);
         if (builder.Configuration["QuantTrader:StripeApiBase"] is { Length: > 0 } apiBase)
         {
             accounts.WithEnvironment("Stripe__ApiBase", apiBase);
@@ -43,17 +51,5 @@ public static class Secrets
     }
 
     internal static string SecretFile(string dataDirectory, string fileName, int bytes)
-    {
-        Directory.CreateDirectory(dataDirectory);
-        var file = Path.Combine(dataDirectory, fileName);
-        if (!File.Exists(file))
-        {
-            File.WriteAllText(file, Convert.ToHexString(RandomNumberGenerator.GetBytes(bytes)).ToLowerInvariant());
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-        }
-        return File.ReadAllText(file).Trim();
-    }
+        => SecretFiles.ReadOrGenerate(Path.Combine(dataDirectory, fileName), bytes);
 }

@@ -1,14 +1,16 @@
+using QuantTrader.AppHost.Kubernetes;
+
 namespace QuantTrader.AppHost.Infrastructure;
 
 public static class ServiceResourceExtensions
 {
     /// <summary>
-    /// A QuantTrader service: HTTP for its API and health, NATS referenced and awaited, and the key that
+    /// A QuantTrader service: HTTP for its API and health, NATS (as its own user) awaited, and the key that
     /// verifies the gateway's identity tokens.
     /// </summary>
     public static IResourceBuilder<ProjectResource> AddQuantTraderService<TProject>(
         this IDistributedApplicationBuilder builder, string name,
-        IResourceBuilder<IResourceWithConnectionString> nats, IResourceBuilder<ParameterResource> identitySigningKey)
+        NatsBus nats, IResourceBuilder<ParameterResource> identitySigningKey)
         where TProject : IProjectMetadata, new()
         => builder.AddProject<TProject>(name, launchProfileName: null)
             // Not proxied by DCP: clients reach the service itself. After a service was killed and started again,
@@ -17,7 +19,7 @@ public static class ServiceResourceExtensions
             // hot paths the proxy is one more copy of every byte.
             .WithHttpEndpoint(name: "http", isProxied: false)
             .WithHttpHealthCheck("/health")
-            .WithReference(nats).WaitFor(nats)
+            .WithNatsUser(nats)
             .WithEnvironment("QuantTrader__Identity__SigningKey", identitySigningKey);
 
     /// <summary>The QuantTrader database, once its schema owner (persistence) has migrated it.</summary>
@@ -25,5 +27,26 @@ public static class ServiceResourceExtensions
         this IResourceBuilder<ProjectResource> service,
         IResourceBuilder<IResourceWithConnectionString> database,
         IResourceBuilder<ProjectResource> schemaOwner)
-        => service.WithReference(database, "quanttrader").WaitFor(schemaOwner);
+        => service.WithDatabase(database, ownsSchema: false).WaitFor(schemaOwner);
+
+    /// <summary>
+    /// <c>ConnectionStrings:quanttrader</c>. A deployment (publish mode) gives each service its own role
+    /// (<see cref="DatabaseRoleAnnotation"/>: the schema owner owns the database, the others read and write rows) with
+    /// a generated password; a local run connects as the cluster's own user.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithDatabase(
+        this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> database, bool ownsSchema)
+    {
+        if (!service.ApplicationBuilder.ExecutionContext.IsPublishMode || database.Resource is not PostgresDatabaseResource { Parent: var server } db)
+        {
+            return service.WithReference(database, "quanttrader");
+        }
+        var role = "qt_" + service.Resource.Name.Replace('-', '_');
+        var password = service.ApplicationBuilder.AddParameter($"db-password-{service.Resource.Name}",
+            new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
+        server.Annotations.Add(new DatabaseRoleAnnotation(role, password.Resource, db.DatabaseName, ownsSchema));
+        var endpoint = server.PrimaryEndpoint;
+        return service.WithEnvironment("ConnectionStrings__quanttrader", ReferenceExpression.Create(
+            $"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)};Username={role};Password={password.Resource};Database={db.DatabaseName}"));
+    }
 }

@@ -27,6 +27,8 @@ public sealed class KubernetesManifestGenerator(
 
     private readonly ClusterNetwork _network = new(model.Resources);
     private readonly SortedDictionary<string, ParameterResource> _secretParameters = new(StringComparer.Ordinal);
+    /// <summary>Who connects to what: every endpoint a workload's configuration points at, and every port its init containers wait on.</summary>
+    private readonly HashSet<(IResource From, IResource To, int Port)> _flows = [];
 
     /// <summary>Writes the folder and returns how many app-model resources became workloads.</summary>
     public async Task<int> WriteAsync(string directory, CancellationToken ct)
@@ -66,6 +68,9 @@ public sealed class KubernetesManifestGenerator(
             files.Add(file);
             workloads++;
         }
+
+        await WriteYamlAsync(directory, "network-policies.yaml", NetworkPolicies.For(model.Resources, _flows, _network, options), ct);
+        files.Add("network-policies.yaml");
 
         await File.WriteAllTextAsync(Path.Combine(directory, "kustomization.yaml"), Kustomization(files), ct);
         await WriteSecretsAsync(directory, ct);
@@ -108,7 +113,10 @@ public sealed class KubernetesManifestGenerator(
             {
                 HttpGet = new V1HTTPGetAction { Path = "/alive", Port = http.Name }, InitialDelaySeconds = 10, PeriodSeconds = 20, FailureThreshold = 3,
             },
+            SecurityContext = Hardening.Container(),
         };
+        var (volumes, mounts) = Hardening.WritableDirectories(project);
+        container.VolumeMounts = mounts;
         var replicas = project.Annotations.OfType<ReplicaAnnotation>().LastOrDefault()?.Replicas ?? options.Replicas;
         var objects = new List<IKubernetesObject>
         {
@@ -123,7 +131,13 @@ public sealed class KubernetesManifestGenerator(
                     Template = new V1PodTemplateSpec
                     {
                         Metadata = new V1ObjectMeta { Labels = labels },
-                        Spec = new V1PodSpec { InitContainers = WaitContainers(project), Containers = [container] },
+                        Spec = new V1PodSpec
+                        {
+                            InitContainers = WaitContainers(project), Containers = [container], Volumes = volumes,
+                            SecurityContext = Hardening.Pod(RunAsUser(project)),
+                            // The services never call the Kubernetes API: no token in their filesystem.
+                            AutomountServiceAccountToken = false,
+                        },
                     },
                 },
             },
@@ -164,10 +178,21 @@ public sealed class KubernetesManifestGenerator(
             // cluster lives one folder below it.
             var databases = model.Resources.OfType<PostgresDatabaseResource>().Where(d => d.Parent == postgres).ToList();
             var init = $"{resource.Name}-init";
-            objects.Add(ConfigMap(init, labels, new Dictionary<string, string>
+            var initFiles = new Dictionary<string, string>
             {
                 ["create-databases.sql"] = string.Concat(databases.Select(d => $"CREATE DATABASE \"{d.DatabaseName}\";\n")),
-            }));
+            };
+            // After the databases (the image runs the files in name order): one role per service, passwords from the Secret.
+            var roles = resource.Annotations.OfType<DatabaseRoleAnnotation>().ToList();
+            if (roles.Count > 0)
+            {
+                initFiles["create-roles.sh"] = DatabaseRoles.Script(roles);
+                foreach (var role in roles)
+                {
+                    env.Add(SecretEnv(DatabaseRoles.PasswordVariable(role), role.Password));
+                }
+            }
+            objects.Add(ConfigMap(init, labels, initFiles));
             volumes.Add(new V1Volume { Name = init, ConfigMap = new V1ConfigMapVolumeSource { Name = init } });
             mounts.Add(new V1VolumeMount { Name = init, MountPath = "/docker-entrypoint-initdb.d", ReadOnlyProperty = true });
             env.Add(Env("PGDATA", "/var/lib/postgresql/data/pgdata"));
@@ -204,15 +229,23 @@ public sealed class KubernetesManifestGenerator(
             Args = await ArgumentsAsync(resource, ct),
             Ports = ContainerPorts(resource),
             Env = env.Count == 0 ? null : env,
-            VolumeMounts = mounts.Count == 0 ? null : mounts,
             Resources = Resources("250m", "256Mi", "2", "1Gi"),
             ReadinessProbe = readiness,
             LivenessProbe = liveness,
+            SecurityContext = Hardening.Container(),
         };
+        var (writableVolumes, writableMounts) = Hardening.WritableDirectories(resource);
+        volumes.AddRange(writableVolumes);
+        container.VolumeMounts = [.. mounts, .. writableMounts];
         var pod = new V1PodTemplateSpec
         {
             Metadata = new V1ObjectMeta { Labels = labels },
-            Spec = new V1PodSpec { InitContainers = WaitContainers(resource), Containers = [container], Volumes = volumes.Count == 0 ? null : volumes },
+            Spec = new V1PodSpec
+            {
+                InitContainers = WaitContainers(resource), Containers = [container], Volumes = volumes,
+                SecurityContext = Hardening.Pod(RunAsUser(resource)),
+                AutomountServiceAccountToken = false,
+            },
         };
         // State (a volume) makes a StatefulSet: one replica with its own claim that survives rescheduling.
         objects.Insert(0, claims.Count > 0
@@ -264,6 +297,13 @@ public sealed class KubernetesManifestGenerator(
                 continue;
             }
             plain.Add(Env(name, await resolver.ResolveAsync(value, ct)));
+        }
+        foreach (var (target, endpoint) in resolver.Endpoints)
+        {
+            if (target != resource)
+            {
+                _flows.Add((resource, target, _network.Port(target, endpoint)));
+            }
         }
         // Secrets inside larger values (a connection string's password) are variables defined before their
         // first use, so Kubernetes expands $(VAR) in place.
@@ -396,30 +436,33 @@ public sealed class KubernetesManifestGenerator(
                 continue;
             }
             string check;
-            var probe = target.Annotations.OfType<EndpointProbeAnnotation>().LastOrDefault(p => p.Type == ProbeType.Readiness);
+            int port;
             var http = target.Annotations.OfType<EndpointAnnotation>().FirstOrDefault(e => e.UriScheme == "http");
-            if (probe is not null)
+            if (target is ProjectResource && http is not null)
             {
-                check = $"wget -q -O /dev/null http://{target.Name}:{_network.Port(target, probe.EndpointReference.EndpointName)}{probe.Path}";
-            }
-            else if (target is ProjectResource && http is not null)
-            {
-                check = $"wget -q -O /dev/null http://{target.Name}:{_network.Port(target, http.Name)}/health";
+                // A project's /health on its service port (which its clients may reach anyway).
+                port = _network.Port(target, http.Name);
+                check = $"wget -q -O /dev/null http://{target.Name}:{port}/health";
             }
             else if (target.Annotations.OfType<EndpointAnnotation>().FirstOrDefault() is { } first)
             {
-                check = $"nc -z {target.Name} {_network.Port(target, first.Name)}";
+                // Infrastructure: its first (client) port accepts connections. Not its readiness probe: that is on
+                // a monitoring port other pods may not reach (NetworkPolicy); the kubelet still probes it.
+                port = _network.Port(target, first.Name);
+                check = $"nc -z {target.Name} {port}";
             }
             else
             {
                 continue;
             }
+            _flows.Add((resource, target, port));
             waits.Add(new V1Container
             {
                 Name = $"wait-for-{target.Name}",
                 Image = WaitImage,
                 Command = ["sh", "-c", $"until {check}; do echo 'waiting for {target.Name}'; sleep 2; done"],
                 Resources = Resources("10m", "16Mi", "100m", "32Mi"),
+                SecurityContext = Hardening.Container(),
             });
         }
         return waits.Count == 0 ? null : waits;
@@ -451,6 +494,9 @@ public sealed class KubernetesManifestGenerator(
         ["app.kubernetes.io/name"] = name,
         ["app.kubernetes.io/part-of"] = options.PartOf,
     };
+
+    private long RunAsUser(IResource resource) =>
+        resource.Annotations.OfType<ContainerUserAnnotation>().LastOrDefault()?.UserId ?? options.RunAsUser;
 
     private static V1ObjectMeta Meta(string name, IDictionary<string, string> labels) => new() { Name = name, Labels = labels };
 
@@ -528,11 +574,8 @@ public sealed class KubernetesManifestGenerator(
             }
             lines.Append(name).Append('=').Append(value).Append('\n');
         }
-        await File.WriteAllTextAsync(path, lines.ToString(), ct);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+        // Owner-only from its first byte (never written first and restricted after).
+        Infrastructure.SecretFiles.Write(path, lines.ToString());
         if (empty.Count > 0)
         {
             logger.LogWarning("secrets.env has no value for {Keys}: fill them in before deploying (an empty Stripe key turns billing off).",

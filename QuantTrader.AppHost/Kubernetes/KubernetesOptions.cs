@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using Microsoft.Extensions.Configuration;
 
 namespace QuantTrader.AppHost.Kubernetes;
@@ -17,7 +18,10 @@ public sealed record KubernetesOptions
 {
     /// <summary>Image registry (and optional path) of the service images: <c>{Registry}/{name}:{Tag}</c>.</summary>
     public string Registry { get; init; } = "localhost:5000/quanttrader";
-    public string Tag { get; init; } = "latest";
+    /// <summary>The image tag: this build's version unless given. Never <c>latest</c>: a pod restarted later must run what was deployed.</summary>
+    public string Tag { get; init; } = Version;
+    /// <summary>The fixed non-root user of every container without its own (the .NET images' <c>app</c> user).</summary>
+    public long RunAsUser { get; init; } = 1654;
     public string Namespace { get; init; } = "quanttrader";
     public string PartOf { get; init; } = "quanttrader";
     public GatewayExposure Exposure { get; init; } = GatewayExposure.LoadBalancer;
@@ -34,6 +38,10 @@ public sealed record KubernetesOptions
     /// <summary>OTLP collector the services export traces, metrics and logs to; none when unset.</summary>
     public string? OtlpEndpoint { get; init; }
     public string SecretName { get; init; } = "quanttrader-secrets";
+
+    /// <summary>The AppHost's version (its assembly's informational version without the commit): the tag images are built with.</summary>
+    public static string Version =>
+        (typeof(KubernetesOptions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "1.0.0").Split('+')[0];
 
     public string ImageFor(string name) => $"{Registry.TrimEnd('/')}/{name}:{Tag}".TrimStart('/');
 
@@ -54,10 +62,21 @@ public sealed record KubernetesOptions
         {
             throw new ArgumentException($"--replicas must be a positive whole number, not '{replicasText}'.");
         }
+        var tag = Get("tag", defaults.Tag);
+        if (string.Equals(tag, "latest", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"--tag latest is refused: a restarted pod would pull whatever 'latest' is then. Give the version the images were built with (default {defaults.Tag}).");
+        }
+        var runAsText = Get("run-as-user", defaults.RunAsUser.ToString(CultureInfo.InvariantCulture));
+        if (!long.TryParse(runAsText, NumberStyles.None, CultureInfo.InvariantCulture, out var runAs) || runAs < 1)
+        {
+            throw new ArgumentException($"--run-as-user must be a non-root user id (1 or more), not '{runAsText}'.");
+        }
         return new KubernetesOptions
         {
+            RunAsUser = runAs,
             Registry = Get("registry", defaults.Registry),
-            Tag = Get("tag", defaults.Tag),
+            Tag = tag,
             Namespace = Get("namespace", defaults.Namespace),
             Exposure = exposure,
             IngressHost = Optional("ingress-host"),

@@ -14,6 +14,9 @@ internal sealed class ValueResolver(ClusterNetwork network, KubernetesOptions op
     /// <summary>Secret parameters the resolved values referred to, by environment variable name.</summary>
     public Dictionary<string, ParameterResource> SecretReferences { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The endpoints the resolved values point at: the connections the workload will open (its NetworkPolicy).</summary>
+    public HashSet<(IResource Resource, string Endpoint)> Endpoints { get; } = [];
+
     public static string SecretVariable(ParameterResource parameter) =>
         "QT_SECRET_" + new string(parameter.Name.Select(c => char.IsLetterOrDigit(c) ? char.ToUpperInvariant(c) : '_').ToArray());
 
@@ -37,8 +40,10 @@ internal sealed class ValueResolver(ClusterNetwork network, KubernetesOptions op
             case IResourceWithConnectionString resource:
                 return await ResolveAsync(resource.ConnectionStringExpression, ct);
             case EndpointReference endpoint:
+                Endpoints.Add((endpoint.Resource, endpoint.EndpointName));
                 return network.Property(endpoint, EndpointProperty.Url);
             case EndpointReferenceExpression expression:
+                Endpoints.Add((expression.Endpoint.Resource, expression.Endpoint.EndpointName));
                 return network.Property(expression.Endpoint, expression.Property);
             case ReferenceExpression { IsConditional: true } conditional:
                 var condition = await ResolveAsync(conditional.Condition, ct);

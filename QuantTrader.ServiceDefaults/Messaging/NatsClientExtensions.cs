@@ -24,12 +24,17 @@ public static class NatsClientExtensions
     {
         builder.Services.AddSingleton(sp =>
         {
-            var url = sp.GetRequiredService<IConfiguration>().GetConnectionString(connectionName)
+            var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString(connectionName)
                 ?? throw new InvalidOperationException(
-                    $"ConnectionStrings:{connectionName} is not set; run the service from the AppHost or set it to nats://host:port.");
+                    $"ConnectionStrings:{connectionName} is not set; run the service from the AppHost or set it to nats://user:password@host:port.");
+            var (url, user, password) = NatsCredentials.Split(connectionString);
             return new NatsOpts
             {
                 Url = url,
+                AuthOpts = user is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { Username = user, Password = password },
+                // Replies to this service's requests (JetStream API, acks, risk and order replies) arrive under its own
+                // prefix: the server lets only this service's NATS user subscribe there (QuantTrader.AppHost NatsPermissions).
+                InboxPrefix = user is null ? NatsOpts.Default.InboxPrefix : "_INBOX_" + user,
                 Name = builder.Environment.ApplicationName,
                 LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
                 // The default (drop newest) silently loses messages on a busy subscription; market data
@@ -60,6 +65,21 @@ public static class NatsClientExtensions
 
         builder.Services.AddHealthChecks().AddCheck<NatsHealthCheck>("nats");
         return builder;
+    }
+}
+
+/// <summary><c>nats://user:password@host:port</c> → the address without credentials, the user and the password.</summary>
+public static class NatsCredentials
+{
+    public static (string Url, string? User, string? Password) Split(string connectionString)
+    {
+        if (!Uri.TryCreate(connectionString, UriKind.Absolute, out var uri) || uri.UserInfo.Length == 0)
+        {
+            return (connectionString, null, null);
+        }
+        var parts = uri.UserInfo.Split(':', 2);
+        var url = new UriBuilder(uri) { UserName = "", Password = "" }.Uri.GetLeftPart(UriPartial.Authority);
+        return (url, Uri.UnescapeDataString(parts[0]), parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : null);
     }
 }
 

@@ -25,6 +25,9 @@ public sealed class SystemFixture : IAsyncLifetime
 
     public DistributedApplication App { get; private set; } = null!;
 
+    /// <summary>The run's data folder (generated passwords, nats.conf, the database cluster).</summary>
+    public string DataDirectory => _dataDirectory;
+
     public HttpClient Gateway { get; private set; } = null!;
 
     public FakeStripe Stripe { get; private set; } = null!;
@@ -102,6 +105,17 @@ public sealed class SystemFixture : IAsyncLifetime
 
     public async Task<string> ConnectionStringAsync(string resource)
         => await App.GetConnectionStringAsync(resource) ?? throw new InvalidOperationException($"{resource} has no connection string");
+
+    /// <summary>
+    /// The NATS connection string a service is started with: its own NATS user, with the password the AppHost generated
+    /// into the data folder (nats-users/{service}.password).
+    /// </summary>
+    public async Task<string> ServiceNatsConnectionStringAsync(string service)
+    {
+        var server = new Uri(await ConnectionStringAsync("nats"));
+        var password = (await File.ReadAllTextAsync(Path.Combine(_dataDirectory, "nats-users", $"{service}.password"))).Trim();
+        return $"nats://{service}:{password}@{server.Authority.Split('@')[^1]}";
+    }
 
     public async Task DisposeAsync()
     {

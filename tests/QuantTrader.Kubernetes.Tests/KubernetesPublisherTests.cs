@@ -37,7 +37,8 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
                 Assert.True(container.Resources.Limits.ContainsKey(key), $"{name}: limit {key}");
             }
             Assert.Contains(container.Env, e => e.Name == "HTTP_PORTS" && e.Value == "8080");
-            Assert.Contains(container.Env, e => e.Name == "ConnectionStrings__nats" && e.Value == "nats://nats:4222");
+            // Its own NATS user, the password from the Secret (see KubernetesHardeningTests).
+            Assert.Contains(container.Env, e => e.Name == "ConnectionStrings__nats" && e.Value.StartsWith($"nats://{name}:$(", StringComparison.Ordinal) && e.Value.EndsWith(")@nats:4222", StringComparison.Ordinal));
 
             var service = Assert.Single(Services, s => s.Metadata.Name == name);
             var port = Assert.Single(service.Spec.Ports);
@@ -63,7 +64,7 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
         // The password is a reference to a variable that comes from the Secret, defined before it is used.
         var variable = Assert.Single(VariablePattern().Matches(password)).Groups[1].Value;
         var defined = accounts.Env.TakeWhile(e => e != database).Single(e => e.Name == variable);
-        Assert.Equal("postgres-password", defined.ValueFrom.SecretKeyRef.Key);
+        Assert.Equal("db-password-accounts", defined.ValueFrom.SecretKeyRef.Key);
     }
 
     [Fact]
@@ -171,7 +172,7 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
         Assert.Contains(natsContainer.VolumeMounts, m => m.Name == natsClaim.Metadata.Name && m.MountPath == "/data");
         var config = Assert.Single(Objects.OfType<V1ConfigMap>(), c => c.Metadata.Name == "nats-config");
         Assert.Contains("jetstream", config.Data["nats.conf"]);
-        Assert.Contains("store_dir: /data", config.Data["nats.conf"]);
+        Assert.Contains("store_dir: \"/data\"", config.Data["nats.conf"]);
         Assert.Equal(["-c", "/etc/nats/nats.conf"], natsContainer.Args);
         Assert.Equal("/healthz", natsContainer.ReadinessProbe.HttpGet.Path);
         Assert.Equal("monitor", natsContainer.ReadinessProbe.HttpGet.Port.Value);
@@ -183,7 +184,7 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
         Assert.Equal("postgres-password", Assert.Single(pg.Env, e => e.Name == "POSTGRES_PASSWORD").ValueFrom.SecretKeyRef.Key);
         Assert.NotNull(pg.ReadinessProbe.Exec);
         var init = Assert.Single(Objects.OfType<V1ConfigMap>(), c => c.Metadata.Name == "postgres-init");
-        Assert.Contains("CREATE DATABASE \"quanttrader\"", init.Data.Values.Single());
+        Assert.Contains("CREATE DATABASE \"quanttrader\"", init.Data["create-databases.sql"]);
 
         // WaitFor in the model: persistence starts after PostgreSQL and NATS, the others after persistence.
         var persistence = Assert.Single(Deployments, d => d.Metadata.Name == "persistence").Spec.Template.Spec.InitContainers;

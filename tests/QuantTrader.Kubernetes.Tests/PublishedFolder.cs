@@ -14,6 +14,7 @@ public sealed class PublishedFolder : IAsyncLifetime
     public const string Registry = "registry.test:5000/qt";
     public const string Tag = "t42";
     public const string StripeCanary = "sk_test_CANARY_0123456789abcdef";
+    public const string TrustedProxyNetworks = "10.0.0.0/8";
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"qt-k8s-{Guid.NewGuid():N}");
 
@@ -29,7 +30,8 @@ public sealed class PublishedFolder : IAsyncLifetime
     {
         System.IO.Directory.CreateDirectory(_root);
         await PublishAsync("--publisher", "kubernetes", "--output-path", Directory, "--registry", Registry, "--tag", Tag, "--replicas", "2");
-        await PublishAsync("--publisher", "kubernetes", "--output-path", IngressDirectory, "--exposure", "ingress", "--ingress-host", "qt.example.com");
+        await PublishAsync("--publisher", "kubernetes", "--output-path", IngressDirectory, "--exposure", "ingress", "--ingress-host", "qt.example.com",
+            "--trusted-proxy-networks", TrustedProxyNetworks);
         var manifestPath = Path.Combine(_root, "manifest", "aspire-manifest.json");
         await PublishAsync("--publisher", "manifest", "--output-path", manifestPath);
 
@@ -94,6 +96,16 @@ public sealed class PublishedFolder : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>Runs the publisher with these arguments into a fresh folder and returns its exit code and output (for refusals).</summary>
+    public async Task<(int ExitCode, string Output)> TryPublishAsync(params string[] publisherArgs)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var output = Path.Combine(_root, $"attempt-{Guid.NewGuid():N}");
+        return await RunAsync("dotnet",
+            ["run", "--project", "QuantTrader.AppHost", "--no-build", "-c", configuration, "--", "--publisher", "kubernetes", "--output-path", output, .. publisherArgs],
+            new Dictionary<string, string> { ["QuantTrader__DataDirectory"] = LocalDataDirectory });
     }
 
     private async Task PublishAsync(params string[] publisherArgs)

@@ -1,0 +1,114 @@
+using System.Text;
+
+namespace QuantTrader.AppHost.Infrastructure;
+
+/// <summary>
+/// One NATS user per service, allowed to publish and subscribe only what that service does (the subjects of
+/// QuantTrader.Contracts.Messaging.Subjects and the JetStream API of the streams it uses), so a service that is taken
+/// over cannot trade as a user, answer risk checks or publish fills and market data. A service's replies arrive under
+/// its own inbox prefix (<c>_INBOX_{user}</c>, set by ServiceDefaults from the user of its connection string), which no
+/// other service may subscribe to. The <see cref="Operator"/> user has every right: it is the operator's own (the
+/// <c>nats</c> CLI, the integration tests) and no service uses it.
+/// </summary>
+public sealed record NatsUser(string Name, IReadOnlyList<string> Publish, IReadOnlyList<string> Subscribe, bool Responds = false)
+{
+    public string InboxPrefix => "_INBOX_" + Name;
+
+    /// <summary>The environment variable a container's nats.conf reads this user's password from (<c>$NATS_PASSWORD_PAPER_ENGINE</c>).</summary>
+    public string PasswordVariable => "NATS_PASSWORD_" + Name.ToUpperInvariant().Replace('-', '_');
+}
+
+public static class NatsPermissions
+{
+    public const string Operator = "operator";
+
+    // Stream names and subjects as in QuantTrader.Contracts.Messaging (Streams, Subjects).
+    private const string MarketRaw = "MARKET_RAW", MarketKline = "MARKET_KLINE", Trading = "TRADING", Alerts = "ALERTS", DeadLetter = "DEADLETTER";
+
+    public static readonly IReadOnlyList<NatsUser> Services =
+    [
+        // Live and imported trades and gap notices: the one writer of market data.
+        Service("ingestor",
+            publish: ["market.raw.>", "market.history.>", "market.gap.>", .. Owns(MarketRaw), .. Reads(MarketRaw)]),
+        Service("kline",
+            publish: ["market.kline.>", "market.candle.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline)]),
+        Service("alert",
+            publish: ["alerts.fired.>", "deadletter.alert-webhook", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
+                .. Owns(Alerts), .. Owns(DeadLetter)]),
+        // The only answerer of risk checks.
+        Service("risk", publish: [], subscribe: ["risk.check"], responds: true),
+        // The only publisher of orders and fills, the only server of paper.submit/paper.cancel.
+        Service("paper-engine",
+            publish: ["trading.>", "risk.check", .. Owns(Trading), .. Owns(MarketRaw), .. Reads(MarketRaw)],
+            subscribe: ["paper.submit", "paper.cancel"], responds: true),
+        // The only client of paper.submit/paper.cancel.
+        Service("strategy-runner",
+            publish: ["paper.submit", "paper.cancel", .. Owns(MarketKline), .. Reads(MarketKline), .. Owns(Trading), .. Reads(Trading)]),
+        Service("persistence",
+            publish: ["deadletter.persistence", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
+                .. Owns(Trading), .. Reads(Trading), .. Owns(Alerts), .. Reads(Alerts), .. Owns(DeadLetter)],
+            subscribe: ["market.candle.>"]),
+        Service("analytics",
+            publish: [.. Owns(Trading), .. Reads(Trading), .. Owns(MarketKline), .. Reads(MarketKline)]),
+        Service("accounts", publish: ["accounts.changed"]),
+        Service("gateway", publish: [], subscribe: ["accounts.changed"]),
+    ];
+
+    public static NatsUser For(string service) => Services.FirstOrDefault(u => u.Name == service)
+        ?? throw new InvalidOperationException(
+            $"Service '{service}' has no NATS user: add it with what it publishes and subscribes to {nameof(NatsPermissions)}.{nameof(Services)}.");
+
+    /// <summary>
+    /// nats.conf: the listeners, JetStream's store and the users. <paramref name="password"/> gives each user's password
+    /// as it appears in the file: a quoted value, or a <c>$VARIABLE</c> nats-server reads from its environment (a
+    /// container fed from a Kubernetes Secret). No anonymous user: a connection without credentials is refused.
+    /// </summary>
+    public static string Config(Func<string, string> password, string? listen = null, string? storeDirectory = null)
+    {
+        var text = new StringBuilder();
+        if (listen is not null)
+        {
+            text.Append(listen);
+        }
+        if (storeDirectory is not null)
+        {
+            text.Append("jetstream {\n  store_dir: ").Append(Quote(storeDirectory)).Append("\n}\n");
+        }
+        text.Append("authorization {\n  users = [\n");
+        text.Append("    { user: ").Append(Quote(Operator)).Append(", password: ").Append(password(Operator)).Append(" }\n");
+        foreach (var user in Services)
+        {
+            text.Append("    { user: ").Append(Quote(user.Name)).Append(", password: ").Append(password(user.Name)).Append(", permissions: {\n")
+                .Append("      publish: { allow: ").Append(List(user.Publish)).Append(" }\n")
+                .Append("      subscribe: { allow: ").Append(List([.. user.Subscribe, user.InboxPrefix + ".>"])).Append(" }\n");
+            if (user.Responds)
+            {
+                // Replies only to the requests it received, once each: no free publishing to anyone's inbox.
+                text.Append("      allow_responses: true\n");
+            }
+            text.Append("    } }\n");
+        }
+        text.Append("  ]\n}\n");
+        return text.ToString();
+    }
+
+    public static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+
+    private static string List(IEnumerable<string> subjects) => "[" + string.Join(", ", subjects.Distinct().Select(Quote)) + "]";
+
+    private static NatsUser Service(string name, string[] publish, string[]? subscribe = null, bool responds = false) =>
+        new(name, ["$JS.API.INFO", .. publish], subscribe ?? [], responds);
+
+    /// <summary>Creates the stream when it starts first (StreamSetup: create or update, then info).</summary>
+    private static string[] Owns(string stream) =>
+        [$"$JS.API.STREAM.CREATE.{stream}", $"$JS.API.STREAM.UPDATE.{stream}", $"$JS.API.STREAM.INFO.{stream}"];
+
+    /// <summary>Reads the stream: its last message per subject, consumers (durable, named, ordered) it creates, pulls from, acks and deletes.</summary>
+    private static string[] Reads(string stream) =>
+    [
+        $"$JS.API.STREAM.INFO.{stream}", $"$JS.API.STREAM.MSG.GET.{stream}",
+        $"$JS.API.CONSUMER.CREATE.{stream}", $"$JS.API.CONSUMER.CREATE.{stream}.>", $"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
+        $"$JS.API.CONSUMER.INFO.{stream}.>", $"$JS.API.CONSUMER.DELETE.{stream}.>", $"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
+        $"$JS.ACK.{stream}.>",
+    ];
+}
