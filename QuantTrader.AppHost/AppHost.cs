@@ -41,7 +41,7 @@ var analytics = builder.AddQuantTraderService<Projects.QuantTrader_Analytics>("a
 
 // The gateway: the only public door. It authenticates API keys (asking accounts), signs the caller's
 // identity for the services, rate-limits per plan and routes by service discovery.
-var gateway = builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launchProfileName: null)
+builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launchProfileName: null)
     // Not proxied by DCP: the gateway must see each client's own address (its per-address limits), not the proxy's.
     .WithHttpEndpoint(port: settings.GatewayPort, name: "http", isProxied: false)
     .WithExternalHttpEndpoints()
@@ -53,11 +53,6 @@ var gateway = builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launch
     .WithReference(accounts).WithReference(ingestor).WithReference(kline).WithReference(alert)
     .WithReference(risk).WithReference(paperEngine).WithReference(strategyRunner).WithReference(analytics)
     .WithReference(persistence);
-// Proxies whose X-Forwarded-For the gateway believes (CIDR list; none by default): the load balancer's network.
-if (builder.Configuration["QuantTrader:TrustedProxies"] is { Length: > 0 } trustedProxies)
-{
-    gateway.WithEnvironment("QuantTrader__Gateway__TrustedProxies", trustedProxies);
-}
 
 // `--publisher kubernetes --output-path DIR`: manifests for this same graph (QuantTrader.AppHost/Kubernetes).
 builder.AddKubernetesPublisher();

@@ -184,10 +184,10 @@ public sealed partial class KubernetesHardeningTests(PublishedFolder folder) : I
     public void The_gateway_trusts_forwarded_headers_only_from_the_configured_proxy_networks()
     {
         // Not configured: no proxy is trusted.
-        Assert.Equal("", Assert.Single(Container("gateway").Env, e => e.Name == "QuantTrader__Gateway__TrustedProxyNetworks").Value ?? "");
+        Assert.Equal("", Assert.Single(Container("gateway").Env, e => e.Name == "QuantTrader__Gateway__TrustedProxies").Value ?? "");
         var configured = folder.Objects(folder.IngressDirectory).OfType<V1Deployment>().Single(d => d.Metadata.Name == "gateway").Spec.Template.Spec.Containers.Single();
-        Assert.Equal(PublishedFolder.TrustedProxyNetworks, Assert.Single(configured.Env, e => e.Name == "QuantTrader__Gateway__TrustedProxyNetworks").Value);
-        Assert.All(folder.Projects.Where(p => p != "gateway"), p => Assert.DoesNotContain(Container(p).Env, e => e.Name == "QuantTrader__Gateway__TrustedProxyNetworks"));
+        Assert.Equal(PublishedFolder.TrustedProxyNetworks, Assert.Single(configured.Env, e => e.Name == "QuantTrader__Gateway__TrustedProxies").Value);
+        Assert.All(folder.Projects.Where(p => p != "gateway"), p => Assert.DoesNotContain(Container(p).Env, e => e.Name == "QuantTrader__Gateway__TrustedProxies"));
     }
 
     [Fact]
