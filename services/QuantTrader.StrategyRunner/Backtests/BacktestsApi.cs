@@ -3,6 +3,7 @@ using QuantTrader.Contracts.Trading;
 using QuantTrader.Performance;
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Problems;
+using QuantTrader.ServiceDefaults.Queries;
 using QuantTrader.Strategies.Backtesting;
 using QuantTrader.Strategies.Sandbox;
 using QuantTrader.StrategyRunner.Api;
@@ -103,6 +104,14 @@ public static class BacktestsApi
         if (!KlineIntervals.All.TryGetValue(interval, out var barLength))
         {
             return ProblemResults.Validation("interval", $"interval must be one of: {string.Join(", ", KlineIntervals.All.Keys)}.");
+        }
+
+        // The plan's HistoryDays, counted back from the market's newest closed kline (HistoryWindow).
+        var caller = http.GetCaller();
+        var horizon = HistoryWindow.Horizon(await history.NewestAsync(exchange, symbol, interval, ct), caller.Limits.HistoryDays);
+        if (HistoryWindow.Refusal("from", from, horizon, caller.Limits.HistoryDays, caller) is { } tooOld)
+        {
+            return tooOld;
         }
 
         var klines = await history.ReadAsync(exchange, symbol, interval, from, to, MaxBars, ct);
