@@ -115,6 +115,15 @@ public sealed class WebhookDispatcher : BackgroundService
                     delivery.Destination, new DestinationBreaker(_options.BreakerFailureThreshold, _options.BreakerOpenFor, _time));
             }
 
+            // A dead destination's queue is bounded: a new delivery beyond the bound goes straight to the dead letters
+            // (recorded and on the bus, like any undeliverable webhook). Retries already queued are always taken back.
+            if (delivery.Attempt == 0 && destination.Queue.Count >= _options.MaxQueuedPerDestination)
+            {
+                delivery.LastError = $"destination {destination.Key} is not answering and already has {destination.Queue.Count} deliveries waiting";
+                _ = DeadLetterAsync(delivery);
+                return;
+            }
+
             destination.Queue.Enqueue(delivery);
             Pump(destination);
         }

@@ -25,4 +25,7 @@ public sealed class WebhookOptions
 
     /// <summary>How long an open breaker holds a destination's deliveries before one probe attempt goes out.</summary>
     public TimeSpan BreakerOpenFor { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deliveries waiting for one destination; a new one beyond this is dead-lettered at once (memory bound).</summary>
+    public int MaxQueuedPerDestination { get; set; } = 1000;
 }
