@@ -1,6 +1,7 @@
 using QuantTrader.Persistence.Ingest;
 using QuantTrader.Persistence.Queries;
 using QuantTrader.Persistence.Schema;
+using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -14,6 +15,8 @@ builder.AddNatsClient();
 // unlocks its advisory lock itself).
 builder.AddNpgsqlDataSource("quanttrader", configureDataSourceBuilder: b => b.ConnectionStringBuilder.NoResetOnClose = true);
 builder.Services.AddOpenApi();
+// Market data is public; a caller with a key gets its plan's HistoryDays instead of the anonymous allowance.
+builder.AddGatewayIdentity();
 
 // Registered first: its StartAsync (the migrations) completes before the consumers below start.
 builder.Services.AddHostedService<SchemaMigrationService>();
@@ -24,6 +27,7 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseGatewayIdentity();
 app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapMarketDataApi();

@@ -131,6 +131,91 @@ public sealed class BillingTests(SystemFixture system)
         }, TimeSpan.FromSeconds(30));
     }
 
+    [Fact]
+    public async Task A_late_subscription_update_after_its_deletion_does_not_restore_the_paid_plan()
+    {
+        var (userId, _, client) = await system.CreateUserAsync();
+        var customerId = await CustomerAfterCheckoutAsync(client, userId);
+        var subscription = $"sub_{Guid.NewGuid():N}";
+        var t = DateTimeOffset.UtcNow.AddMinutes(-10);
+
+        Assert.Equal("applied", await SendAsync(SubscriptionEvent("customer.subscription.updated", subscription, customerId, "active", "price_quanttrader_pro_monthly", t)));
+        await PlanBecomesAsync(client, "pro");
+        Assert.Equal("applied", await SendAsync(SubscriptionEvent("customer.subscription.deleted", subscription, customerId, "canceled", "price_quanttrader_pro_monthly", t.AddSeconds(20))));
+        await PlanBecomesAsync(client, "free");
+
+        // Created between the two, delivered after the deletion (Stripe retries late): recorded, not applied.
+        Assert.Equal("stale", await SendAsync(SubscriptionEvent("customer.subscription.updated", subscription, customerId, "active", "price_quanttrader_pro_monthly", t.AddSeconds(10))));
+        // Even a newer 'active' cannot revive a deleted subscription: Stripe never does; a new one has a new id.
+        Assert.Equal("stale", await SendAsync(SubscriptionEvent("customer.subscription.updated", subscription, customerId, "active", "price_quanttrader_pro_monthly", t.AddSeconds(30))));
+        Assert.Equal("free", (await client.GetFromJsonAsync<JsonElement>("/api/v1/accounts/me")).GetProperty("plan").GetString());
+    }
+
+    [Fact]
+    public async Task Events_of_one_subscription_apply_in_the_order_they_were_created_not_received()
+    {
+        var (userId, _, client) = await system.CreateUserAsync();
+        var customerId = await CustomerAfterCheckoutAsync(client, userId);
+        var subscription = $"sub_{Guid.NewGuid():N}";
+        var t = DateTimeOffset.UtcNow.AddMinutes(-10);
+
+        // The upgrade to team (newer) arrives before the older move to pro.
+        Assert.Equal("applied", await SendAsync(SubscriptionEvent("customer.subscription.updated", subscription, customerId, "active", "price_quanttrader_team_monthly", t.AddSeconds(20))));
+        await PlanBecomesAsync(client, "team");
+        Assert.Equal("stale", await SendAsync(SubscriptionEvent("customer.subscription.updated", subscription, customerId, "active", "price_quanttrader_pro_monthly", t.AddSeconds(10))));
+        Assert.Equal("team", (await client.GetFromJsonAsync<JsonElement>("/api/v1/accounts/me")).GetProperty("plan").GetString());
+
+        // A newer event of another subscription of the same customer is its own order.
+        Assert.Equal("applied", await SendAsync(SubscriptionEvent("customer.subscription.updated", $"sub_{Guid.NewGuid():N}", customerId, "active", "price_quanttrader_pro_monthly", t)));
+        await PlanBecomesAsync(client, "pro");
+    }
+
+    /// <summary>Goes through checkout (which creates the Stripe customer) and returns the customer id.</summary>
+    private async Task<string> CustomerAfterCheckoutAsync(HttpClient client, Guid userId)
+    {
+        using (var checkout = await client.PostAsJsonAsync("/api/v1/billing/checkout", new { plan = "pro" }))
+        {
+            checkout.EnsureSuccessStatusCode();
+        }
+        return system.Stripe.Requests.Last(r => r.Path == "/v1/checkout/sessions" && r.Form.GetValueOrDefault("metadata[userId]") == userId.ToString()).Form["customer"];
+    }
+
+    private async Task<string> SendAsync(string body)
+    {
+        using var response = await PostWebhookAsync(body, Sign(body, DateTimeOffset.UtcNow));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outcome").GetString()!;
+    }
+
+    private static async Task PlanBecomesAsync(HttpClient client, string plan) =>
+        await Eventually.SucceedsAsync(async () =>
+        {
+            var me = await client.GetFromJsonAsync<JsonElement>("/api/v1/accounts/me");
+            Assert.Equal(plan, me.GetProperty("plan").GetString());
+        }, TimeSpan.FromSeconds(30));
+
+    private static string SubscriptionEvent(string type, string subscription, string customer, string status, string price, DateTimeOffset created) =>
+        StripeEvent($"evt_{Guid.NewGuid():N}", type, new Dictionary<string, object?>
+        {
+            ["id"] = subscription,
+            ["object"] = "subscription",
+            ["customer"] = customer,
+            ["status"] = status,
+            ["items"] = new Dictionary<string, object?>
+            {
+                ["object"] = "list",
+                ["data"] = new[]
+                {
+                    new Dictionary<string, object?>
+                    {
+                        ["id"] = $"si_{Guid.NewGuid():N}",
+                        ["object"] = "subscription_item",
+                        ["price"] = new Dictionary<string, object?> { ["id"] = price, ["object"] = "price" },
+                    },
+                },
+            },
+        }, created);
+
     private async Task<HttpResponseMessage> PostWebhookAsync(string body, string? signature)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/billing/webhook")
@@ -162,13 +247,13 @@ public sealed class BillingTests(SystemFixture system)
             ["metadata"] = new Dictionary<string, string> { ["userId"] = userId.ToString(), ["plan"] = plan },
         });
 
-    private static string StripeEvent(string id, string type, Dictionary<string, object?> dataObject) =>
+    private static string StripeEvent(string id, string type, Dictionary<string, object?> dataObject, DateTimeOffset? created = null) =>
         JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["id"] = id,
             ["object"] = "event",
             ["api_version"] = "2025-10-29.clover",
-            ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["created"] = (created ?? DateTimeOffset.UtcNow).ToUnixTimeSeconds(),
             ["livemode"] = false,
             ["type"] = type,
             ["data"] = new Dictionary<string, object?> { ["object"] = dataObject },

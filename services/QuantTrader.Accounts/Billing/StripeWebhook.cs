@@ -8,11 +8,14 @@ namespace QuantTrader.Accounts.Billing;
 
 /// <summary>
 /// Moves users between plans from Stripe's events. The signature is checked over the raw body with Stripe's
-/// scheme (300 s tolerance); each event id is handled once.
+/// scheme (300 s tolerance); each event id is handled once. Stripe does not deliver in order: events about one
+/// subscription are applied in the order of their <c>created</c> time, an older one (a late
+/// <c>customer.subscription.updated</c> after <c>…deleted</c>) is recorded and ignored, and a deleted subscription
+/// stays ended (<see cref="UserStore.ApplyStripeEventAsync"/>).
 /// </summary>
 public sealed class StripeWebhook(IOptions<StripeSettings> settings, UserStore users, PlanCatalog plans, AccountChanges changes, ILogger<StripeWebhook> logger)
 {
-    public enum Outcome { Applied, Replayed, Ignored }
+    public enum Outcome { Applied, Replayed, Ignored, Stale }
 
     /// <exception cref="StripeException">bad signature, stale timestamp or malformed payload</exception>
     public async Task<Outcome> HandleAsync(string body, string? signature, CancellationToken ct)
@@ -21,10 +24,16 @@ public sealed class StripeWebhook(IOptions<StripeSettings> settings, UserStore u
             settings.Value.WebhookToleranceSeconds, throwOnApiVersionMismatch: false);
 
         var (userId, plan, reason) = await DecideAsync(stripeEvent, ct);
-        if (!await users.ApplyStripeEventAsync(stripeEvent.Id, stripeEvent.Type, userId, plan, reason, ct))
+        var order = OrderOf(stripeEvent);
+        switch (await users.ApplyStripeEventAsync(stripeEvent.Id, stripeEvent.Type, userId, plan, reason, order, ct))
         {
-            logger.LogInformation("Stripe event {EventId} ({Type}) was already handled; ignored", stripeEvent.Id, stripeEvent.Type);
-            return Outcome.Replayed;
+            case UserStore.StripeEventResult.Replayed:
+                logger.LogInformation("Stripe event {EventId} ({Type}) was already handled; ignored", stripeEvent.Id, stripeEvent.Type);
+                return Outcome.Replayed;
+            case UserStore.StripeEventResult.Stale:
+                logger.LogInformation("Stripe event {EventId} ({Type}, created {Created:o}) is older than the state of subscription {Subscription}, or it ended; recorded, not applied",
+                    stripeEvent.Id, stripeEvent.Type, order!.Created, order.SubscriptionId);
+                return Outcome.Stale;
         }
         if (userId is { } id && plan is not null)
         {
@@ -34,6 +43,20 @@ public sealed class StripeWebhook(IOptions<StripeSettings> settings, UserStore u
         }
         logger.LogInformation("Stripe event {EventId} ({Type}) recorded; no plan change ({Reason})", stripeEvent.Id, stripeEvent.Type, reason);
         return Outcome.Ignored;
+    }
+
+    /// <summary>The subscription an event is about, for ordering; null for events about none.</summary>
+    private static StripeSubscriptionOrder? OrderOf(Event e)
+    {
+        var created = new DateTimeOffset(DateTime.SpecifyKind(e.Created, DateTimeKind.Utc));
+        return e.Data.Object switch
+        {
+            Subscription s => new StripeSubscriptionOrder(s.Id, created,
+                Ends: e.Type == EventTypes.CustomerSubscriptionDeleted || s.Status is "canceled" or "incomplete_expired"),
+            Session { SubscriptionId: { Length: > 0 } id } => new StripeSubscriptionOrder(id, created, Ends: false),
+            Invoice { Parent.SubscriptionDetails.SubscriptionId: { Length: > 0 } id } => new StripeSubscriptionOrder(id, created, Ends: false),
+            _ => null,
+        };
     }
 
     private async Task<(Guid? User, string? Plan, string Reason)> DecideAsync(Event e, CancellationToken ct)

@@ -138,7 +138,24 @@ public sealed class UserStore(NpgsqlDataSource db)
     /// Records a Stripe event and moves the plan in one transaction; false when the event was seen before
     /// (a replay changes nothing).
     /// </summary>
-    public async Task<bool> ApplyStripeEventAsync(string eventId, string eventType, Guid? userId, string? newPlan, string reason, CancellationToken ct)
+    public enum StripeEventResult
+    {
+        Applied,
+
+        /// <summary>The event id was handled before.</summary>
+        Replayed,
+
+        /// <summary>The subscription already has a newer (or final) state; the event was recorded, not applied.</summary>
+        Stale,
+    }
+
+    /// <summary>
+    /// Records a Stripe event once and applies its plan move, in one transaction. With <paramref name="order"/> the
+    /// move applies only if the event is not older than the newest event applied to that subscription (equal times
+    /// apply: Stripe gives seconds) and the subscription has not ended (migration 0004).
+    /// </summary>
+    public async Task<StripeEventResult> ApplyStripeEventAsync(
+        string eventId, string eventType, Guid? userId, string? newPlan, string reason, StripeSubscriptionOrder? order, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -148,8 +165,13 @@ public sealed class UserStore(NpgsqlDataSource db)
             seen.Parameters.Add(new() { Value = eventType });
             if (await seen.ExecuteNonQueryAsync(ct) == 0)
             {
-                return false;
+                return StripeEventResult.Replayed;
             }
+        }
+        if (order is not null && !await AdvanceSubscriptionAsync(connection, tx, eventId, eventType, userId, order, ct))
+        {
+            await tx.CommitAsync(ct); // the event id stays handled: a retry of a stale event is a replay
+            return StripeEventResult.Stale;
         }
         if (userId is { } id && newPlan is not null)
         {
@@ -170,6 +192,47 @@ public sealed class UserStore(NpgsqlDataSource db)
             await move.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
+        return StripeEventResult.Applied;
+    }
+
+    /// <summary>Moves the subscription's last applied event forward; false when this event is older or the subscription ended.</summary>
+    private static async Task<bool> AdvanceSubscriptionAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, string eventId, string eventType, Guid? userId, StripeSubscriptionOrder order, CancellationToken ct)
+    {
+        // Serializes the events of one subscription, including its first (no row to lock yet).
+        await using (var lockSubscription = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 16))", connection, tx))
+        {
+            lockSubscription.Parameters.Add(new() { Value = order.SubscriptionId });
+            await lockSubscription.ExecuteNonQueryAsync(ct);
+        }
+        await using (var current = new NpgsqlCommand(
+            "SELECT last_event_created, ended FROM stripe_subscriptions WHERE subscription_id = $1", connection, tx))
+        {
+            current.Parameters.Add(new() { Value = order.SubscriptionId });
+            await using var reader = await current.ExecuteReaderAsync(ct);
+            if (await reader.ReadAsync(ct) && (reader.GetBoolean(1) || order.Created < reader.GetFieldValue<DateTimeOffset>(0)))
+            {
+                return false;
+            }
+        }
+        await using var advance = new NpgsqlCommand("""
+            INSERT INTO stripe_subscriptions (subscription_id, user_id, last_event_id, last_event_type, last_event_created, ended)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (subscription_id) DO UPDATE SET
+                user_id = COALESCE(EXCLUDED.user_id, stripe_subscriptions.user_id),
+                last_event_id = EXCLUDED.last_event_id,
+                last_event_type = EXCLUDED.last_event_type,
+                last_event_created = EXCLUDED.last_event_created,
+                ended = EXCLUDED.ended,
+                updated_at = now()
+            """, connection, tx);
+        advance.Parameters.Add(new() { Value = order.SubscriptionId });
+        advance.Parameters.Add(new() { Value = userId.HasValue ? userId.Value : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        advance.Parameters.Add(new() { Value = eventId });
+        advance.Parameters.Add(new() { Value = eventType });
+        advance.Parameters.Add(new() { Value = order.Created });
+        advance.Parameters.Add(new() { Value = order.Ends });
+        await advance.ExecuteNonQueryAsync(ct);
         return true;
     }
 
@@ -184,3 +247,6 @@ public sealed class UserStore(NpgsqlDataSource db)
             reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4));
     }
 }
+
+/// <summary>Which subscription a Stripe event is about, when it was created, and whether it ends the subscription.</summary>
+public sealed record StripeSubscriptionOrder(string SubscriptionId, DateTimeOffset Created, bool Ends);

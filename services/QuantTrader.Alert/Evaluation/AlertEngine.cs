@@ -46,6 +46,9 @@ public sealed class AlertEngine
 
     public bool Contains(Guid id) => _index.ContainsKey(id);
 
+    /// <summary>Past prices held for percent-change rules, over all markets and windows (bounded per market and window).</summary>
+    public int RememberedPrices => _markets.Values.Sum(m => m.RememberedPrices);
+
     /// <summary>
     /// True when adding <paramref name="rule"/> would create a new indicator group, which then needs warm-up bars;
     /// a rule joining an existing group shares its live indicator (fed with every closed kline since).

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
+using Npgsql;
 using QuantTrader.Alert.Evaluation;
 using QuantTrader.Alert.Rules;
 using QuantTrader.Alert.Webhooks;
@@ -17,6 +18,10 @@ namespace QuantTrader.Alert.Runtime;
 /// The live engine and what happens when a rule fires: record (rule state + event, one transaction), publish
 /// <see cref="AlertFired"/> on <c>alerts.fired.{userId}</c>, hand the webhook to the dispatcher. The engine is guarded
 /// by one lock: trades, klines and API changes are serialized on it; I/O happens outside it.
+/// <para>The engine moves a rule's state in memory when it fires, before the firing is recorded; so recording is
+/// retried until it succeeds (<see cref="UntilDoneAsync"/>) while the database is unreachable, with backoff up to
+/// <see cref="MaxRetryDelay"/>, and the consumer that delivered the trade or kline waits meanwhile (JetStream keeps the
+/// rest). A database outage delays firings; it never loses one, and never stops the service.</para>
 /// </summary>
 public sealed class AlertRuntime(
     RuleStore store,
@@ -25,8 +30,12 @@ public sealed class AlertRuntime(
     // hold up their acks (NatsClientExtensions.Publisher).
     [FromKeyedServices(NatsClientExtensions.Publisher)] INatsJSContext js,
     WebhookDispatcher webhooks,
+    TimeProvider time,
     ILogger<AlertRuntime> logger)
 {
+    public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+
     private static readonly Counter<long> FiredCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.alert.fired", description: "Alerts fired");
 
     private readonly AlertEngine _engine = new();
@@ -130,21 +139,64 @@ public sealed class AlertRuntime(
     {
         if (rearmed.Length > 0)
         {
-            await store.SetArmedAsync(rearmed, ct);
+            await UntilDoneAsync(token => store.SetArmedAsync(rearmed, token), $"re-arming {rearmed.Length} rule(s)", ct);
         }
 
         foreach (var firing in firings)
         {
             var rule = firing.Rule;
             var eventId = Guid.CreateVersion7(firing.Time);
-            await store.RecordFiringAsync(eventId, firing, ct);
+            // Idempotent (ON CONFLICT on the event id): a retry after a commit whose answer was lost changes nothing.
+            await UntilDoneAsync(token => store.RecordFiringAsync(eventId, firing, token), $"recording firing {eventId} of alert {rule.Id}", ct);
             FiredCounter.Add(1);
             logger.LogInformation("Alert {AlertId} of user {UserId} fired: {Message}", rule.Id, rule.UserId, firing.Message);
             var stored = new RuleStore.StoredFiring(eventId, rule.Id, rule.UserId, rule.Exchange, rule.Symbol, firing.Time, firing.Price, firing.Value, firing.Message, rule.WebhookUrl);
-            await PublishAsync(stored, ct);
+            // Published under its event id (the bus de-duplicates a second publish); recorded, so a restart would
+            // publish it too.
+            await UntilDoneAsync(token => PublishAsync(stored, token), $"publishing firing {eventId}", ct);
             webhooks.Enqueue(stored);
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="step"/> until it succeeds, waiting (doubling from <see cref="FirstRetryDelay"/> to
+    /// <see cref="MaxRetryDelay"/>) after each transient failure: the database or the bus unreachable, a timeout.
+    /// Anything else is a bug, not an outage, and is thrown.
+    /// </summary>
+    private async Task UntilDoneAsync(Func<CancellationToken, Task> step, string what, CancellationToken ct)
+    {
+        var delay = FirstRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await step(ct);
+                if (attempt > 1)
+                {
+                    logger.LogInformation("Succeeded {What} after {Attempts} attempts", what, attempt);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex) && !ct.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "{What} failed (attempt {Attempt}); retrying in {Delay} ms, nothing is dropped meanwhile",
+                    what, attempt, (int)delay.TotalMilliseconds);
+                await Task.Delay(delay, time, ct);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        // Not a PostgresException: the connection itself failed. A server error is an outage only when it says so
+        // (08 connection, 57P shutdown/starting up, or what Npgsql deems transient: 53 resources, 40001, …).
+        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal),
+        NpgsqlException => true,
+        NatsException or TimeoutException or System.Net.Sockets.SocketException or IOException => true,
+        _ => false,
+    };
 
     private async Task PublishAsync(RuleStore.StoredFiring firing, CancellationToken ct)
     {

@@ -5,7 +5,8 @@ public sealed class WebhookOptions
 {
     public const string Section = "Alerts:Webhooks";
 
-    /// <summary>Lets webhooks call loopback/private/link-local addresses (development, tests, on-premise receivers).</summary>
+    /// <summary>Lets webhooks call loopback and private (RFC 1918, unique-local) addresses (development, tests,
+    /// on-premise receivers). Special-use ranges (TEST-NET, link-local, …) stay refused (<see cref="WebhookAddressPolicy"/>).</summary>
     public bool AllowPrivateNetworks { get; set; }
 
     /// <summary>Tries per event, the first included; after the last, a dead-letter record.</summary>
@@ -15,4 +16,16 @@ public sealed class WebhookOptions
     public TimeSpan BaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Attempts in flight to one destination (scheme-independent host:port) at a time; the rest wait in its queue.</summary>
+    public int PerDestinationConcurrency { get; set; } = 4;
+
+    /// <summary>Consecutive unreachable attempts (connection failure, timeout) that open a destination's breaker.</summary>
+    public int BreakerFailureThreshold { get; set; } = 5;
+
+    /// <summary>How long an open breaker holds a destination's deliveries before one probe attempt goes out.</summary>
+    public TimeSpan BreakerOpenFor { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deliveries waiting for one destination; a new one beyond this is dead-lettered at once (memory bound).</summary>
+    public int MaxQueuedPerDestination { get; set; } = 1000;
 }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using QuantTrader.Contracts.MarketData;
+using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Problems;
 using QuantTrader.ServiceDefaults.Queries;
 
@@ -14,8 +15,8 @@ public sealed record KlineView(
 /// <summary>
 /// Stored trades and klines (API.md "Market data"), public like all market data. Lists are oldest first: with
 /// <c>from</c> they start there; without it they are the newest <c>limit</c> rows (still returned oldest first).
-/// No plan history window applies here: market data is public, and what is kept is bounded by retention
-/// (Persistence:Retention); plan history limits belong to backtests and imports.
+/// How far back is the caller's plan <c>HistoryDays</c> (anonymous callers: the free plan's), counted from the
+/// market's newest row (<see cref="HistoryWindow"/>); what is kept at all is bounded by retention (Persistence:Retention).
 /// </summary>
 public static partial class MarketDataApi
 {
@@ -32,17 +33,24 @@ public static partial class MarketDataApi
     }
 
     private static async Task<IResult> GetTradesAsync(
-        string exchange, string symbol, string? from, string? to, string? limit, MarketDataQueries queries, CancellationToken ct)
+        string exchange, string symbol, string? from, string? to, string? limit, MarketDataQueries queries, HttpContext http, IConfiguration configuration, CancellationToken ct)
     {
         if (!TryMarket(exchange, symbol, out var market, out var problem) || !ListQuery.TryParse(from, to, limit, out var query, out problem))
         {
             return problem!;
         }
-        return TypedResults.Ok(await queries.TradesAsync(market.Exchange, market.Symbol, query, ct));
+        var caller = http.FindCaller();
+        var days = HistoryWindow.DaysFor(caller, configuration);
+        var horizon = HistoryWindow.Horizon(await queries.NewestTradeAsync(market.Exchange, market.Symbol, ct), days);
+        if ((HistoryWindow.Refusal("from", query.From, horizon, days, caller) ?? HistoryWindow.Refusal("to", query.To, horizon, days, caller)) is { } refused)
+        {
+            return refused;
+        }
+        return TypedResults.Ok(await queries.TradesAsync(market.Exchange, market.Symbol, query, horizon, ct));
     }
 
     private static async Task<IResult> GetKlinesAsync(
-        string exchange, string symbol, string? interval, string? from, string? to, string? limit, MarketDataQueries queries, CancellationToken ct)
+        string exchange, string symbol, string? interval, string? from, string? to, string? limit, MarketDataQueries queries, HttpContext http, IConfiguration configuration, CancellationToken ct)
     {
         if (!TryMarket(exchange, symbol, out var market, out var problem) || !ListQuery.TryParse(from, to, limit, out var query, out problem))
         {
@@ -56,7 +64,14 @@ public static partial class MarketDataApi
         {
             return ProblemResults.Validation("interval", $"Unknown interval '{interval}': use one of {string.Join(' ', KlineIntervals.All.Keys)}.");
         }
-        return TypedResults.Ok(await queries.KlinesAsync(market.Exchange, market.Symbol, interval, query, ct));
+        var caller = http.FindCaller();
+        var days = HistoryWindow.DaysFor(caller, configuration);
+        var horizon = HistoryWindow.Horizon(await queries.NewestKlineAsync(market.Exchange, market.Symbol, interval, ct), days);
+        if ((HistoryWindow.Refusal("from", query.From, horizon, days, caller) ?? HistoryWindow.Refusal("to", query.To, horizon, days, caller)) is { } refused)
+        {
+            return refused;
+        }
+        return TypedResults.Ok(await queries.KlinesAsync(market.Exchange, market.Symbol, interval, query, horizon, ct));
     }
 
     private static bool TryMarket(string exchange, string symbol, out (string Exchange, string Symbol) market, out IResult? problem)

@@ -3,6 +3,7 @@ using QuantTrader.Contracts.Trading;
 using QuantTrader.Performance;
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Problems;
+using QuantTrader.ServiceDefaults.Queries;
 using QuantTrader.Strategies.Backtesting;
 using QuantTrader.Strategies.Sandbox;
 using QuantTrader.StrategyRunner.Api;
@@ -108,6 +109,13 @@ public static class BacktestsApi
             return ProblemResults.Validation("interval", $"interval must be one of: {string.Join(", ", KlineIntervals.All.Keys)}.");
         }
 
+        // The plan's HistoryDays, counted back from the market's newest closed kline (HistoryWindow).
+        var horizon = HistoryWindow.Horizon(await history.NewestAsync(exchange, symbol, interval, ct), caller.Limits.HistoryDays);
+        if (HistoryWindow.Refusal("from", from, horizon, caller.Limits.HistoryDays, caller) is { } tooOld)
+        {
+            return tooOld;
+        }
+
         // The slot covers reading the klines too: that is work for the database on the caller's behalf.
         using var slot = slots.TryAcquire(caller.UserId, caller.Limits.ConcurrentBacktests);
         if (slot is null)
@@ -117,6 +125,7 @@ public static class BacktestsApi
                 $"Your {caller.Plan} plan runs {caller.Limits.ConcurrentBacktests} backtest{(caller.Limits.ConcurrentBacktests == 1 ? "" : "s")} at a time; wait for the running one to finish or upgrade your plan.",
                 new Dictionary<string, object?> { ["limit"] = "concurrentBacktests" });
         }
+
         var klines = await history.ReadAsync(exchange, symbol, interval, from, to, MaxBars, ct);
         if (klines.Count > MaxBars)
         {

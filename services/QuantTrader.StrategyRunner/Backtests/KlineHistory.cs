@@ -6,6 +6,16 @@ namespace QuantTrader.StrategyRunner.Backtests;
 /// <summary>Closed klines from the <c>klines</c> table (live or imported; migration 0003), oldest first.</summary>
 public sealed class KlineHistory(NpgsqlDataSource db)
 {
+    /// <summary>The open time of the newest stored closed kline of the market and interval (HistoryWindow's reference); null when none.</summary>
+    public async Task<DateTimeOffset?> NewestAsync(string exchange, string symbol, string interval, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("SELECT max(open_time) FROM klines WHERE exchange = $1 AND symbol = $2 AND interval = $3 AND closed");
+        command.Parameters.Add(new() { Value = exchange });
+        command.Parameters.Add(new() { Value = symbol });
+        command.Parameters.Add(new() { Value = interval });
+        return await command.ExecuteScalarAsync(ct) is DateTime t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null;
+    }
+
     /// <summary>Klines with <paramref name="from"/> ≤ open time &lt; <paramref name="to"/>; at most <paramref name="max"/> + 1 so the caller can tell "too many".</summary>
     public async Task<IReadOnlyList<Kline>> ReadAsync(string exchange, string symbol, string interval, DateTimeOffset from, DateTimeOffset to, int max, CancellationToken ct)
     {

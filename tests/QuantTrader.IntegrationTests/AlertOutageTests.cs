@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using QuantTrader.Alert.Rules;
+using QuantTrader.Alert.Runtime;
+using QuantTrader.Alert.Webhooks;
+
+namespace QuantTrader.IntegrationTests;
+
+/// <summary>
+/// Issue 16 item 10 (the alert engine's part): the alert runtime, driven directly, with PostgreSQL unreachable through
+/// a port that refuses connections and then relays to the real database. The engine moves the rule's state when it
+/// fires; the firing must still reach <c>alert_firings</c> and the bus once the database is back.
+/// </summary>
+[Collection(SystemCollection.Name)]
+public sealed class AlertOutageTests(SystemFixture system)
+{
+    [Fact]
+    public async Task A_firing_while_PostgreSQL_is_unreachable_is_retried_until_recorded_and_published()
+    {
+        await using var bus = await Bus.ConnectAsync(system);
+        var real = new NpgsqlConnectionStringBuilder(await system.ConnectionStringAsync("postgres"));
+        await using var relay = new TcpRelay(real.Host!, real.Port);
+        var viaRelay = new NpgsqlConnectionStringBuilder(real.ConnectionString) { Host = "127.0.0.1", Port = relay.Port, Timeout = 2 };
+        await using var unreachable = NpgsqlDataSource.Create(viaRelay.ConnectionString);
+        await using var database = NpgsqlDataSource.Create(real.ConnectionString);
+
+        var store = new RuleStore(unreachable);
+        var logger = new RecordingLogger();
+        var runtime = new AlertRuntime(store, new StoredKlines(unreachable), bus.JetStream,
+            new WebhookDispatcher(Options.Create(new WebhookOptions()), store, bus.JetStream, TimeProvider.System, NullLogger<WebhookDispatcher>.Instance),
+            TimeProvider.System, logger);
+        var symbol = MarketBus.NewSymbol();
+        var rule = new AlertRule
+        {
+            Id = Guid.NewGuid(),
+            UserId = Guid.NewGuid(),
+            Exchange = "binance",
+            Symbol = symbol,
+            Condition = new AlertCondition(ConditionType.PriceAbove, 100m),
+            Repeat = RepeatMode.Once,
+        };
+        await runtime.AddAsync(rule, CancellationToken.None);
+
+        // The trade fires the rule (its state moves in memory at once); recording it keeps failing and is retried.
+        var handling = runtime.OnTradeAsync("binance", symbol, 101m, DateTimeOffset.UtcNow, CancellationToken.None);
+        await Eventually.SucceedsAsync(() =>
+        {
+            Assert.True(logger.Retries >= 2, $"{logger.Retries} retries so far");
+            return Task.CompletedTask;
+        }, TimeSpan.FromSeconds(60));
+        Assert.False(handling.IsCompleted);
+        Assert.True(rule.Done);
+        Assert.Equal(0L, await CountAsync(database, "SELECT count(*) FROM alert_firings WHERE alert_id = $1", rule.Id));
+
+        // The database is back: the same firing is recorded once and published.
+        relay.Open();
+        await handling.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(1L, await CountAsync(database, "SELECT count(*) FROM alert_firings WHERE alert_id = $1 AND price = 101 AND published", rule.Id));
+    }
+
+    private static async Task<long> CountAsync(NpgsqlDataSource db, string sql, Guid id)
+    {
+        await using var command = db.CreateCommand(sql);
+        command.Parameters.Add(new() { Value = id });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Counts the runtime's retry warnings.</summary>
+    private sealed class RecordingLogger : ILogger<AlertRuntime>
+    {
+        private readonly ConcurrentQueue<string> _warnings = new();
+
+        public int Retries => _warnings.Count(w => w.Contains("retrying", StringComparison.Ordinal));
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Warning)
+            {
+                _warnings.Enqueue(formatter(state, exception));
+            }
+        }
+    }
+}
