@@ -20,7 +20,7 @@ public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider tim
 
     private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Expires)> _cache = new();
 
-    private sealed record AuthenticateResponse(Guid UserId, string Plan, PlanLimits Limits);
+    private sealed record AuthenticateResponse(Guid UserId, string Plan, PlanLimits Limits, bool Operator = false);
 
     public async Task<Caller?> ResolveAsync(string apiKey, CancellationToken ct)
     {
@@ -36,7 +36,7 @@ public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider tim
         if (response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadFromJsonAsync<AuthenticateResponse>(ct);
-            caller = body is null ? null : new Caller(body.UserId, body.Plan, body.Limits);
+            caller = body is null ? null : new Caller(body.UserId, body.Plan, body.Limits, body.Operator);
         }
         else if (response.StatusCode != HttpStatusCode.Unauthorized)
         {
