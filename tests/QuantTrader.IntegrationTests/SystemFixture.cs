@@ -32,6 +32,19 @@ public sealed class SystemFixture : IAsyncLifetime
     /// <summary>The webhook signing secret the system under test is configured with.</summary>
     public const string StripeWebhookSecret = "whsec_test_quanttrader_integration";
 
+    /// <summary>
+    /// Accounts the system is told are operators (QuantTrader:Operators): only they may import history. One shared by
+    /// the import tests, and some of their own for the tests that use up an operator's quota or import slot.
+    /// </summary>
+    public static readonly string[] OperatorEmails =
+        ["operator@quanttrader.test", "quota-operator@quanttrader.test", "slots-operator@quanttrader.test", "outage-operator@quanttrader.test"];
+
+    private readonly Dictionary<string, (Guid UserId, HttpClient Client)> _operators = [];
+    private readonly SemaphoreSlim _operatorsLock = new(1, 1);
+
+    /// <summary>The folder the ingestor streams uploads into (the AppHost puts it in the data folder).</summary>
+    public string ImportUploadDirectory => Path.Combine(_dataDirectory, "import-uploads");
+
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
@@ -47,12 +60,15 @@ public sealed class SystemFixture : IAsyncLifetime
                 "QuantTrader:WebhookRetryBaseDelay=00:00:00.200", // six tries end in ~6 s instead of ~31 s (dead-letter test)
                 "QuantTrader:MarketData:SimulatorPort=0", // a live system may hold the simulator's 8091
                 "QuantTrader:MarketData:ConnectionLifetime=00:01:00", // the Binance 24 h cut-off, every minute: tests see switch-overs
+                $"QuantTrader:Operators={string.Join(',', OperatorEmails)}",
             ],
             (options, _) => options.DisableDashboard = true,
             cts.Token);
         // The paper engine logs each accepted order and each filling print at Debug (Information would cost a busy
         // system CPU); a failing trading test wants them in its resource log.
         builder.CreateResourceBuilder<ProjectResource>("paper-engine").WithEnvironment("Logging__LogLevel__QuantTrader.PaperEngine", "Debug");
+        // An import facing a full MARKET_HISTORY fails after 5 s instead of 2 min (ImportSafetyTests fills it).
+        builder.CreateResourceBuilder<ProjectResource>("ingestor").WithEnvironment("Imports__HistoryStreamFullPatience", "00:00:05");
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error)
@@ -89,6 +105,30 @@ public sealed class SystemFixture : IAsyncLifetime
         var created = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
         var key = created.GetProperty("apiKey").GetString()!;
         return (created.GetProperty("userId").GetGuid(), key, ClientWithKey(key));
+    }
+
+    /// <summary>
+    /// The operator account with this email (one of <see cref="OperatorEmails"/>), created on first use and shared
+    /// afterwards (an email can hold one account).
+    /// </summary>
+    public async Task<(Guid UserId, HttpClient Client)> OperatorAsync(string email = "operator@quanttrader.test")
+    {
+        Assert.Contains(email, OperatorEmails);
+        await _operatorsLock.WaitAsync();
+        try
+        {
+            if (!_operators.TryGetValue(email, out var existing))
+            {
+                var (userId, _, client) = await CreateUserAsync(email);
+                _operators[email] = existing = (userId, client);
+            }
+
+            return existing;
+        }
+        finally
+        {
+            _operatorsLock.Release();
+        }
     }
 
     public HttpClient ClientWithKey(string apiKey)
