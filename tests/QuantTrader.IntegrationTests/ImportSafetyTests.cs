@@ -52,7 +52,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
     public async Task The_account_reports_whether_it_is_an_operator()
     {
         var (_, _, user) = await system.CreateUserAsync();
-        var (_, op) = await system.OperatorAsync();
+        var (_, _, op) = await system.CreateOperatorAsync();
         Assert.False((await user.GetFromJsonAsync<JsonElement>("/api/v1/accounts/me")).GetProperty("operator").GetBoolean());
         Assert.True((await op.GetFromJsonAsync<JsonElement>("/api/v1/accounts/me")).GetProperty("operator").GetBoolean());
     }
@@ -60,7 +60,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
     [Fact]
     public async Task An_operators_file_with_a_row_after_now_is_refused_naming_the_row_and_leaves_no_file()
     {
-        var (_, op) = await system.OperatorAsync();
+        var (_, _, op) = await system.CreateOperatorAsync();
         var (symbol, b) = FreshSymbol();
         var body = Rows(3, 1617566591985) + "4,1,1,4,4,4102444800000,true,true\n";
 
@@ -77,7 +77,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
     [Fact]
     public async Task An_operators_file_with_a_row_before_2009_is_refused_naming_the_row()
     {
-        var (_, op) = await system.OperatorAsync();
+        var (_, _, op) = await system.CreateOperatorAsync();
         var (symbol, b) = FreshSymbol();
         var body = "1,1,1,1,1199145600000,true,true\n";
 
@@ -92,7 +92,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
     [Fact]
     public async Task A_second_import_while_the_first_uploads_is_refused_by_the_plans_concurrent_imports()
     {
-        var (_, op) = await system.OperatorAsync("slots-operator@quanttrader.test");
+        var (_, _, op) = await system.CreateOperatorAsync();
         var (symbol, b) = FreshSymbol();
         var url = $"/api/v1/imports?exchange=binance&symbol={symbol}&format=binance-aggtrades&base={b}&quote=USDT";
         var release = new TaskCompletionSource();
@@ -115,7 +115,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
     [Fact]
     public async Task An_upload_past_the_days_bytes_is_cut_off_naming_the_limit_and_the_usage_is_kept_in_the_database()
     {
-        var (userId, op) = await system.OperatorAsync("quota-operator@quanttrader.test");
+        var (userId, _, op) = await system.CreateOperatorAsync();
         var limit = (await op.GetFromJsonAsync<JsonElement>("/api/v1/accounts/me")).GetProperty("limits").GetProperty("importBytesPerDay").GetInt64();
         await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
         // Given: all but 100 bytes of today's quota used (as by earlier uploads).
@@ -171,7 +171,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
         var firstLive = (await js.GetStreamAsync(Streams.MarketRaw().Name!)).Info.State.FirstSeq;
         try
         {
-            var (_, op) = await system.OperatorAsync();
+            var (_, _, op) = await system.CreateOperatorAsync();
             var (symbol, b) = FreshSymbol();
             using var response = await op.PostAsync($"/api/v1/imports?exchange=binance&symbol={symbol}&format=binance-aggtrades&base={b}&quote=USDT",
                 new StringContent(Rows(500, 1617566591985)));

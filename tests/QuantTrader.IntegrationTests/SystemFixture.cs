@@ -33,14 +33,12 @@ public sealed class SystemFixture : IAsyncLifetime
     public const string StripeWebhookSecret = "whsec_test_quanttrader_integration";
 
     /// <summary>
-    /// Accounts the system is told are operators (QuantTrader:Operators): only they may import history. One shared by
-    /// the import tests, and some of their own for the tests that use up an operator's quota or import slot.
+    /// Accounts the system is told are operators (QuantTrader:Operators): only they may import history. A pool, so that
+    /// every test gets an operator of its own (its own rate limit, import slot and daily quota), as with CreateUserAsync.
     /// </summary>
-    public static readonly string[] OperatorEmails =
-        ["operator@quanttrader.test", "quota-operator@quanttrader.test", "slots-operator@quanttrader.test", "outage-operator@quanttrader.test"];
+    public static readonly string[] OperatorEmails = [.. Enumerable.Range(1, 60).Select(i => $"operator-{i}@quanttrader.test")];
 
-    private readonly Dictionary<string, (Guid UserId, HttpClient Client)> _operators = [];
-    private readonly SemaphoreSlim _operatorsLock = new(1, 1);
+    private int _operatorsTaken;
 
     /// <summary>The folder the ingestor streams uploads into (the AppHost puts it in the data folder).</summary>
     public string ImportUploadDirectory => Path.Combine(_dataDirectory, "import-uploads");
@@ -107,28 +105,16 @@ public sealed class SystemFixture : IAsyncLifetime
         return (created.GetProperty("userId").GetGuid(), key, ClientWithKey(key));
     }
 
-    /// <summary>
-    /// The operator account with this email (one of <see cref="OperatorEmails"/>), created on first use and shared
-    /// afterwards (an email can hold one account).
-    /// </summary>
-    public async Task<(Guid UserId, HttpClient Client)> OperatorAsync(string email = "operator@quanttrader.test")
+    /// <summary>A new operator account (the next unused email of <see cref="OperatorEmails"/>).</summary>
+    public Task<(Guid UserId, string ApiKey, HttpClient Client)> CreateOperatorAsync()
     {
-        Assert.Contains(email, OperatorEmails);
-        await _operatorsLock.WaitAsync();
-        try
+        var next = Interlocked.Increment(ref _operatorsTaken);
+        if (next > OperatorEmails.Length)
         {
-            if (!_operators.TryGetValue(email, out var existing))
-            {
-                var (userId, _, client) = await CreateUserAsync(email);
-                _operators[email] = existing = (userId, client);
-            }
+            throw new InvalidOperationException($"All {OperatorEmails.Length} operator accounts of the fixture are taken: make the pool larger.");
+        }
 
-            return existing;
-        }
-        finally
-        {
-            _operatorsLock.Release();
-        }
+        return CreateUserAsync(OperatorEmails[next - 1]);
     }
 
     public HttpClient ClientWithKey(string apiKey)

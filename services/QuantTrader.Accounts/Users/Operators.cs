@@ -3,7 +3,9 @@ namespace QuantTrader.Accounts.Users;
 /// <summary>
 /// The platform's operators: the accounts whose email is listed in <c>Accounts:Operators</c> (emails separated by
 /// commas, semicolons or spaces, or a configuration list). Only an operator may write shared market data (history
-/// imports). Configuration, not a stored flag: nobody can become an operator through the API.
+/// imports). Configuration, not a stored flag: nobody can become an operator through the API. Emails are not verified
+/// at sign-up, so an operator creates the listed accounts before the system is reachable by anyone else (an address
+/// that is taken cannot be registered again).
 /// </summary>
 public sealed class Operators
 {
