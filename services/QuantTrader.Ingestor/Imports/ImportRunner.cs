@@ -56,15 +56,31 @@ public sealed class ImportRunner(
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // Before the server takes uploads: everything in the folder is from a run that ended.
-        uploads.Sweep();
+        try
+        {
+            uploads.Sweep();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            logger.LogError(ex, "Could not empty the import upload folder {Directory}", uploads.Directory);
+        }
+
         return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Imports of the previous run lost their upload: say so, as soon as the database answers.
-        await WhenReachableAsync("mark the previous run's imports failed",
-            ct => store.FailInterruptedAsync([.. _ours.Keys], ct), TimeSpan.MaxValue, stoppingToken);
+        try
+        {
+            await WhenReachableAsync("mark the previous run's imports failed",
+                ct => store.FailInterruptedAsync([.. _ours.Keys], ct), TimeSpan.MaxValue, stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not transient (schema, permissions): imports still run; the stale rows stay until the next start.
+            logger.LogError(ex, "Could not mark the previous run's imports as failed");
+        }
 
         await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
         {

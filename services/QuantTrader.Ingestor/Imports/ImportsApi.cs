@@ -136,6 +136,13 @@ public static class ImportsApi
             logger.LogInformation("Import {ImportId} queued: {Format} {Exchange} {Symbol}, {Bytes} bytes", id, format, exchange, symbol, upload.Bytes);
             return Results.Accepted($"/api/v1/imports/{id}", new { importId = id });
         }
+        catch (Npgsql.NpgsqlException ex) when (ex.IsTransient)
+        {
+            // The quota and the import's record live in PostgreSQL: without it nothing is accepted, and nothing is lost.
+            logger.LogWarning("Import refused: PostgreSQL unreachable ({Error})", ex.Message);
+            context.Response.Headers.RetryAfter = "30";
+            return ProblemResults.Unavailable("database-unavailable", "Imports are unavailable while the database is unreachable; try again shortly.");
+        }
         finally
         {
             if (!handedOver)
