@@ -18,9 +18,19 @@ var persistence = builder.AddQuantTraderService<Projects.QuantTrader_Persistence
 var accounts = builder.AddQuantTraderService<Projects.QuantTrader_Accounts>("accounts", nats, signingKey)
     .WithStorage(database, persistence)
     .WithOptionalStripe(builder);
+// Operators (emails, comma-separated) may import history into the shared markets; nobody else can write market data.
+if (builder.Configuration["QuantTrader:Operators"] is { Length: > 0 } operators)
+{
+    accounts.WithEnvironment("Accounts__Operators", operators);
+}
 // Market data: the exchange simulator (default, offline) or the real exchanges (QuantTrader:MarketData:Source=live).
 var ingestor = builder.AddQuantTraderService<Projects.QuantTrader_Ingestor>("ingestor", nats, signingKey).WithStorage(database, persistence)
     .WithMarketData(builder, settings.DataDirectory);
+if (builder.ExecutionContext.IsRunMode)
+{
+    // The ingestor empties its upload folder at start: one per data folder, so two local systems never share it.
+    ingestor.WithEnvironment("Imports__TempDirectory", Path.Combine(settings.DataDirectory, "import-uploads"));
+}
 var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", nats, signingKey).WithStorage(database, persistence);
 var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence);
 // Webhook receivers are anywhere on the internet (a deployment's NetworkPolicy: public addresses only).

@@ -33,7 +33,7 @@ public sealed class IdentityToken
 
     public string Issue(Caller caller)
     {
-        var payload = new TokenPayload(caller.UserId, caller.Plan, caller.Limits, _time.GetUtcNow().Add(Lifetime).ToUnixTimeSeconds());
+        var payload = new TokenPayload(caller.UserId, caller.Plan, caller.Limits, _time.GetUtcNow().Add(Lifetime).ToUnixTimeSeconds(), caller.Operator);
         var body = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(payload, IdentityJson.Default.TokenPayload));
         return $"{body}.{Base64Url.EncodeToString(HMACSHA256.HashData(_key, Encoding.ASCII.GetBytes(body)))}";
     }
@@ -71,12 +71,12 @@ public sealed class IdentityToken
         {
             return false;
         }
-        caller = new Caller(payload.UserId, payload.Plan, payload.Limits);
+        caller = new Caller(payload.UserId, payload.Plan, payload.Limits, payload.Operator);
         return true;
     }
 }
 
-internal sealed record TokenPayload(Guid UserId, string Plan, PlanLimits Limits, long Expires);
+internal sealed record TokenPayload(Guid UserId, string Plan, PlanLimits Limits, long Expires, bool Operator = false);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(TokenPayload))]

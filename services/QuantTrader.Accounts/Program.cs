@@ -14,6 +14,7 @@ builder.Services.AddOpenApi();
 
 builder.Services.AddSingleton<PlanCatalog>();
 builder.Services.AddSingleton<UserStore>();
+builder.Services.AddSingleton<Operators>();
 builder.Services.AddSingleton<AccountChanges>();
 builder.Services.Configure<StripeSettings>(builder.Configuration.GetSection("Stripe"));
 // Retries of Stripe POSTs are safe: every one carries an idempotency key.

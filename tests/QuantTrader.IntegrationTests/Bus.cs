@@ -25,7 +25,7 @@ public sealed class Bus : IAsyncDisposable
         await connection.ConnectAsync();
         var bus = new Bus(connection);
         // Whatever the start order of the services, the streams exist (same configs, idempotent).
-        foreach (var stream in new[] { Streams.MarketRaw(), Streams.MarketKline(), Streams.Trading(), Streams.Alerts(), Streams.DeadLetters() })
+        foreach (var stream in new[] { Streams.MarketRaw(), Streams.MarketHistory(), Streams.MarketKline(), Streams.Trading(), Streams.Alerts(), Streams.DeadLetters() })
         {
             await bus.JetStream.CreateOrUpdateStreamAsync(stream);
         }

@@ -14,7 +14,8 @@ namespace QuantTrader.IntegrationTests;
 /// <summary>
 /// POST /api/v1/imports with the Binance public-data CSVs in tests/fixtures/binance-public-data (real trades, see its
 /// README): the import completes with the right row counts, trades land on market.history with their ids, klines in
-/// the klines table, and only the owner can see the import.
+/// the klines table, and only the owner can see the import. Importing is an operator right: these tests import as the
+/// system's operators (SystemFixture.CreateOperatorAsync); ImportSafetyTests shows everyone else refused.
 /// </summary>
 [Collection(SystemCollection.Name)]
 public sealed class HistoryImportTests(SystemFixture system)
@@ -37,7 +38,7 @@ public sealed class HistoryImportTests(SystemFixture system)
     [Fact]
     public async Task AggTrades_csv_with_a_bad_row_completes_and_its_trades_are_on_market_history()
     {
-        var (_, _, client) = await system.CreateUserAsync();
+        var (_, _, client) = await system.CreateOperatorAsync();
         var (symbol, b) = FreshSymbol();
         var status = await ImportAsync(client, "binance-aggtrades", symbol, b, "ETHUSDT-aggTrades-2021-04-04-sample.csv");
 
@@ -58,7 +59,7 @@ public sealed class HistoryImportTests(SystemFixture system)
     [Fact]
     public async Task Trades_csv_without_header_and_with_microseconds_imports_every_row()
     {
-        var (_, _, client) = await system.CreateUserAsync();
+        var (_, _, client) = await system.CreateOperatorAsync();
         var (symbol, b) = FreshSymbol();
         var status = await ImportAsync(client, "binance-trades", symbol, b, "ETHUSDT-trades-2021-04-04-sample-us.csv");
 
@@ -72,7 +73,7 @@ public sealed class HistoryImportTests(SystemFixture system)
     [Fact]
     public async Task Klines_csv_is_stored_as_closed_klines()
     {
-        var (_, _, client) = await system.CreateUserAsync();
+        var (_, _, client) = await system.CreateOperatorAsync();
         var (symbol, b) = FreshSymbol();
         var status = await ImportAsync(client, "binance-klines", symbol, b, "BTCUSDT-1m-2021-04-04-sample.csv");
         Assert.Equal("completed", status.GetProperty("status").GetString());
@@ -92,7 +93,7 @@ public sealed class HistoryImportTests(SystemFixture system)
     [Fact]
     public async Task Only_the_owner_sees_an_import_and_a_key_is_required()
     {
-        var (_, _, owner) = await system.CreateUserAsync();
+        var (_, _, owner) = await system.CreateOperatorAsync();
         var (_, _, other) = await system.CreateUserAsync();
         var (symbol, b) = FreshSymbol();
         var status = await ImportAsync(owner, "binance-klines", symbol, b, "BTCUSDT-1m-2021-04-04-sample.csv");
@@ -110,7 +111,7 @@ public sealed class HistoryImportTests(SystemFixture system)
     [InlineData("exchange=binance&symbol=NEWCOINUSDT&format=binance-trades", "base")]
     public async Task Invalid_requests_are_problems_naming_the_field(string query, string field)
     {
-        var (_, _, client) = await system.CreateUserAsync();
+        var (_, _, client) = await system.CreateOperatorAsync();
         using var response = await client.PostAsync($"/api/v1/imports?{query}", new StringContent("1,2,1,2,1617566591985,true,true"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -122,7 +123,7 @@ public sealed class HistoryImportTests(SystemFixture system)
     {
         // ~40 MB: above Kestrel's 30 MB default and the old 64 MiB-for-all-uploads idea of "large" is what real daily
         // files exceed. Ten good rows, then rows with a bad price, which cost parsing but no publishing.
-        var (_, _, client) = await system.CreateUserAsync();
+        var (_, _, client) = await system.CreateOperatorAsync();
         var (symbol, b) = FreshSymbol();
         var path = Path.GetTempFileName();
         try

@@ -7,7 +7,7 @@ using QuantTrader.Contracts.Messaging;
 
 namespace QuantTrader.IntegrationTests;
 
-/// <summary>Reads what MARKET_RAW holds on one subject, oldest first.</summary>
+/// <summary>Reads what MARKET_RAW (or, for <c>market.history.…</c>, MARKET_HISTORY) holds on one subject, oldest first.</summary>
 public static class MarketStream
 {
     /// <summary>The API's JSON conventions on reflection-based options (the source-generated context knows no arrays).</summary>
@@ -21,7 +21,8 @@ public static class MarketStream
     public static async Task<List<Message<T>>> ReadAsync<T>(INatsJSContext js, string subject, Func<byte[], T> decode)
     {
         var messages = new List<Message<T>>();
-        var stream = await js.GetStreamAsync("MARKET_RAW", new StreamInfoRequest { SubjectsFilter = subject });
+        var streamName = subject.StartsWith("market.history.", StringComparison.Ordinal) ? Streams.MarketHistory().Name! : Streams.MarketRaw().Name!;
+        var stream = await js.GetStreamAsync(streamName, new StreamInfoRequest { SubjectsFilter = subject });
         if (stream.Info.State.Subjects is not { } subjects || !subjects.TryGetValue(subject, out var count) || count == 0)
         {
             return messages;
@@ -30,7 +31,7 @@ public static class MarketStream
         // A named consumer with the singular filter_subject, which nats-server 2.9 honours (filter_subjects, what an
         // ordered consumer sends, needs 2.10: 2.9 ignores it and delivers the whole stream).
         var name = $"test-{Guid.NewGuid():N}";
-        var consumer = await js.CreateOrUpdateConsumerAsync("MARKET_RAW", new ConsumerConfig(name)
+        var consumer = await js.CreateOrUpdateConsumerAsync(streamName, new ConsumerConfig(name)
         {
             FilterSubject = subject,
             DeliverPolicy = ConsumerConfigDeliverPolicy.All,
@@ -50,7 +51,7 @@ public static class MarketStream
         }
         finally
         {
-            await js.DeleteConsumerAsync("MARKET_RAW", name);
+            await js.DeleteConsumerAsync(streamName, name);
         }
 
         return messages;

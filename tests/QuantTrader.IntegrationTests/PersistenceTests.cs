@@ -54,7 +54,7 @@ public sealed class PersistenceTests(SystemFixture system)
 
         foreach (var t in history)
         {
-            await bus.PublishAsync(Subjects.MarketHistory("binance", symbol), t, t.MessageId, ContractsJsonContext.Wire.Trade);
+            await bus.PublishAsync(Subjects.MarketHistory("binance", symbol), t, "history:" + t.MessageId, ContractsJsonContext.Wire.Trade);
         }
         foreach (var t in live)
         {

@@ -35,6 +35,17 @@ public sealed class SystemFixture : IAsyncLifetime
     /// <summary>The webhook signing secret the system under test is configured with.</summary>
     public const string StripeWebhookSecret = "whsec_test_quanttrader_integration";
 
+    /// <summary>
+    /// Accounts the system is told are operators (QuantTrader:Operators): only they may import history. A pool, so that
+    /// every test gets an operator of its own (its own rate limit, import slot and daily quota), as with CreateUserAsync.
+    /// </summary>
+    public static readonly string[] OperatorEmails = [.. Enumerable.Range(1, 60).Select(i => $"operator-{i}@quanttrader.test")];
+
+    private int _operatorsTaken;
+
+    /// <summary>The folder the ingestor streams uploads into (the AppHost puts it in the data folder).</summary>
+    public string ImportUploadDirectory => Path.Combine(_dataDirectory, "import-uploads");
+
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
@@ -51,12 +62,15 @@ public sealed class SystemFixture : IAsyncLifetime
                 "QuantTrader:MarketData:SimulatorPort=0", // a live system may hold the simulator's 8091
                 "QuantTrader:MarketData:ConnectionLifetime=00:01:00", // the Binance 24 h cut-off, every minute: tests see switch-overs
                 $"QuantTrader:TrustedProxies={GatewayAbuseTests.TrustedProxy}/32", // the one loopback address playing a load balancer
+                $"QuantTrader:Operators={string.Join(',', OperatorEmails)}",
             ],
             (options, _) => options.DisableDashboard = true,
             cts.Token);
         // The paper engine logs each accepted order and each filling print at Debug (Information would cost a busy
         // system CPU); a failing trading test wants them in its resource log.
         builder.CreateResourceBuilder<ProjectResource>("paper-engine").WithEnvironment("Logging__LogLevel__QuantTrader.PaperEngine", "Debug");
+        // An import facing a full MARKET_HISTORY fails after 5 s instead of 2 min (ImportSafetyTests fills it).
+        builder.CreateResourceBuilder<ProjectResource>("ingestor").WithEnvironment("Imports__HistoryStreamFullPatience", "00:00:05");
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error)
@@ -93,6 +107,18 @@ public sealed class SystemFixture : IAsyncLifetime
         var created = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
         var key = created.GetProperty("apiKey").GetString()!;
         return (created.GetProperty("userId").GetGuid(), key, ClientWithKey(key));
+    }
+
+    /// <summary>A new operator account (the next unused email of <see cref="OperatorEmails"/>).</summary>
+    public Task<(Guid UserId, string ApiKey, HttpClient Client)> CreateOperatorAsync()
+    {
+        var next = Interlocked.Increment(ref _operatorsTaken);
+        if (next > OperatorEmails.Length)
+        {
+            throw new InvalidOperationException($"All {OperatorEmails.Length} operator accounts of the fixture are taken: make the pool larger.");
+        }
+
+        return CreateUserAsync(OperatorEmails[next - 1]);
     }
 
     public HttpClient ClientWithKey(string apiKey)

@@ -10,6 +10,7 @@ namespace QuantTrader.IntegrationTests;
 public sealed class TcpRelay(string targetHost, int targetPort) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private CancellationTokenSource? _open;
     private TcpListener? _listener;
 
     /// <summary>A free port, released again so that connecting to it is refused.</summary>
@@ -17,9 +18,18 @@ public sealed class TcpRelay(string targetHost, int targetPort) : IAsyncDisposab
 
     public void Open()
     {
+        _open = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         _listener = new TcpListener(IPAddress.Loopback, Port);
         _listener.Start();
-        _ = AcceptAsync(_listener, _stop.Token);
+        _ = AcceptAsync(_listener, _open.Token);
+    }
+
+    /// <summary>Unreachable again, as a server that went down: refuses new connections and cuts the relayed ones.</summary>
+    public void Close()
+    {
+        _open?.Cancel();
+        _listener?.Stop();
+        _listener = null;
     }
 
     private async Task AcceptAsync(TcpListener listener, CancellationToken ct)

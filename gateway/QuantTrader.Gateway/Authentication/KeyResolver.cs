@@ -27,7 +27,7 @@ public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider tim
     private readonly int _capacity = Math.Max(1, configuration.GetValue(CacheEntriesSetting, 10_000));
     private long _lastSweepTicks;
 
-    private sealed record AuthenticateResponse(Guid UserId, string Plan, PlanLimits Limits);
+    private sealed record AuthenticateResponse(Guid UserId, string Plan, PlanLimits Limits, bool Operator = false);
 
     public int CachedKeys => _cache.Count;
 
@@ -49,7 +49,7 @@ public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider tim
         if (response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadFromJsonAsync<AuthenticateResponse>(ct);
-            caller = body is null ? null : new Caller(body.UserId, body.Plan, body.Limits);
+            caller = body is null ? null : new Caller(body.UserId, body.Plan, body.Limits, body.Operator);
         }
         else if (response.StatusCode != HttpStatusCode.Unauthorized)
         {

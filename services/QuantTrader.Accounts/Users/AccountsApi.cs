@@ -8,10 +8,10 @@ namespace QuantTrader.Accounts.Users;
 
 public sealed record CreateAccountRequest(string? Email);
 public sealed record CreatedAccount(Guid UserId, string ApiKey, Guid KeyId);
-public sealed record AccountView(Guid UserId, string Email, string Plan, PlanLimits Limits, DateTimeOffset CreatedAt);
+public sealed record AccountView(Guid UserId, string Email, string Plan, PlanLimits Limits, DateTimeOffset CreatedAt, bool Operator);
 public sealed record CreatedKey(Guid Id, string Prefix, string ApiKey);
 public sealed record AuthenticateRequest(string? ApiKey);
-public sealed record AuthenticatedCaller(Guid UserId, string Plan, PlanLimits Limits);
+public sealed record AuthenticatedCaller(Guid UserId, string Plan, PlanLimits Limits, bool Operator);
 
 public static class AccountsApi
 {
@@ -23,7 +23,7 @@ public static class AccountsApi
             .WithSummary("Create a user on the free plan; the API key is returned once.");
 
         var me = accounts.MapGroup("/me").RequireCaller();
-        me.MapGet("", GetMeAsync).WithSummary("The caller's user id, email, plan and the plan's limits.");
+        me.MapGet("", GetMeAsync).WithSummary("The caller's user id, email, plan, the plan's limits and whether the account is an operator (may import into shared markets).");
         me.MapGet("/keys", async (HttpContext http, UserStore users, CancellationToken ct) =>
                 TypedResults.Ok(await users.ListKeysAsync(http.GetCaller().UserId, ct)))
             .WithSummary("The caller's API keys (id and prefix; never the key itself).");
@@ -51,14 +51,14 @@ public static class AccountsApi
         return TypedResults.Created($"/api/v1/accounts/me", new CreatedAccount(c.User.Id, c.Key, c.KeyId));
     }
 
-    private static async Task<IResult> GetMeAsync(HttpContext http, UserStore users, PlanCatalog plans, CancellationToken ct)
+    private static async Task<IResult> GetMeAsync(HttpContext http, UserStore users, PlanCatalog plans, Operators operators, CancellationToken ct)
     {
         var user = await users.FindAsync(http.GetCaller().UserId, ct);
         if (user is null)
         {
             return ProblemResults.NotFound("The account");
         }
-        return TypedResults.Ok(new AccountView(user.Id, user.Email, user.Plan, plans[user.Plan].Limits, user.CreatedAt));
+        return TypedResults.Ok(new AccountView(user.Id, user.Email, user.Plan, plans[user.Plan].Limits, user.CreatedAt, operators.IsOperator(user.Email)));
     }
 
     private static async Task<IResult> CreateKeyAsync(HttpContext http, UserStore users, CancellationToken ct)
@@ -82,7 +82,7 @@ public static class AccountsApi
         }
     }
 
-    private static async Task<IResult> AuthenticateAsync(AuthenticateRequest request, UserStore users, PlanCatalog plans, CancellationToken ct)
+    private static async Task<IResult> AuthenticateAsync(AuthenticateRequest request, UserStore users, PlanCatalog plans, Operators operators, CancellationToken ct)
     {
         if (!Keys.ApiKey.LooksValid(request.ApiKey))
         {
@@ -91,6 +91,6 @@ public static class AccountsApi
         var user = await users.FindByKeyAsync(request.ApiKey!, ct);
         return user is null
             ? TypedResults.Unauthorized()
-            : TypedResults.Ok(new AuthenticatedCaller(user.Id, user.Plan, plans[user.Plan].Limits));
+            : TypedResults.Ok(new AuthenticatedCaller(user.Id, user.Plan, plans[user.Plan].Limits, operators.IsOperator(user.Email)));
     }
 }

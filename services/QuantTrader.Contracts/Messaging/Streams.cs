@@ -8,8 +8,12 @@ namespace QuantTrader.Contracts.Messaging;
 /// </summary>
 public static class Streams
 {
-    /// <summary>Raw trades: bounded by age and size, persistence keeps them for good.</summary>
-    public static StreamConfig MarketRaw() => new("MARKET_RAW", [Subjects.MarketRawAll, Subjects.MarketHistoryAll, "market.gap.>"])
+    /// <summary>
+    /// Live trades (and gap notices): bounded by age and size, persistence keeps them for good. Only the ingestor's live
+    /// feed writes here; imported history has its own stream (<see cref="MarketHistory"/>), so an import can never push
+    /// out live trades that consumers have not read yet.
+    /// </summary>
+    public static StreamConfig MarketRaw() => new("MARKET_RAW", [Subjects.MarketRawAll, "market.gap.>"])
     {
         Storage = StreamConfigStorage.File,
         MaxAge = TimeSpan.FromHours(24),
@@ -17,6 +21,21 @@ public static class Streams
         // A reconnecting connector re-sends recent trades; the server drops them by Nats-Msg-Id within this window.
         DuplicateWindow = TimeSpan.FromMinutes(5),
         Discard = StreamConfigDiscard.Old,
+    };
+
+    /// <summary>
+    /// Imported trades (<c>market.history.&gt;</c>). Full, it refuses new messages (<see cref="StreamConfigDiscard.New"/>)
+    /// instead of dropping old ones: an import then waits and fails, naming the stream, rather than evicting history the
+    /// kline service or persistence have not read. Its own size, beside MARKET_RAW's: history never takes live's room.
+    /// Create it after <see cref="MarketRaw"/>: a MARKET_RAW of an older version still listed <c>market.history.&gt;</c>.
+    /// </summary>
+    public static StreamConfig MarketHistory() => new("MARKET_HISTORY", [Subjects.MarketHistoryAll])
+    {
+        Storage = StreamConfigStorage.File,
+        MaxAge = TimeSpan.FromHours(24),
+        MaxBytes = 4L * 1024 * 1024 * 1024,
+        DuplicateWindow = TimeSpan.FromMinutes(5),
+        Discard = StreamConfigDiscard.New,
     };
 
     public static StreamConfig MarketKline() => new("MARKET_KLINE", [Subjects.MarketKlineAll])

@@ -26,8 +26,15 @@ public static class ImportFormats
 /// </summary>
 public static class BinanceCsv
 {
+    // Only to tell milliseconds from microseconds by magnitude; the accepted range is [Earliest, now + FutureSlack].
     private const long MinMs = 946_684_800_000L; // 2000-01-01
     private const long MaxMs = 7_258_118_400_000L; // 2200-01-01
+
+    /// <summary>No crypto market traded before 2009: an earlier time is a broken file, not history.</summary>
+    public static readonly DateTimeOffset Earliest = new(2009, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Clock skew allowed past now; anything later would be a kline or trade from the future.</summary>
+    public static readonly TimeSpan FutureSlack = TimeSpan.FromMinutes(1);
 
     public enum LineKind
     {
@@ -38,10 +45,13 @@ public static class BinanceCsv
         Error,
     }
 
-    public readonly record struct Line(LineKind Kind, Trade? Trade = null, Kline? Kline = null, string? Error = null);
+    /// <param name="TimeOutOfRange">The error is a time outside [<see cref="Earliest"/>, now + <see cref="FutureSlack"/>]: the whole upload is refused for it.</param>
+    public readonly record struct Line(LineKind Kind, Trade? Trade = null, Kline? Kline = null, string? Error = null, bool TimeOutOfRange = false);
 
-    public static Line Parse(string format, string exchange, string symbol, string text)
+    /// <param name="now">The present: a time later than now + <see cref="FutureSlack"/> is refused.</param>
+    public static Line Parse(string format, string exchange, string symbol, string text, DateTimeOffset now)
     {
+        var latest = now + FutureSlack;
         if (string.IsNullOrWhiteSpace(text))
         {
             return new Line(LineKind.Blank);
@@ -60,11 +70,15 @@ public static class BinanceCsv
             {
                 ImportFormats.Trades => Need(f, 6) ?? new Line(LineKind.Trade, Trade: new Trade(
                     exchange, symbol, Long(f, 0, "id"), Positive(f, 1, "price"), Positive(f, 2, "qty"),
-                    Bool(f, 5, "is_buyer_maker") ? TakerSide.Sell : TakerSide.Buy, Time(f, 4, "time"))),
-                ImportFormats.AggTrades => AggTrade(f, exchange, symbol),
-                ImportFormats.Klines => KlineLine(f, exchange, symbol),
+                    Bool(f, 5, "is_buyer_maker") ? TakerSide.Sell : TakerSide.Buy, Time(f, 4, "time", latest))),
+                ImportFormats.AggTrades => AggTrade(f, exchange, symbol, latest),
+                ImportFormats.Klines => KlineLine(f, exchange, symbol, latest),
                 _ => new Line(LineKind.Error, Error: $"unknown format '{format}'"),
             };
+        }
+        catch (TimeOutOfRangeException ex)
+        {
+            return new Line(LineKind.Error, Error: ex.Message, TimeOutOfRange: true);
         }
         catch (FormatException ex)
         {
@@ -96,7 +110,7 @@ public static class BinanceCsv
         ("1d", TimeSpan.FromDays(1)), ("3d", TimeSpan.FromDays(3)), ("1w", TimeSpan.FromDays(7)),
     ];
 
-    private static Line AggTrade(string[] f, string exchange, string symbol)
+    private static Line AggTrade(string[] f, string exchange, string symbol, DateTimeOffset latest)
     {
         if (Need(f, 7) is { } missing)
         {
@@ -112,18 +126,18 @@ public static class BinanceCsv
 
         return new Line(LineKind.Trade, Trade: new Trade(
             exchange, symbol, Long(f, 0, "agg_trade_id"), Positive(f, 1, "price"), Positive(f, 2, "quantity"),
-            Bool(f, 6, "is_buyer_maker") ? TakerSide.Sell : TakerSide.Buy, Time(f, 5, "transact_time"), (int)(last - first + 1)));
+            Bool(f, 6, "is_buyer_maker") ? TakerSide.Sell : TakerSide.Buy, Time(f, 5, "transact_time", latest), (int)(last - first + 1)));
     }
 
-    private static Line KlineLine(string[] f, string exchange, string symbol)
+    private static Line KlineLine(string[] f, string exchange, string symbol, DateTimeOffset latest)
     {
         if (Need(f, 11) is { } missing)
         {
             return missing;
         }
 
-        var open = Time(f, 0, "open_time");
-        var close = Time(f, 6, "close_time");
+        var open = Time(f, 0, "open_time", latest);
+        var close = Time(f, 6, "close_time", latest);
         var interval = IntervalOf(open, close);
         if (interval is null)
         {
@@ -169,20 +183,34 @@ public static class BinanceCsv
         _ => throw new FormatException($"{name} '{f[i]}' is not true or false"),
     };
 
-    /// <summary>Milliseconds or microseconds since the epoch (told apart by size), kept to the microsecond.</summary>
-    private static DateTimeOffset Time(string[] f, int i, string name)
+    /// <summary>
+    /// Milliseconds or microseconds since the epoch (told apart by size), kept to the microsecond, and within
+    /// [<see cref="Earliest"/>, <paramref name="latest"/>].
+    /// </summary>
+    private static DateTimeOffset Time(string[] f, int i, string name, DateTimeOffset latest)
     {
         var raw = Long(f, i, name);
+        DateTimeOffset time;
         if (raw >= MinMs * 1000 && raw <= MaxMs * 1000)
         {
-            return DateTimeOffset.UnixEpoch.AddTicks(raw * 10);
+            time = DateTimeOffset.UnixEpoch.AddTicks(raw * 10);
         }
-
-        if (raw >= MinMs && raw <= MaxMs)
+        else if (raw >= MinMs && raw <= MaxMs)
         {
-            return DateTimeOffset.FromUnixTimeMilliseconds(raw);
+            time = DateTimeOffset.FromUnixTimeMilliseconds(raw);
+        }
+        else
+        {
+            throw new TimeOutOfRangeException($"{name} {raw} is neither epoch milliseconds nor microseconds between {Earliest:yyyy-MM-dd} and now");
         }
 
-        throw new FormatException($"{name} {raw} is neither epoch milliseconds nor microseconds");
+        if (time < Earliest || time > latest)
+        {
+            throw new TimeOutOfRangeException($"{name} {raw} ({time:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}) is outside [{Earliest:yyyy-MM-dd}, now + {FutureSlack.TotalMinutes:0} min]");
+        }
+
+        return time;
     }
+
+    private sealed class TimeOutOfRangeException(string message) : FormatException(message);
 }

@@ -1,68 +1,153 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Npgsql;
 using QuantTrader.Contracts.MarketData;
 using QuantTrader.Ingestor.Publishing;
 
 namespace QuantTrader.Ingestor.Imports;
 
-public sealed record ImportJob(Guid Id, string Exchange, string Symbol, string Format, string FilePath);
+public sealed record ImportJob(Guid Id, Guid UserId, string Exchange, string Symbol, string Format, string FilePath);
 
 /// <summary>
 /// Runs imports one after another in the background. The upload was streamed to a temporary file, and is read here
 /// line by line, so memory stays bounded whatever the file size (a 10 M-row file holds one batch at a time).
-/// Trades go to <c>market.history.{exchange}.{SYMBOL}</c> (the kline service aggregates them like live trades, but
-/// nothing live — alerts, paper fills — listens there); klines from a kline file are stored directly as closed klines.
+/// Trades go to <c>market.history.{exchange}.{SYMBOL}</c> (MARKET_HISTORY: the kline service aggregates them like live
+/// trades, but nothing live — alerts, paper fills — listens there); klines from a kline file are stored directly as
+/// closed klines.
+/// <para>
+/// Nothing an import meets may stop the host (the live feed runs in the same process): PostgreSQL away pauses an
+/// import (its kline rows and final status are retried) and fails it only after
+/// <see cref="ImportOptions.DatabasePatience"/>; the failure itself is recorded once the database is back. The upload
+/// file and the user's import slot are given back on every path.
+/// </para>
 /// </summary>
-public sealed class ImportRunner(ImportStore store, TradePublisher publisher, ILogger<ImportRunner> logger) : BackgroundService
+public sealed class ImportRunner(
+    ImportStore store,
+    TradePublisher publisher,
+    ImportUploads uploads,
+    ImportSlots slots,
+    IOptions<ImportOptions> options,
+    TimeProvider time,
+    ILogger<ImportRunner> logger) : BackgroundService
 {
     private const int BatchSize = 1000;
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly Channel<ImportJob> _queue = Channel.CreateUnbounded<ImportJob>(new UnboundedChannelOptions { SingleReader = true });
 
-    public void Enqueue(ImportJob job) => _queue.Writer.TryWrite(job);
+    // Imports of this run: the start-up clean-up of the previous run's must not fail one of them.
+    private readonly ConcurrentDictionary<Guid, byte> _ours = new();
+
+    private sealed class Progress
+    {
+        public long Rows;
+        public long Rejected;
+        public string? FirstError;
+    }
+
+    public void Enqueue(ImportJob job)
+    {
+        _ours[job.Id] = 0;
+        _queue.Writer.TryWrite(job);
+    }
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Before the server takes uploads: everything in the folder is from a run that ended.
+        try
+        {
+            uploads.Sweep();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            logger.LogError(ex, "Could not empty the import upload folder {Directory}", uploads.Directory);
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Imports of the previous run lost their upload: say so, as soon as the database answers.
         try
         {
-            await store.FailInterruptedAsync(stoppingToken);
+            await WhenReachableAsync("mark the previous run's imports failed",
+                ct => store.FailInterruptedAsync([.. _ours.Keys], ct), TimeSpan.MaxValue, stoppingToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Imports are a side line: a database hiccup at start must not stop the live feed.
-            logger.LogError(ex, "Could not mark interrupted imports as failed");
+            // Not transient (schema, permissions): imports still run; the stale rows stay until the next start.
+            logger.LogError(ex, "Could not mark the previous run's imports as failed");
         }
 
         await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
         {
-            try
-            {
-                await RunAsync(job, stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(ex, "Import {ImportId} failed", job.Id);
-                await store.UpdateAsync(job.Id, "failed", 0, 0, $"import failed: {ex.Message}", CancellationToken.None);
-            }
-            finally
-            {
-                File.Delete(job.FilePath);
-            }
+            await RunOneAsync(job, stoppingToken);
         }
     }
 
-    private async Task RunAsync(ImportJob job, CancellationToken ct)
+    private async Task RunOneAsync(ImportJob job, CancellationToken stoppingToken)
     {
-        await store.UpdateAsync(job.Id, "running", 0, 0, null, ct);
-        long rows = 0, rejected = 0, lineNumber = 0;
-        string? firstError = null;
+        var progress = new Progress();
+        string? failure = null;
+        try
+        {
+            await RunAsync(job, progress, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The row stays 'running': the next start marks it failed (its upload is gone with this run).
+            logger.LogWarning("Import {ImportId} interrupted by shutdown after {Rows} rows", job.Id, progress.Rows);
+            return;
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Import {ImportId} failed after {Rows} rows", job.Id, progress.Rows);
+            failure = $"import failed after {progress.Rows} rows: {ex.Message}";
+        }
+        finally
+        {
+            // The work is over: the file and the user's slot go back before the status says so, so a client that sees
+            // "completed" can start its next import at once.
+            uploads.Delete(job.FilePath);
+            slots.Release(job.UserId);
+            _ours.TryRemove(job.Id, out _);
+        }
+
+        var status = failure is null ? "completed" : "failed";
+        try
+        {
+            await WhenReachableAsync($"record import {job.Id} as {status}",
+                ct => store.UpdateAsync(job.Id, status, progress.Rows, progress.Rejected, failure ?? progress.FirstError, ct), TimeSpan.MaxValue, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping before the database came back: the next start marks it failed.
+            return;
+        }
+
+        if (failure is null)
+        {
+            logger.LogInformation("Import {ImportId} ({Format}, {Exchange} {Symbol}) completed: {Rows} rows, {Rejected} rejected{FirstError}",
+                job.Id, job.Format, job.Exchange, job.Symbol, progress.Rows, progress.Rejected, progress.FirstError is null ? "" : $"; first: {progress.FirstError}");
+        }
+    }
+
+    private async Task RunAsync(ImportJob job, Progress progress, CancellationToken ct)
+    {
+        var patience = options.Value;
+        await ReportAsync(job, "running", progress, ct);
+        long lineNumber = 0;
         var trades = new List<Trade>(BatchSize);
         var klines = new List<Kline>(BatchSize);
+        var now = time.GetUtcNow();
         using var reader = new StreamReader(job.FilePath, Encoding.UTF8);
         while (await reader.ReadLineAsync(ct) is { } text)
         {
             lineNumber++;
-            var line = BinanceCsv.Parse(job.Format, job.Exchange, job.Symbol, text);
+            var line = BinanceCsv.Parse(job.Format, job.Exchange, job.Symbol, text, now);
             switch (line.Kind)
             {
                 case BinanceCsv.LineKind.Trade:
@@ -75,31 +160,82 @@ public sealed class ImportRunner(ImportStore store, TradePublisher publisher, IL
                 case BinanceCsv.LineKind.Blank:
                     break;
                 default:
-                    rejected++;
-                    firstError ??= $"line {lineNumber}: {(line.Kind == BinanceCsv.LineKind.Header ? "a header is only allowed on the first line" : line.Error)}";
+                    progress.Rejected++;
+                    progress.FirstError ??= $"line {lineNumber}: {(line.Kind == BinanceCsv.LineKind.Header ? "a header is only allowed on the first line" : line.Error)}";
                     break;
             }
 
             if (trades.Count + klines.Count >= BatchSize)
             {
-                rows += await FlushAsync(trades, klines, ct);
-                await store.UpdateAsync(job.Id, "running", rows, rejected, firstError, ct);
+                progress.Rows += await FlushAsync(trades, klines, patience, ct);
+                await ReportAsync(job, "running", progress, ct);
             }
         }
 
-        rows += await FlushAsync(trades, klines, ct);
-        await store.UpdateAsync(job.Id, "completed", rows, rejected, firstError, ct);
-        logger.LogInformation("Import {ImportId} ({Format}, {Exchange} {Symbol}) completed: {Rows} rows, {Rejected} rejected{FirstError}",
-            job.Id, job.Format, job.Exchange, job.Symbol, rows, rejected, firstError is null ? "" : $"; first: {firstError}");
+        progress.Rows += await FlushAsync(trades, klines, patience, ct);
     }
 
-    private async Task<int> FlushAsync(List<Trade> trades, List<Kline> klines, CancellationToken ct)
+    /// <summary>Progress on the way: worth one try, not a wait (the final status carries the same counts).</summary>
+    private async Task ReportAsync(ImportJob job, string status, Progress progress, CancellationToken ct)
+    {
+        try
+        {
+            await store.UpdateAsync(job.Id, status, progress.Rows, progress.Rejected, progress.FirstError, ct);
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            logger.LogWarning("Progress of import {ImportId} not recorded ({Error}); the import goes on", job.Id, ex.Message);
+        }
+    }
+
+    private async Task<int> FlushAsync(List<Trade> trades, List<Kline> klines, ImportOptions patience, CancellationToken ct)
     {
         var count = trades.Count + klines.Count;
-        await publisher.PublishHistoryAsync(trades, ct);
-        await store.StoreKlinesAsync(klines, ct);
+        await publisher.PublishHistoryAsync(trades, patience.HistoryStreamFullPatience, ct);
+        if (klines.Count > 0)
+        {
+            // ON CONFLICT DO NOTHING: storing a batch again after a lost answer is harmless.
+            await WhenReachableAsync("store imported klines", c => store.StoreKlinesAsync(klines, c), patience.DatabasePatience, ct);
+        }
+
         trades.Clear();
         klines.Clear();
         return count;
     }
+
+    /// <summary>
+    /// Runs a database write, retrying while PostgreSQL is unreachable, for up to <paramref name="patience"/>; a
+    /// non-transient error (a constraint, bad SQL) is thrown at once.
+    /// </summary>
+    private async Task WhenReachableAsync(string what, Func<CancellationToken, Task> write, TimeSpan patience, CancellationToken ct)
+    {
+        var started = time.GetUtcNow();
+        var delay = TimeSpan.FromMilliseconds(200);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await write(ct);
+                if (attempt > 1)
+                {
+                    logger.LogInformation("PostgreSQL is back: could {What} after {Attempts} attempts", what, attempt);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex) && time.GetUtcNow() - started < patience)
+            {
+                if (attempt == 1)
+                {
+                    logger.LogWarning("Could not {What} ({Error}); retrying until PostgreSQL answers", what, ex.Message);
+                }
+
+                await Task.Delay(delay, time, ct);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception ex) => ex is NpgsqlException { IsTransient: true } or TimeoutException
+        || (ex is NpgsqlException && ex.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException);
 }

@@ -53,14 +53,18 @@ public sealed class ImportStore(NpgsqlDataSource db)
             reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9));
     }
 
-    /// <summary>Imports that were queued or running when the service stopped: their upload is gone, say so.</summary>
-    public async Task FailInterruptedAsync(CancellationToken ct)
+    /// <summary>
+    /// Imports that were queued or running when the service stopped: their upload is gone, say so. The imports of this
+    /// run (<paramref name="ours"/>) are left alone.
+    /// </summary>
+    public async Task FailInterruptedAsync(Guid[] ours, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("""
             UPDATE market_imports SET status = 'failed', updated_at = now(),
                    first_error = coalesce(first_error, 'interrupted: the ingestor restarted before the import finished; upload the file again')
-            WHERE status IN ('queued', 'running')
+            WHERE status IN ('queued', 'running') AND NOT (id = ANY($1))
             """);
+        cmd.Parameters.Add(new() { Value = ours });
         await cmd.ExecuteNonQueryAsync(ct);
     }
 

@@ -1,3 +1,4 @@
+using QuantTrader.Contracts.Accounts;
 using QuantTrader.MarketData.Normalization;
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Problems;
@@ -11,7 +12,11 @@ public static class ImportsApi
 
     public static IHostApplicationBuilder AddHistoryImports(this IHostApplicationBuilder builder)
     {
+        builder.Services.Configure<ImportOptions>(builder.Configuration.GetSection(ImportOptions.Section));
         builder.Services.AddSingleton<ImportStore>();
+        builder.Services.AddSingleton<ImportQuota>();
+        builder.Services.AddSingleton<ImportSlots>();
+        builder.Services.AddSingleton<ImportUploads>();
         builder.Services.AddSingleton<ImportRunner>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ImportRunner>());
         return builder;
@@ -28,7 +33,9 @@ public static class ImportsApi
             .WithDescription("Body: a CSV from data.binance.vision (binance-trades, binance-aggtrades or binance-klines), header line optional, "
                 + "millisecond or microsecond timestamps. Trades are published on market.history.{exchange}.{SYMBOL} (aggregated into klines, "
                 + "never firing live alerts or fills); kline files are stored as closed klines. base and quote register a symbol the table does not know. "
-                + "Answers 202 with the import id; poll GET /api/v1/imports/{id}.");
+                + "Only an operator may import (403 operator-right otherwise): the data becomes the shared market. Every row's time must be within "
+                + "[2009-01-01, now + 1 min] (400 naming the line otherwise). Per plan: ConcurrentImports at a time (429) and ImportBytesPerDay "
+                + "per UTC day (413 for a larger file, 429 when today's rest is too small). Answers 202 with the import id; poll GET /api/v1/imports/{id}.");
 
         imports.MapGet("/{id:guid}", async (Guid id, HttpContext context, ImportStore store, CancellationToken ct) =>
             await store.FindAsync(id, context.GetCaller().UserId, ct) is { } status
@@ -39,10 +46,24 @@ public static class ImportsApi
         return app;
     }
 
+    /// <summary>The right <see cref="Caller.Operator"/> grants: writing the shared markets.</summary>
+    public const string OperatorRight = "operator";
+
     private static async Task<IResult> StartAsync(
         HttpContext context, string? exchange, string? symbol, string? format, string? @base, string? quote,
-        SymbolNormalizer symbols, ImportStore store, ImportRunner runner, ILogger<ImportRunner> logger, CancellationToken ct)
+        SymbolNormalizer symbols, ImportStore store, ImportRunner runner, ImportSlots slots, ImportUploads uploads,
+        ILogger<ImportRunner> logger, CancellationToken ct)
     {
+        var caller = context.GetCaller();
+        if (!caller.Operator)
+        {
+            // Imported trades and klines become the public market every user trades, alerts and backtests on.
+            return ProblemResults.Problem(StatusCodes.Status403Forbidden, "operator-right", "Importing needs the operator right.",
+                "Imports write the shared market data every user sees, so only an operator may import (the accounts service's "
+                + "Accounts:Operators list). Your account is not an operator.",
+                new Dictionary<string, object?> { ["right"] = OperatorRight });
+        }
+
         exchange = exchange?.Trim().ToLowerInvariant();
         if (exchange is not (Exchanges.Binance or Exchanges.Okx))
         {
@@ -60,7 +81,8 @@ public static class ImportsApi
         }
 
         symbol = symbol.Trim().ToUpperInvariant();
-        if (!symbols.TryGet(exchange, symbol, out _))
+        var register = !symbols.TryGet(exchange, symbol, out _);
+        if (register)
         {
             if (string.IsNullOrWhiteSpace(@base) || string.IsNullOrWhiteSpace(quote))
             {
@@ -72,37 +94,68 @@ public static class ImportsApi
             {
                 return ProblemResults.Validation("symbol", $"symbol {symbol} must be base + quote ({@base.Trim().ToUpperInvariant()}{quote.Trim().ToUpperInvariant()}).");
             }
-
-            try
-            {
-                // Tick and step are unknown for a symbol nobody configured; the finest steps keep every imported price valid.
-                symbols.Register(exchange, @base.Trim(), quote.Trim(), 0.00000001m, 0.00000001m, 0m);
-            }
-            catch (ArgumentException ex)
-            {
-                return ProblemResults.Validation("symbol", ex.Message);
-            }
         }
 
-        // Stream the upload to disk: the import runs after the response, and the body may be tens of MiB.
-        var path = Path.Combine(Path.GetTempPath(), $"quanttrader-import-{Guid.NewGuid():N}.csv");
-        long length;
-        await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+        if (!slots.TryTake(caller.UserId, caller.Limits.ConcurrentImports))
         {
-            await context.Request.Body.CopyToAsync(file, ct);
-            length = file.Length;
+            context.Response.Headers.RetryAfter = "10";
+            return ProblemResults.Problem(StatusCodes.Status429TooManyRequests, "plan-limit", "Your plan's limit is reached.",
+                $"Your plan allows {caller.Limits.ConcurrentImports} import(s) at a time (ConcurrentImports); wait until one has completed or failed.",
+                new Dictionary<string, object?> { ["limit"] = nameof(PlanLimits.ConcurrentImports) });
         }
 
-        if (length == 0)
+        var handedOver = false;
+        string? path = null;
+        try
         {
-            File.Delete(path);
-            return ProblemResults.Validation("body", "The request body must be the CSV file; it was empty.");
-        }
+            // Streamed to disk, counted against the daily quota and time-checked as it arrives: the import runs after the response.
+            var upload = await uploads.ReceiveAsync(context, caller.UserId, caller.Limits, format, exchange, symbol, ct);
+            if (upload.Refusal is { } refusal)
+            {
+                return refusal;
+            }
 
-        var id = Guid.CreateVersion7();
-        await store.CreateAsync(id, context.GetCaller().UserId, exchange, symbol, format, ct);
-        runner.Enqueue(new ImportJob(id, exchange, symbol, format, path));
-        logger.LogInformation("Import {ImportId} queued: {Format} {Exchange} {Symbol}, {Bytes} bytes", id, format, exchange, symbol, length);
-        return Results.Accepted($"/api/v1/imports/{id}", new { importId = id });
+            path = upload.Path!;
+            if (register)
+            {
+                try
+                {
+                    // Tick and step are unknown for a symbol nobody configured; the finest steps keep every imported price valid.
+                    symbols.Register(exchange, @base!.Trim(), quote!.Trim(), 0.00000001m, 0.00000001m, 0m);
+                }
+                catch (ArgumentException ex)
+                {
+                    return ProblemResults.Validation("symbol", ex.Message);
+                }
+            }
+
+            var id = Guid.CreateVersion7();
+            await store.CreateAsync(id, caller.UserId, exchange, symbol, format, ct);
+            runner.Enqueue(new ImportJob(id, caller.UserId, exchange, symbol, format, path));
+            handedOver = true;
+            logger.LogInformation("Import {ImportId} queued: {Format} {Exchange} {Symbol}, {Bytes} bytes", id, format, exchange, symbol, upload.Bytes);
+            return Results.Accepted($"/api/v1/imports/{id}", new { importId = id });
+        }
+        catch (Npgsql.NpgsqlException ex) when (ex.IsTransient)
+        {
+            // The quota and the import's record live in PostgreSQL: without it nothing is accepted, and nothing is lost.
+            logger.LogWarning("Import refused: PostgreSQL unreachable ({Error})", ex.Message);
+            context.Response.Headers.RetryAfter = "30";
+            return ProblemResults.Unavailable("database-unavailable", "Imports are unavailable while the database is unreachable; try again shortly.");
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                // Refused, failed or the client went away: the upload and the slot are given back here; after the
+                // hand-over they are the runner's.
+                if (path is not null)
+                {
+                    uploads.Delete(path);
+                }
+
+                slots.Release(caller.UserId);
+            }
+        }
     }
 }

@@ -44,12 +44,16 @@ public static class IngestionSetup
     }
 }
 
-/// <summary>Creates (or updates) MARKET_RAW, which the ingestor owns, and loads the symbol table, before connecting.</summary>
+/// <summary>
+/// Creates (or updates) MARKET_RAW and MARKET_HISTORY, which the ingestor owns (in that order: an older MARKET_RAW
+/// still listed the history subjects), and loads the symbol table, before connecting.
+/// </summary>
 internal sealed class IngestionStartup(INatsJSContext js, MarketCatalog catalog, Microsoft.Extensions.Options.IOptions<MarketDataOptions> options, ILogger<IngestionStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await StreamSetup.EnsureAsync(js, Streams.MarketRaw(), logger, cancellationToken);
+        await StreamSetup.EnsureAsync(js, Streams.MarketHistory(), logger, cancellationToken);
         await catalog.LoadAsync(cancellationToken);
         logger.LogInformation("Market data source {Source}: Binance {BinanceUrl}, OKX {OkxUrl}; ingesting {Markets}",
             options.Value.Source, options.Value.Binance.StreamUrl, options.Value.Okx.StreamUrl,

@@ -33,15 +33,18 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
 
     /// <summary>Live trades on <c>market.raw.{exchange}.{SYMBOL}</c>, id = <see cref="TradeMessages.MessageId"/>.</summary>
     public Task PublishLiveAsync(IReadOnlyList<Trade> trades, CancellationToken ct) =>
-        PublishAsync(trades, static t => Subjects.MarketRaw(t.Exchange, t.Symbol), static m => TradeMessages.MessageId(m), ct);
+        PublishAsync(trades, static t => Subjects.MarketRaw(t.Exchange, t.Symbol), static m => TradeMessages.MessageId(m), patience: null, ct);
+
+    /// <summary>The prefix of every history message id: a history id never equals a live one, whatever stream holds them.</summary>
+    public const string HistoryIdPrefix = "history:";
 
     /// <summary>
-    /// Imported trades on <c>market.history.{exchange}.{SYMBOL}</c>. Their message id is prefixed with <c>history:</c>:
-    /// MARKET_RAW holds both subjects and de-duplicates by id across the stream, so the same id as a live trade
-    /// would make the server drop the import.
+    /// Imported trades on <c>market.history.{exchange}.{SYMBOL}</c> (MARKET_HISTORY), ids prefixed with
+    /// <see cref="HistoryIdPrefix"/>. A message the stream will not store within <paramref name="patience"/> (full:
+    /// it refuses rather than evicts) fails the call, naming the stream's answer, instead of retrying forever.
     /// </summary>
-    public Task PublishHistoryAsync(IReadOnlyList<Trade> trades, CancellationToken ct) =>
-        PublishAsync(trades, static t => Subjects.MarketHistory(t.Exchange, t.Symbol), static m => "history:" + TradeMessages.MessageId(m), ct);
+    public Task PublishHistoryAsync(IReadOnlyList<Trade> trades, TimeSpan patience, CancellationToken ct) =>
+        PublishAsync(trades, static t => Subjects.MarketHistory(t.Exchange, t.Symbol), static m => HistoryIdPrefix + TradeMessages.MessageId(m), patience, ct);
 
     /// <summary>
     /// The id of the newest live trade of a market in MARKET_RAW (of a batch: its last), or null when there is none or
@@ -79,7 +82,7 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
         ack.EnsureStored();
     }
 
-    private async Task PublishAsync(IReadOnlyList<Trade> trades, Func<Trade, string> subjectOf, Func<Trade[], string> idOf, CancellationToken ct)
+    private async Task PublishAsync(IReadOnlyList<Trade> trades, Func<Trade, string> subjectOf, Func<Trade[], string> idOf, TimeSpan? patience, CancellationToken ct)
     {
         if (trades.Count == 0)
         {
@@ -132,7 +135,7 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
             if (!batch.IsStored(i))
             {
                 // Failed, refused or unanswered: the Nats-Msg-Id makes a re-send of a message that did land a no-op.
-                await PublishUntilAckedAsync(payloads[i].Subject, payloads[i].Data, payloads[i].Headers, payloads[i].Id, ct);
+                await PublishUntilAckedAsync(payloads[i].Subject, payloads[i].Data, payloads[i].Headers, payloads[i].Id, patience, ct);
             }
         }
     }
@@ -155,9 +158,10 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
         }
     }
 
-    private async Task PublishUntilAckedAsync(string subject, byte[] data, NatsHeaders headers, string messageId, CancellationToken ct)
+    private async Task PublishUntilAckedAsync(string subject, byte[] data, NatsHeaders headers, string messageId, TimeSpan? patience, CancellationToken ct)
     {
         var delay = TimeSpan.FromMilliseconds(100);
+        var giveUpAt = patience is { } p ? time.GetUtcNow() + p : DateTimeOffset.MaxValue;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -165,6 +169,10 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
                 var ack = await _js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = messageId }, headers: headers, cancellationToken: ct);
                 ack.EnsureStored();
                 return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && time.GetUtcNow() >= giveUpAt)
+            {
+                throw new InvalidOperationException($"JetStream did not store {messageId} on {subject} within {patience}: {ex.Message}", ex);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -9,23 +9,25 @@ namespace QuantTrader.Kline.Aggregation;
 public sealed record SavedAggregator(string Source, KlineAggregatorSnapshot Snapshot);
 
 /// <summary>
-/// Persists the aggregators and the MARKET_RAW sequence they are consistent with, in one transaction
-/// (tables from migration 0300). Only aggregators that changed since the last checkpoint are written: the others
+/// Persists the aggregators and the MARKET_RAW and MARKET_HISTORY sequences they are consistent with, in one
+/// transaction (tables from migrations 0300 and 0302). Only aggregators that changed since the last checkpoint are written: the others
 /// had no input since, so their saved state is still the state at the new sequence.
 /// </summary>
 public sealed class CheckpointStore(NpgsqlDataSource dataSource)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public async Task<(ulong StreamSeq, IReadOnlyList<SavedAggregator> Aggregators)> LoadAsync(CancellationToken ct)
+    public async Task<(ulong StreamSeq, ulong HistorySeq, IReadOnlyList<SavedAggregator> Aggregators)> LoadAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        ulong seq = 0;
-        await using (var command = new NpgsqlCommand("SELECT stream_seq FROM kline_checkpoint WHERE id = 1", connection))
+        ulong seq = 0, historySeq = 0;
+        await using (var command = new NpgsqlCommand("SELECT stream_seq, history_seq FROM kline_checkpoint WHERE id = 1", connection))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
         {
-            if (await command.ExecuteScalarAsync(ct) is long saved)
+            if (await reader.ReadAsync(ct))
             {
-                seq = (ulong)saved;
+                seq = (ulong)reader.GetInt64(0);
+                historySeq = (ulong)reader.GetInt64(1);
             }
         }
 
@@ -41,10 +43,10 @@ public sealed class CheckpointStore(NpgsqlDataSource dataSource)
             }
         }
 
-        return (seq, aggregators);
+        return (seq, historySeq, aggregators);
     }
 
-    public async Task SaveAsync(ulong streamSeq, IReadOnlyList<SavedAggregator> changed, CancellationToken ct)
+    public async Task SaveAsync(ulong streamSeq, ulong historySeq, IReadOnlyList<SavedAggregator> changed, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -72,11 +74,12 @@ public sealed class CheckpointStore(NpgsqlDataSource dataSource)
         }
 
         await using (var command = new NpgsqlCommand("""
-            INSERT INTO kline_checkpoint (id, stream_seq, updated_at) VALUES (1, $1, now())
-            ON CONFLICT (id) DO UPDATE SET stream_seq = EXCLUDED.stream_seq, updated_at = now()
+            INSERT INTO kline_checkpoint (id, stream_seq, history_seq, updated_at) VALUES (1, $1, $2, now())
+            ON CONFLICT (id) DO UPDATE SET stream_seq = EXCLUDED.stream_seq, history_seq = EXCLUDED.history_seq, updated_at = now()
             """, connection, tx))
         {
             command.Parameters.Add(new() { Value = (long)streamSeq });
+            command.Parameters.Add(new() { Value = (long)historySeq });
             await command.ExecuteNonQueryAsync(ct);
         }
 

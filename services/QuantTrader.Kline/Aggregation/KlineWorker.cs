@@ -16,16 +16,16 @@ namespace QuantTrader.Kline.Aggregation;
 /// Turns the trades of MARKET_RAW into klines (docs/klines.md). Trades, clock ticks and checkpoints take turns
 /// through one gate, so the aggregators see one input at a time and the trades arrive in the stream's order.
 /// <list type="bullet">
-/// <item>Live trades (<c>market.raw.&gt;</c>) and imported ones (<c>market.history.&gt;</c>) go to separate
-/// aggregators, so history never mixes with live.</item>
+/// <item>Live trades (<c>market.raw.&gt;</c>, MARKET_RAW) and imported ones (<c>market.history.&gt;</c>, MARKET_HISTORY,
+/// read by a second consumer through the same gate) go to separate aggregators, so history never mixes with live.</item>
 /// <item>Trades go through the allocation-free <see cref="KlineAggregator.OnTradeQuiet"/>, which hands out only the
 /// klines a trade closed. Closed klines are published once each with
 /// <c>Nats-Msg-Id = {exchange}:{symbol}:{interval}:{openTimeMs}:closed</c>.</item>
 /// <item>Open klines are read with <see cref="KlineAggregator.OpenKline"/> on their own timer, every
 /// <see cref="KlineOptions.OpenUpdateInterval"/>: per symbol, the intervals whose open kline changed since its last
 /// publication, so a busy symbol costs at most one message per interval per period however many trades it has.</item>
-/// <item>Restart: restore the last checkpoint (aggregator snapshots + stream sequence) and replay MARKET_RAW from the
-/// next message; the clock is not applied until the replay has caught up.</item>
+/// <item>Restart: restore the last checkpoint (aggregator snapshots + both streams' sequences) and replay MARKET_RAW and
+/// MARKET_HISTORY from their next messages; the clock is not applied until the live replay has caught up.</item>
 /// </list>
 /// </summary>
 public sealed class KlineWorker(
@@ -50,6 +50,7 @@ public sealed class KlineWorker(
     private readonly KlineOptions _options = options.Value;
     private readonly Dictionary<(string Source, string Exchange, string Symbol), Entry> _aggregators = [];
     private ulong _lastSeq;
+    private ulong _lastHistorySeq;
     private bool _caughtUp;
     private ulong _catchUpSeq;
     private bool _checkpointDue;
@@ -81,9 +82,10 @@ public sealed class KlineWorker(
         _aggregators.Clear();
         _checkpointDue = false;
         await StreamSetup.EnsureAsync(js, Streams.MarketRaw(), logger, stoppingToken);
+        await StreamSetup.EnsureAsync(js, Streams.MarketHistory(), logger, stoppingToken);
         await StreamSetup.EnsureAsync(js, Streams.MarketKline(), logger, stoppingToken);
 
-        var (checkpointSeq, saved) = await checkpoints.LoadAsync(stoppingToken);
+        var (checkpointSeq, historySeq, saved) = await checkpoints.LoadAsync(stoppingToken);
         foreach (var s in saved)
         {
             var aggregator = new KlineAggregator(s.Snapshot.Exchange, s.Snapshot.Symbol);
@@ -92,6 +94,7 @@ public sealed class KlineWorker(
         }
 
         _lastSeq = checkpointSeq;
+        _lastHistorySeq = historySeq;
         var raw = await js.GetStreamAsync(Streams.MarketRaw().Name!, cancellationToken: stoppingToken);
         _catchUpSeq = raw.Info.State.LastSeq;
         _caughtUp = _catchUpSeq <= checkpointSeq;
@@ -116,6 +119,10 @@ public sealed class KlineWorker(
             _aggregators.Count, checkpointSeq, _catchUpSeq);
 
         var consumer = await js.CreateOrderedConsumerAsync(Streams.MarketRaw().Name!, consumerOpts, stoppingToken);
+        // History has no clock and no open window to rebuild: all of it the first time, then from the checkpoint on.
+        var history = await js.CreateOrderedConsumerAsync(Streams.MarketHistory().Name!, historySeq > 0
+            ? new NatsJSOrderedConsumerOpts { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = historySeq + 1 }
+            : new NatsJSOrderedConsumerOpts(), stoppingToken);
         // The trades are handled on the consumer's own loop, and the two timers take the same gate between them,
         // so the aggregators still see one input at a time. (Handing every trade through a channel to a separate
         // loop, as before, made the two threads contend on the channel's lock: ~20 % of this service's CPU at
@@ -123,7 +130,8 @@ public sealed class KlineWorker(
         // catch up on the next one.
         using var gate = new SemaphoreSlim(1, 1);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var consuming = ConsumeAsync(consumer, gate, stop.Token);
+        var consuming = ConsumeAsync(consumer, fromHistory: false, gate, stop.Token);
+        var consumingHistory = ConsumeAsync(history, fromHistory: true, gate, stop.Token);
         var ticking = TickAsync(gate, _options.ClockTick, OnTickAsync, stop.Token);
         var openTicking = TickAsync(gate, _options.OpenUpdateInterval / OpenUpdateSlots, PublishOpenUpdatesAsync, stop.Token);
 
@@ -131,12 +139,12 @@ public sealed class KlineWorker(
         {
             // Whichever ends first ends the run: the stop, or a failure (rethrown here, so the run restarts from the
             // last checkpoint).
-            await await Task.WhenAny(consuming, ticking, openTicking);
+            await await Task.WhenAny(consuming, consumingHistory, ticking, openTicking);
         }
         finally
         {
             await stop.CancelAsync();
-            await Task.WhenAll(consuming, ticking, openTicking).ContinueWith(_ => { }, TaskScheduler.Default);
+            await Task.WhenAll(consuming, consumingHistory, ticking, openTicking).ContinueWith(_ => { }, TaskScheduler.Default);
             if (stoppingToken.IsCancellationRequested && _checkpointDue)
             {
                 // Best effort on a clean stop: a fresh checkpoint shortens the replay of the next start.
@@ -152,14 +160,14 @@ public sealed class KlineWorker(
         }
     }
 
-    private async Task ConsumeAsync(INatsJSConsumer consumer, SemaphoreSlim gate, CancellationToken ct)
+    private async Task ConsumeAsync(INatsJSConsumer consumer, bool fromHistory, SemaphoreSlim gate, CancellationToken ct)
     {
         await foreach (var msg in consumer.ConsumeAsync<byte[]>(cancellationToken: ct))
         {
             await gate.WaitAsync(ct);
             try
             {
-                await OnMessageAsync(msg, ct);
+                await OnMessageAsync(msg, fromHistory, ct);
             }
             finally
             {
@@ -168,7 +176,7 @@ public sealed class KlineWorker(
         }
 
         ct.ThrowIfCancellationRequested();
-        throw new InvalidOperationException("The MARKET_RAW consumer ended");
+        throw new InvalidOperationException($"The {(fromHistory ? "MARKET_HISTORY" : "MARKET_RAW")} consumer ended");
     }
 
     private Task TickAsync(SemaphoreSlim gate, TimeSpan period, Func<CancellationToken, Task> onTick, CancellationToken ct) => Task.Run(async () =>
@@ -188,7 +196,8 @@ public sealed class KlineWorker(
         }
     }, ct);
 
-    private async Task OnMessageAsync(INatsJSMsg<byte[]> msg, CancellationToken ct)
+    /// <param name="fromHistory">Read from MARKET_HISTORY (its sequence is checkpointed apart); the subject decides the source.</param>
+    private async Task OnMessageAsync(INatsJSMsg<byte[]> msg, bool fromHistory, CancellationToken ct)
     {
         // Read the clock once per message: it was two reads per trade, ~9 % of this service's CPU in the profile.
         var now = time.GetUtcNow();
@@ -223,7 +232,14 @@ public sealed class KlineWorker(
 
         if (seq > 0)
         {
-            _lastSeq = seq;
+            if (fromHistory)
+            {
+                _lastHistorySeq = seq;
+            }
+            else
+            {
+                _lastSeq = seq;
+            }
         }
 
         if (!_caughtUp && _lastSeq >= _catchUpSeq)
@@ -446,6 +462,7 @@ public sealed class KlineWorker(
         var changed = _aggregators.Values.Where(e => e.Dirty).ToList();
         await checkpoints.SaveAsync(
             _lastSeq,
+            _lastHistorySeq,
             [.. changed.Select(e => new SavedAggregator(e.Source, e.Aggregator.Snapshot()))],
             ct);
         foreach (var entry in changed)

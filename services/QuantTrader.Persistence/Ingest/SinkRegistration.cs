@@ -12,6 +12,7 @@ public static class SinkRegistration
         builder.Services.Configure<RetentionOptions>(builder.Configuration.GetSection(RetentionOptions.Section));
         builder.Services.AddSingleton<DeadLetters>();
         builder.AddSink(new TradeSink());
+        builder.AddSink(TradeSink.History());
         builder.AddSink(new KlineSink());
         builder.AddSink(new OrderSink());
         builder.AddSink(new FillSink());

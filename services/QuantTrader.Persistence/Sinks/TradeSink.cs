@@ -9,18 +9,23 @@ using QuantTrader.Persistence.Ingest;
 namespace QuantTrader.Persistence.Sinks;
 
 /// <summary>
-/// Trades from MARKET_RAW: live (<c>market.raw.&gt;</c>) and imported history (<c>market.history.&gt;</c>) alike.
-/// The stream also carries <c>market.gap.&gt;</c> notices, which are not trades: acked and skipped.
+/// Trades: live ones from MARKET_RAW (<c>market.raw.&gt;</c>) and imported history from MARKET_HISTORY
+/// (<c>market.history.&gt;</c>; <see cref="History"/>), one sink per stream, into the same table.
+/// MARKET_RAW also carries <c>market.gap.&gt;</c> notices, which are not trades: acked and skipped.
 /// Unique by (exchange, symbol, trade id): a redelivered trade is ignored.
 /// </summary>
 /// <param name="durable">The consumer name (another one only for tests that run a second saver).</param>
-/// <param name="filterSubject">All of MARKET_RAW by default: NATS 2.9 takes one filter, so gap notices are skipped in <see cref="Decode"/>.</param>
-public sealed class TradeSink(string durable = "persistence-trades", string? filterSubject = null) : CopySink<Trade>
+/// <param name="filterSubject">All of the stream by default: NATS 2.9 takes one filter, so gap notices are skipped in <see cref="Decode"/>.</param>
+/// <param name="stream">MARKET_RAW by default.</param>
+public sealed class TradeSink(string durable = "persistence-trades", string? filterSubject = null, Func<StreamConfig>? stream = null) : CopySink<Trade>
 {
+    /// <summary>Imported trades, from MARKET_HISTORY.</summary>
+    public static TradeSink History() => new("persistence-history-trades", stream: Streams.MarketHistory);
+
     public override string Table => "trades";
     public override string Durable => durable;
     public override string? FilterSubject => filterSubject;
-    public override StreamConfig Stream() => Streams.MarketRaw();
+    public override StreamConfig Stream() => stream?.Invoke() ?? Streams.MarketRaw();
 
     protected override string Columns => "exchange, symbol, trade_id, time, price, quantity, side, count";
     protected override string OnConflict => "ON CONFLICT DO NOTHING";
