@@ -23,15 +23,16 @@ public static class NatsPermissions
     public const string Operator = "operator";
 
     // Stream names and subjects as in QuantTrader.Contracts.Messaging (Streams, Subjects).
-    private const string MarketRaw = "MARKET_RAW", MarketKline = "MARKET_KLINE", Trading = "TRADING", Alerts = "ALERTS", DeadLetter = "DEADLETTER";
+    private const string MarketRaw = "MARKET_RAW", MarketHistory = "MARKET_HISTORY", MarketKline = "MARKET_KLINE", Trading = "TRADING", Alerts = "ALERTS", DeadLetter = "DEADLETTER";
 
     public static readonly IReadOnlyList<NatsUser> Services =
     [
         // Live and imported trades and gap notices: the one writer of market data.
         Service("ingestor",
-            publish: ["market.raw.>", "market.history.>", "market.gap.>", .. Owns(MarketRaw), .. Reads(MarketRaw)]),
+            publish: ["market.raw.>", "market.history.>", "market.gap.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory)]),
         Service("kline",
-            publish: ["market.kline.>", "market.candle.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline)]),
+            publish: ["market.kline.>", "market.candle.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory),
+                .. Owns(MarketKline)]),
         Service("alert",
             publish: ["alerts.fired.>", "deadletter.alert-webhook", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
                 .. Owns(Alerts), .. Owns(DeadLetter)]),
@@ -45,7 +46,7 @@ public static class NatsPermissions
         Service("strategy-runner",
             publish: ["paper.submit", "paper.cancel", .. Owns(MarketKline), .. Reads(MarketKline), .. Owns(Trading), .. Reads(Trading)]),
         Service("persistence",
-            publish: ["deadletter.persistence", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
+            publish: ["deadletter.persistence", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory), .. Owns(MarketKline), .. Reads(MarketKline),
                 .. Owns(Trading), .. Reads(Trading), .. Owns(Alerts), .. Reads(Alerts), .. Owns(DeadLetter)],
             subscribe: ["market.candle.>"]),
         Service("analytics",

@@ -7,8 +7,8 @@ using QuantTrader.Contracts.MarketData;
 namespace QuantTrader.IntegrationTests;
 
 /// <summary>
-/// PostgreSQL crashes for 30 seconds while the system is busy: trades flowing, an alert firing on them and a
-/// strategy running. Every service must ride it out in-process and catch up by itself once the database is back.
+/// PostgreSQL crashes for 30 seconds while the system is busy: trades flowing, an alert firing on them, a history
+/// import running and a strategy running. Every service must ride it out in-process and catch up by itself once the database is back.
 /// </summary>
 [Collection(SystemCollection.Name)]
 public sealed class DatabaseOutageTests(SystemFixture system)
@@ -52,6 +52,7 @@ public sealed class DatabaseOutageTests(SystemFixture system)
         }
 
         await PublishForAsync(TimeSpan.FromSeconds(5));
+        var (importSymbol, importId, importer) = await StartImportAsync(ImportedTrades);
         await ResourceControl.KillAsync(system, "postgres");
         await PublishForAsync(Outage);
         await ResourceControl.StartAsync(system, "postgres");
@@ -70,6 +71,15 @@ public sealed class DatabaseOutageTests(SystemFixture system)
             Assert.Equal(crossings, events.EnumerateArray().Count());
         }, CatchUp, TimeSpan.FromSeconds(2));
 
+        // The import went on through the outage and completed with every row.
+        await Eventually.SucceedsAsync(async () =>
+        {
+            var status = await importer.GetFromJsonAsync<JsonElement>($"/api/v1/imports/{importId}");
+            Assert.Equal(("completed", ImportedTrades), (status.GetProperty("status").GetString(), status.GetProperty("rows").GetInt64()));
+        }, CatchUp, TimeSpan.FromSeconds(2));
+        await Eventually.SucceedsAsync(async () => Assert.Equal(ImportedTrades, await StoredAsync(
+            "SELECT count(*) FROM trades WHERE exchange = 'binance' AND symbol = $1", importSymbol)), CatchUp);
+
         // The strategy kept running through the outage and still trades on the klines that come after it.
         await market.PublishClosedKlinesAsync(strategySymbol, StrategyFiles.CrossingCloses, DateTimeOffset.UtcNow.AddMinutes(-10));
         await Eventually.SucceedsAsync(() =>
@@ -80,6 +90,26 @@ public sealed class DatabaseOutageTests(SystemFixture system)
         Assert.Equal("running", (await StrategyFiles.GetAsync(client, strategy)).GetProperty("status").GetString());
 
         Assert.Equal(processes, await ServiceProcessesAsync());
+    }
+
+    private const int ImportedTrades = 100_000;
+
+    /// <summary>An operator's import of that many trades (Binance's trades CSV, 2021), accepted and queued.</summary>
+    private async Task<(string Symbol, Guid ImportId, HttpClient Importer)> StartImportAsync(int trades)
+    {
+        var (_, _, importer) = await system.CreateOperatorAsync();
+        var b = "T" + new string([.. System.Security.Cryptography.RandomNumberGenerator.GetBytes(6).Select(x => (char)('A' + x % 26))]);
+        var csv = new System.Text.StringBuilder();
+        var start = new DateTimeOffset(2021, 4, 4, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds() * 1000;
+        for (var i = 1; i <= trades; i++)
+        {
+            csv.Append(i).Append(",2064.74,0.5,1032.37,").Append(start + i * 1000L).Append(i % 3 == 0 ? ",True,True\n" : ",False,True\n");
+        }
+
+        using var response = await importer.PostAsync($"/api/v1/imports?exchange=binance&symbol={b}USDT&format=binance-trades&base={b}&quote=USDT",
+            new StringContent(csv.ToString()));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (b + "USDT", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("importId").GetGuid(), importer);
     }
 
     /// <summary>Each service's process id: a service that exited and was started again would have a new one.</summary>
