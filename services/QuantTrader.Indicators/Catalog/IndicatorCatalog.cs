@@ -55,6 +55,13 @@ public static class IndicatorCatalog
         [.. Entries.Values.Select(e => e.Descriptor).OrderBy(d => d.Name, StringComparer.Ordinal)];
 
     /// <summary>
+    /// The largest integer parameter (a period or length) any indicator takes: its state grows with it, so an alert rule,
+    /// a query or a strategy with a period of two billion would allocate for it in a shared service; and twenty periods
+    /// of the indicator API's warm-up stay 20,000 bars, so no bar count or time span computed from it can overflow.
+    /// </summary>
+    public const int MaxIntegerParameter = 1000;
+
+    /// <summary>
     /// Creates the indicator called <paramref name="name"/>. Throws <see cref="ArgumentException"/> whose
     /// <see cref="ArgumentException.ParamName"/> is <c>"name"</c> for an unknown indicator, or the offending
     /// parameter key for an unknown, unparsable or out-of-range parameter.
@@ -119,9 +126,14 @@ public static class IndicatorCatalog
         public int Int(string key)
         {
             var text = Raw(key);
-            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+            {
+                throw new ArgumentException($"Parameter '{key}' of {descriptor.Name} must be an integer, got '{text}'.", key);
+            }
+
+            return value <= MaxIntegerParameter
                 ? value
-                : throw new ArgumentException($"Parameter '{key}' of {descriptor.Name} must be an integer, got '{text}'.", key);
+                : throw new ArgumentException($"Parameter '{key}' of {descriptor.Name} must be at most {MaxIntegerParameter}, got {value}.", key);
         }
 
         public double Double(string key)

@@ -24,12 +24,6 @@ public static class IndicatorsApi
     /// </summary>
     public const int WarmupBars = 1000;
 
-    /// <summary>
-    /// The largest integer an indicator parameter (a period) may have: twenty periods of warm-up stay 20,000 bars,
-    /// one query's worth, and no bar count or time span computed from it can overflow.
-    /// </summary>
-    public const int MaxPeriod = 1000;
-
     private static readonly HashSet<string> Cumulative = new(StringComparer.OrdinalIgnoreCase) { "obv", "vwap" };
     private static readonly HashSet<string> Reserved = new(StringComparer.OrdinalIgnoreCase) { "interval", "from", "to", "limit" };
     private static readonly HashSet<string> Exchanges = new(StringComparer.Ordinal) { "binance", "okx" };
@@ -92,14 +86,6 @@ public static class IndicatorsApi
         var parameters = query
             .Where(q => !Reserved.Contains(q.Key))
             .ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-        foreach (var (key, value) in parameters)
-        {
-            if (value.Length > 32 || (long.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > MaxPeriod))
-            {
-                return ProblemResults.Validation(key, $"Parameter '{key}' must be at most {MaxPeriod} (a number of at most 32 characters).");
-            }
-        }
-
         IIndicator indicator;
         try
         {

@@ -43,12 +43,21 @@ public sealed class CatalogTests
     [InlineData("stoch", "dPeriod", "0")]
     [InlineData("rsi", "fast", "3")] // rsi takes no 'fast'
     [InlineData("obv", "period", "3")]
+    [InlineData("sma", "period", "2000000000")] // a period's state grows with it: bounded by MaxIntegerParameter
+    [InlineData("macd", "slow", "1001")]
     public void Bad_parameter_is_named_in_the_exception(string name, string parameter, string value)
     {
         var ex = Assert.ThrowsAny<ArgumentException>(() =>
             IndicatorCatalog.Create(name, new Dictionary<string, string> { [parameter] = value }));
         Assert.Equal(parameter, ex.ParamName);
         Assert.Contains(parameter, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_largest_period_allowed_builds_an_indicator()
+    {
+        var sma = IndicatorCatalog.Create("sma", new Dictionary<string, string> { ["period"] = $"{IndicatorCatalog.MaxIntegerParameter}" });
+        Assert.Equal("sma", sma.Name);
     }
 
     [Fact]
