@@ -37,7 +37,6 @@ public sealed class DatabaseOutageTests(SystemFixture system)
 
         // 99, 101, 99, 101, …: every second trade crosses above 100, before, during and after the outage.
         await using var bus = await MarketBus.ConnectAsync(system);
-        var start = DateTimeOffset.UtcNow;
         var published = 0;
         async Task PublishForAsync(TimeSpan span)
         {
@@ -45,8 +44,9 @@ public sealed class DatabaseOutageTests(SystemFixture system)
             while (DateTimeOffset.UtcNow < until)
             {
                 published++;
+                // Stamped with the wall clock, as the ingestor does: the kline service closes a minute by the clock too.
                 await bus.PublishTradeAsync(new Trade("binance", symbol, published, published % 2 == 1 ? 99m : 101m, 1m, TakerSide.Buy,
-                    start.AddMilliseconds(published * 10)));
+                    DateTimeOffset.UtcNow));
                 await Task.Delay(50);
             }
         }
