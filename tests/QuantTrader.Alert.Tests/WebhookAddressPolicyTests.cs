@@ -106,4 +106,11 @@ public sealed class WebhookAddressPolicyTests
     [InlineData("not a url")]
     public async Task A_webhook_url_that_is_not_plain_http_is_refused(string url)
         => Assert.NotNull(await WebhookAddressPolicy.CheckAsync(url, allowPrivate: true, CancellationToken.None));
+
+    [Fact]
+    public async Task A_webhook_url_longer_than_the_bound_is_refused_naming_the_bound()
+    {
+        var url = "http://127.0.0.1/" + new string('a', WebhookAddressPolicy.MaxUrlLength);
+        Assert.Contains($"at most {WebhookAddressPolicy.MaxUrlLength}", await WebhookAddressPolicy.CheckAsync(url, allowPrivate: true, CancellationToken.None));
+    }
 }

@@ -98,7 +98,7 @@ public sealed class DatabaseOutageTests(SystemFixture system)
     private async Task<(string Symbol, Guid ImportId, HttpClient Importer)> StartImportAsync(int trades)
     {
         var (_, _, importer) = await system.CreateOperatorAsync();
-        var b = "T" + new string([.. System.Security.Cryptography.RandomNumberGenerator.GetBytes(6).Select(x => (char)('A' + x % 26))]);
+        var (symbol, b) = HistoryImportTests.FreshSymbol();
         var csv = new System.Text.StringBuilder();
         var start = new DateTimeOffset(2021, 4, 4, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds() * 1000;
         for (var i = 1; i <= trades; i++)
@@ -106,10 +106,10 @@ public sealed class DatabaseOutageTests(SystemFixture system)
             csv.Append(i).Append(",2064.74,0.5,1032.37,").Append(start + i * 1000L).Append(i % 3 == 0 ? ",True,True\n" : ",False,True\n");
         }
 
-        using var response = await importer.PostAsync($"/api/v1/imports?exchange=binance&symbol={b}USDT&format=binance-trades&base={b}&quote=USDT",
+        using var response = await importer.PostAsync($"/api/v1/imports?exchange=binance&symbol={symbol}&format=binance-trades&base={b}&quote=USDT",
             new StringContent(csv.ToString()));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (b + "USDT", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("importId").GetGuid(), importer);
+        return (symbol, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("importId").GetGuid(), importer);
     }
 
     /// <summary>Each service's process id: a service that exited and was started again would have a new one.</summary>

@@ -26,7 +26,7 @@ public sealed class HistoryImportTests(SystemFixture system)
         Path.Combine(AppContext.BaseDirectory, "fixtures", "binance-public-data", name);
 
     /// <summary>A symbol no other test uses, registered through base/quote (the import's unknown-symbol path).</summary>
-    private static (string Symbol, string Base) FreshSymbol()
+    internal static (string Symbol, string Base) FreshSymbol()
     {
         // Six letters A–Z from random bytes (26^6 ≈ 3 × 10^8): four hex letters of a GUID gave at most 6^4 = 1,296 names,
         // and one CI run drew the same symbol for two imports, so one test counted the other's trades.

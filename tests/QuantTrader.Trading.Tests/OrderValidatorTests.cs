@@ -78,6 +78,14 @@ public sealed class OrderValidatorTests
     }
 
     [Fact]
+    public void A_client_order_id_longer_than_the_bound_is_refused_naming_it()
+    {
+        var longest = new string('x', OrderValidator.MaxClientOrderIdLength);
+        Assert.Empty(Fields(Limit(OrderSide.Buy, 0.05m, 100m) with { ClientOrderId = longest }));
+        Assert.Equal(["clientOrderId"], Fields(Limit(OrderSide.Buy, 0.05m, 100m) with { ClientOrderId = longest + "x" }));
+    }
+
+    [Fact]
     public void Without_rules_any_positive_grid_is_accepted()
     {
         var free = BtcUsdt with { Rules = InstrumentRules.None };

@@ -103,9 +103,17 @@ public static class WebhookAddressPolicy
         _ => false,
     };
 
+    /// <summary>The longest webhook URL: stored with the rule and sent with every delivery (browsers' practical limit).</summary>
+    public const int MaxUrlLength = 2048;
+
     /// <summary>Null when the URL is acceptable, else why not (for a 400 naming <c>webhookUrl</c>).</summary>
     public static async Task<string?> CheckAsync(string url, bool allowPrivate, CancellationToken ct)
     {
+        if (url.Length > MaxUrlLength)
+        {
+            return $"webhookUrl must be at most {MaxUrlLength} characters.";
+        }
+
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
             return "webhookUrl must be an absolute http or https URL.";

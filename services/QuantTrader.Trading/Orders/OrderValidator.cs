@@ -15,6 +15,9 @@ public static class OrderValidator
     /// </summary>
     public const decimal MaxValue = 1_000_000_000_000m;
 
+    /// <summary>The longest client order id: it is stored with the order and indexed per user (Binance allows 36).</summary>
+    public const int MaxClientOrderIdLength = 64;
+
     /// <summary>
     /// Validates <paramref name="order"/> for <paramref name="instrument"/>.
     /// </summary>
@@ -55,6 +58,11 @@ public static class OrderValidator
         if (!Enum.IsDefined(order.TimeInForce))
         {
             errors.Add(new("timeInForce", "Time in force must be gtc, ioc or fok."));
+        }
+
+        if (order.ClientOrderId is { Length: > MaxClientOrderIdLength })
+        {
+            errors.Add(new("clientOrderId", $"clientOrderId must be at most {MaxClientOrderIdLength} characters."));
         }
 
         if (order.Quantity <= 0m)
