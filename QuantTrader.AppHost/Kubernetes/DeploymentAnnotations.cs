@@ -21,8 +21,18 @@ public sealed record ExternalEgressAnnotation(string Why, IReadOnlyList<int> Por
 /// </summary>
 public sealed record DatabaseRoleAnnotation(string Role, ParameterResource Password, string Database, bool OwnsSchema) : IResourceAnnotation;
 
+/// <summary>
+/// The service holds state that exactly one process may own (its consumers' positions, in-memory books, its outputs'
+/// order): two copies would process everything twice. Until the work is partitioned between replicas (issue 17) it
+/// runs as one replica and is rolled out by Recreate, so an update never runs the old and the new pod side by side.
+/// </summary>
+public sealed record SingleWriterAnnotation(string Why) : IResourceAnnotation;
+
 public static class DeploymentAnnotationExtensions
 {
+    public static IResourceBuilder<T> AsSingleWriter<T>(this IResourceBuilder<T> builder, string why) where T : IResource =>
+        builder.WithAnnotation(new SingleWriterAnnotation(why));
+
     public static IResourceBuilder<T> WithExternalEgress<T>(this IResourceBuilder<T> builder, string why, params int[] ports) where T : IResource =>
         builder.WithAnnotation(new ExternalEgressAnnotation(why, ports));
 }

@@ -117,7 +117,8 @@ public sealed class KubernetesManifestGenerator(
         };
         var (volumes, mounts) = Hardening.WritableDirectories(project);
         container.VolumeMounts = mounts;
-        var replicas = project.Annotations.OfType<ReplicaAnnotation>().LastOrDefault()?.Replicas ?? options.Replicas;
+        var singleWriter = project.Annotations.OfType<SingleWriterAnnotation>().LastOrDefault();
+        var replicas = Replicas(project, singleWriter, options);
         var objects = new List<IKubernetesObject>
         {
             new V1Deployment
@@ -127,6 +128,8 @@ public sealed class KubernetesManifestGenerator(
                 Spec = new V1DeploymentSpec
                 {
                     Replicas = replicas,
+                    // A single writer is stopped before its successor starts: RollingUpdate would run both for a while.
+                    Strategy = singleWriter is null ? null : new V1DeploymentStrategy { Type = "Recreate" },
                     Selector = new V1LabelSelector { MatchLabels = Selector(project.Name) },
                     Template = new V1PodTemplateSpec
                     {
@@ -595,5 +598,24 @@ public sealed class KubernetesManifestGenerator(
                 span[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
             }
         });
+    }
+
+    /// <summary>
+    /// <c>--replicas</c> scales the services that can run side by side; a single writer stays at one, and asking the
+    /// model for more of it is an error rather than a deployment that processes everything twice.
+    /// </summary>
+    private static int Replicas(ProjectResource project, SingleWriterAnnotation? singleWriter, KubernetesOptions options)
+    {
+        var own = project.Annotations.OfType<ReplicaAnnotation>().LastOrDefault()?.Replicas;
+        if (singleWriter is null)
+        {
+            return own ?? options.Replicas;
+        }
+        if (own > 1)
+        {
+            throw new InvalidOperationException(
+                $"{project.Name} runs as one replica ({singleWriter.Why}); {own} copies would process its work twice.");
+        }
+        return 1;
     }
 }
