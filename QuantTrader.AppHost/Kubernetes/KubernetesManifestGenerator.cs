@@ -92,6 +92,8 @@ public sealed class KubernetesManifestGenerator(
         {
             env.Add(Env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp));
         }
+        // One JSON object per line: what a cluster's log collector parses; the local run keeps the readable console.
+        env.Add(Env("Logging__Console__FormatterName", "json"));
 
         var http = project.Annotations.OfType<EndpointAnnotation>().FirstOrDefault(e => e.UriScheme == "http")
             ?? throw new InvalidOperationException($"Project '{project.Name}' has no http endpoint for its health probes.");
@@ -119,6 +121,8 @@ public sealed class KubernetesManifestGenerator(
         container.VolumeMounts = mounts;
         var singleWriter = project.Annotations.OfType<SingleWriterAnnotation>().LastOrDefault();
         var replicas = Replicas(project, singleWriter, options);
+        // A replica that counts on its own (the gateway's rate limits) enforces its share of the limit.
+        env.Add(Env("QuantTrader__Replicas", replicas.ToString(CultureInfo.InvariantCulture)));
         var objects = new List<IKubernetesObject>
         {
             new V1Deployment
@@ -149,6 +153,16 @@ public sealed class KubernetesManifestGenerator(
         if (external && options.Exposure == GatewayExposure.Ingress)
         {
             objects.Add(Ingress(project, http, labels));
+        }
+        if (replicas > 1)
+        {
+            // A node drain or cluster upgrade takes its replicas one at a time, never all of them at once.
+            objects.Add(new V1PodDisruptionBudget
+            {
+                ApiVersion = "policy/v1", Kind = "PodDisruptionBudget",
+                Metadata = Meta(project.Name, labels),
+                Spec = new V1PodDisruptionBudgetSpec { MaxUnavailable = 1, Selector = new V1LabelSelector { MatchLabels = Selector(project.Name) } },
+            });
         }
         return objects;
     }

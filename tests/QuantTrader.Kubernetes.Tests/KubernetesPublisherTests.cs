@@ -38,6 +38,7 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
                 Assert.True(container.Resources.Limits.ContainsKey(key), $"{name}: limit {key}");
             }
             Assert.Contains(container.Env, e => e.Name == "HTTP_PORTS" && e.Value == "8080");
+            Assert.Contains(container.Env, e => e.Name == "Logging__Console__FormatterName" && e.Value == "json");
             // Its own NATS user, the password from the Secret (see KubernetesHardeningTests).
             Assert.Contains(container.Env, e => e.Name == "ConnectionStrings__nats" && e.Value.StartsWith($"nats://{name}:$(", StringComparison.Ordinal) && e.Value.EndsWith(")@nats:4222", StringComparison.Ordinal));
 
@@ -54,19 +55,28 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
     private static readonly string[] SingleWriters = ["ingestor", "kline", "alert", "paper-engine", "strategy-runner", "analytics"];
 
     [Fact]
-    public void Services_that_hold_state_run_once_and_roll_out_by_recreate_so_old_and_new_never_process_side_by_side()
+    public void Services_that_hold_state_run_once_and_roll_out_by_recreate_so_old_and_new_never_process_side_by_side_and_the_others_have_a_disruption_budget()
     {
         foreach (var name in folder.Projects)
         {
             var deployment = Assert.Single(Deployments, d => d.Metadata.Name == name);
+            // Each replica knows how many there are (the gateway enforces its share of every rate limit).
+            Assert.Contains(deployment.Spec.Template.Spec.Containers[0].Env,
+                e => e.Name == "QuantTrader__Replicas" && e.Value == $"{deployment.Spec.Replicas}");
+            var budget = Objects.OfType<V1PodDisruptionBudget>().SingleOrDefault(b => b.Metadata.Name == name);
             if (SingleWriters.Contains(name))
             {
                 Assert.Equal(1, deployment.Spec.Replicas);
                 Assert.Equal("Recreate", deployment.Spec.Strategy?.Type);
+                Assert.Null(budget); // a budget for one replica would block every node drain
             }
             else
             {
                 Assert.Null(deployment.Spec.Strategy); // Kubernetes' RollingUpdate: no downtime for the stateless ones
+                // Two replicas: a drain takes one at a time.
+                Assert.NotNull(budget);
+                Assert.Equal("1", budget.Spec.MaxUnavailable.Value);
+                Assert.Equal(deployment.Spec.Selector.MatchLabels, budget.Spec.Selector.MatchLabels);
             }
         }
     }

@@ -9,12 +9,15 @@ namespace QuantTrader.Gateway.RateLimiting;
 /// <summary>
 /// Requests per minute: per user by their plan's limit, per client address on anonymous routes
 /// (<c>QuantTrader:Gateway:AnonymousRequestsPerMinute</c>). Over the limit: 429 with Retry-After.
+/// Each gateway replica counts on its own, so it enforces its share of a limit (<see cref="Share"/>) for the
+/// <c>QuantTrader:Replicas</c> gateways behind the load balancer: N replicas together allow the plan's rate, not N times it.
 /// </summary>
 public static class PlanRateLimits
 {
     public static IHostApplicationBuilder AddPlanRateLimits(this IHostApplicationBuilder builder)
     {
         var anonymousPerMinute = builder.Configuration.GetValue("QuantTrader:Gateway:AnonymousRequestsPerMinute", 300);
+        var replicas = builder.Configuration.GetValue("QuantTrader:Replicas", 1);
         builder.Services.AddRateLimiter(options =>
         {
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
@@ -30,7 +33,7 @@ public static class PlanRateLimits
                     : ($"user:{caller.UserId:N}:{caller.Limits.RequestsPerMinute}", caller.Limits.RequestsPerMinute);
                 return RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
                 {
-                    PermitLimit = Math.Max(1, limit),
+                    PermitLimit = Share(limit, replicas),
                     Window = TimeSpan.FromMinutes(1),
                     QueueLimit = 0,
                 });
@@ -46,4 +49,10 @@ public static class PlanRateLimits
         });
         return builder;
     }
+
+    /// <summary>
+    /// One replica's share of a per-minute limit, rounded up so a small limit still admits a request on every replica.
+    /// A load balancer that spreads a client's requests evenly gives it the whole limit; a sticky one gives it less, never more.
+    /// </summary>
+    public static int Share(int limit, int replicas) => Math.Max(1, (limit + Math.Max(1, replicas) - 1) / Math.Max(1, replicas));
 }

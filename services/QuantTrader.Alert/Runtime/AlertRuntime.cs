@@ -1,3 +1,4 @@
+using QuantTrader.ServiceDefaults.Storage;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using NATS.Client.Core;
@@ -188,15 +189,7 @@ public sealed class AlertRuntime(
         }
     }
 
-    private static bool IsTransient(Exception ex) => ex switch
-    {
-        // Not a PostgresException: the connection itself failed. A server error is an outage only when it says so
-        // (08 connection, 57P shutdown/starting up, or what Npgsql deems transient: 53 resources, 40001, …).
-        PostgresException pg => pg.IsTransient || pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal),
-        NpgsqlException => true,
-        NatsException or TimeoutException or System.Net.Sockets.SocketException or IOException => true,
-        _ => false,
-    };
+    private static bool IsTransient(Exception ex) => DatabaseOutage.Is(ex) || ex is NatsException;
 
     private async Task PublishAsync(RuleStore.StoredFiring firing, CancellationToken ct)
     {

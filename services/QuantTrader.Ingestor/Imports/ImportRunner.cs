@@ -1,3 +1,4 @@
+using QuantTrader.ServiceDefaults.Storage;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
@@ -236,6 +237,5 @@ public sealed class ImportRunner(
         }
     }
 
-    private static bool IsTransient(Exception ex) => ex is NpgsqlException { IsTransient: true } or TimeoutException
-        || (ex is NpgsqlException && ex.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException);
+    private static bool IsTransient(Exception ex) => DatabaseOutage.Is(ex);
 }

@@ -1,3 +1,4 @@
+using QuantTrader.ServiceDefaults.Storage;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -592,8 +593,10 @@ public sealed class ExchangeLoop(
     }
 
     /// <summary>
-    /// Writes one step. A write that keeps failing past the retry window stops the process: the in-memory state is
-    /// ahead of the database, and the only safe way back is a restart from what is stored.
+    /// Writes one step. While PostgreSQL is away the write is retried until it is back (the engine waits, the prints
+    /// wait in JetStream, nothing is lost and the process stays up). Any other failure that lasts past the retry window
+    /// stops the process: the in-memory state is ahead of the database, and the only safe way back is a restart from
+    /// what is stored.
     /// </summary>
     private async Task PersistAsync(PersistBatch batch)
     {
@@ -611,7 +614,7 @@ public sealed class ExchangeLoop(
                 await store.SaveAsync(batch, CancellationToken.None);
                 break;
             }
-            catch (Exception ex) when (DateTime.UtcNow < deadline)
+            catch (Exception ex) when (DateTime.UtcNow < deadline || DatabaseOutage.Is(ex))
             {
                 logger.LogWarning(ex, "Writing paper-trading state failed (attempt {Attempt}); retrying", attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 100 * attempt)));

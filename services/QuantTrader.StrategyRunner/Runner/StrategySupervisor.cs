@@ -1,3 +1,4 @@
+using QuantTrader.ServiceDefaults.Storage;
 using System.Collections.Concurrent;
 using Npgsql;
 using NATS.Client.JetStream;
@@ -163,15 +164,12 @@ public sealed class StrategySupervisor(
     }
 
     /// <summary>Failures of the database or NATS themselves (not of what a strategy asked them to do): worth retrying.</summary>
-    internal static bool IsTransient(Exception ex) => ex switch
+    internal static bool IsTransient(Exception ex) => DatabaseOutage.Is(ex) || ex switch
     {
-        PostgresException pg => pg.IsTransient,
-        NpgsqlException => true,
         // NATS unreachable or not answering; not its refusals of a request (an invalid subject is a NatsException too).
         NATS.Client.Core.NatsConnectionFailedException or NATS.Client.Core.NatsNoRespondersException or NATS.Client.Core.NatsNoReplyException
             or NATS.Client.Core.NatsTimeoutException or NATS.Client.JetStream.NatsJSApiNoResponseException
             or NATS.Client.JetStream.NatsJSConnectionException or NATS.Client.JetStream.NatsJSTimeoutException => true,
-        TimeoutException or System.Net.Sockets.SocketException or IOException => true,
         _ => false,
     };
 
