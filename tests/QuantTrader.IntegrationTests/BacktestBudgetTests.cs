@@ -35,6 +35,36 @@ public sealed class BacktestBudgetTests(SystemFixture system)
     private static Task<HttpResponseMessage> ShortBacktestAsync(HttpClient client, Guid id) =>
         client.PostAsJsonAsync("/api/v1/backtests", new { strategyId = id, from = Start, to = Start.AddMinutes(2) });
 
+    /// <summary>
+    /// Sends the long run and returns it once it holds the account's one slot: a short backtest is then refused with
+    /// 429 concurrency-limit naming concurrentBacktests. A probe can take the slot first and the long run is then
+    /// refused itself: it is sent again until it is the one holding the slot.
+    /// </summary>
+    private static async Task<Task<HttpResponseMessage>> HoldTheSlotAsync(HttpClient client, Guid id, object request, CancellationToken ct)
+    {
+        Task<HttpResponseMessage>? running = null;
+        await Eventually.SucceedsAsync(async () =>
+        {
+            if (running is null || running.IsCompleted)
+            {
+                if (running is { IsCompletedSuccessfully: true })
+                {
+                    running.Result.Dispose();
+                }
+                running = client.PostAsJsonAsync("/api/v1/backtests", request, ct);
+                await Task.Delay(200);
+            }
+            using var probe = await ShortBacktestAsync(client, id);
+            Assert.Equal(HttpStatusCode.TooManyRequests, probe.StatusCode);
+            Assert.NotNull(probe.Headers.RetryAfter);
+            var problem = await probe.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("https://quanttrader.dev/problems/concurrency-limit", problem.GetProperty("type").GetString());
+            Assert.Equal("concurrentBacktests", problem.GetProperty("limit").GetString());
+            Assert.False(running.IsCompleted);
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500));
+        return running!;
+    }
+
     [Fact]
     public async Task A_second_backtest_on_a_free_plan_is_a_429_and_the_first_stops_at_its_fuel_budget()
     {
@@ -43,17 +73,8 @@ public sealed class BacktestBudgetTests(SystemFixture system)
         Assert.Equal(1, me.GetProperty("limits").GetProperty("concurrentBacktests").GetInt32());
         var budget = me.GetProperty("limits").GetProperty("backtestFuel").GetInt64();
 
-        var first = client.PostAsJsonAsync("/api/v1/backtests", request);
-        // The second is refused while the first runs (it runs for tens of seconds, so "eventually" is soon).
-        await Eventually.SucceedsAsync(async () =>
-        {
-            using var second = await client.PostAsJsonAsync("/api/v1/backtests", request);
-            Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
-            Assert.NotNull(second.Headers.RetryAfter);
-            var problem = await second.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal("https://quanttrader.dev/problems/concurrency-limit", problem.GetProperty("type").GetString());
-            Assert.Equal("concurrentBacktests", problem.GetProperty("limit").GetString());
-        }, TimeSpan.FromSeconds(20));
+        // While the first runs, a second is refused naming the limit (HoldTheSlotAsync checks the problem).
+        var first = await HoldTheSlotAsync(client, id, request, CancellationToken.None);
 
         using var response = await first;
         var body = await response.Content.ReadAsStringAsync();
@@ -78,13 +99,7 @@ public sealed class BacktestBudgetTests(SystemFixture system)
 
         using (var gone = new CancellationTokenSource())
         {
-            var abandoned = client.PostAsJsonAsync("/api/v1/backtests", request, gone.Token);
-            // Wait until it holds the slot (a second request is refused), then hang up.
-            await Eventually.SucceedsAsync(async () =>
-            {
-                using var probe = await ShortBacktestAsync(client, id);
-                Assert.Equal(HttpStatusCode.TooManyRequests, probe.StatusCode);
-            }, TimeSpan.FromSeconds(20));
+            var abandoned = await HoldTheSlotAsync(client, id, request, gone.Token);
             await gone.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         }
