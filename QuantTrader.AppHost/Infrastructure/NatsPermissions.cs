@@ -100,6 +100,16 @@ public static class NatsPermissions
     private static NatsUser Service(string name, string[] publish, string[]? subscribe = null, bool responds = false) =>
         new(name, ["$JS.API.INFO", .. publish], subscribe ?? [], responds);
 
+    /// <summary>
+    /// The service's partition leases (ServiceDefaults Partitioning: a KV bucket <c>LEASES_{SERVICE}</c> of its own, so
+    /// no service can take or release another's partitions): create the bucket, put, compare-and-set, delete, list keys.
+    /// </summary>
+    public static string[] Leases(string service)
+    {
+        var bucket = "LEASES_" + service.ToUpperInvariant().Replace('-', '_');
+        return [.. Owns("KV_" + bucket), .. Reads("KV_" + bucket), $"$KV.{bucket}.>", $"$JS.API.DIRECT.GET.KV_{bucket}", $"$JS.API.DIRECT.GET.KV_{bucket}.>"];
+    }
+
     /// <summary>Creates the stream when it starts first (StreamSetup: create or update, then info).</summary>
     private static string[] Owns(string stream) =>
         [$"$JS.API.STREAM.CREATE.{stream}", $"$JS.API.STREAM.UPDATE.{stream}", $"$JS.API.STREAM.INFO.{stream}"];

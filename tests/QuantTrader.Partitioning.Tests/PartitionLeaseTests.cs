@@ -1,0 +1,102 @@
+using QuantTrader.ServiceDefaults.Partitioning;
+
+namespace QuantTrader.Partitioning.Tests;
+
+/// <summary>Partition ownership over a real nats-server's KV: one owner per partition at any moment, moved within seconds.</summary>
+public sealed class PartitionLeaseTests
+{
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Three_replicas_split_the_partitions_with_one_owner_each()
+    {
+        await using var server = await NatsServerProcess.StartAsync();
+        var timeline = new Timeline();
+        await using var a = await Replica.StartAsync(server.Url, "replica-a", timeline);
+        await using var b = await Replica.StartAsync(server.Url, "replica-b", timeline);
+        await using var c = await Replica.StartAsync(server.Url, "replica-c", timeline);
+
+        await SettledAsync(timeline, ["replica-a", "replica-b", "replica-c"]);
+
+        Assert.Empty(timeline.Overlaps());
+        foreach (var replica in new[] { a, b, c })
+        {
+            Assert.Equal(PartitionAssignment.DesiredFor(replica.Name, ["replica-a", "replica-b", "replica-c"]).Order(), replica.Leases.Owned);
+        }
+    }
+
+    [Fact]
+    public async Task A_replica_that_stops_hands_its_partitions_over_after_draining_them()
+    {
+        await using var server = await NatsServerProcess.StartAsync();
+        var timeline = new Timeline { Drain = TimeSpan.FromSeconds(1) };
+        await using var a = await Replica.StartAsync(server.Url, "replica-a", timeline);
+        await using var b = await Replica.StartAsync(server.Url, "replica-b", timeline);
+        await SettledAsync(timeline, ["replica-a", "replica-b"]);
+        var stoppedAt = DateTimeOffset.UtcNow;
+
+        await b.StopAsync();
+
+        var moved = await SettledAsync(timeline, ["replica-a"]);
+        Assert.Empty(timeline.Overlaps());
+        Assert.All(timeline.Entries.Where(e => e.Instance == "replica-b"), e => Assert.True(e.EndedHeld, "b drained while still holding its leases"));
+        // Released, not lapsed: the survivor takes over well inside one lease time to live after the drain.
+        Assert.True(moved - stoppedAt < Replica.FastLeases.LeaseTtl + TimeSpan.FromSeconds(1), $"hand-over took {moved - stoppedAt}");
+    }
+
+    [Fact]
+    public async Task A_new_replica_takes_its_share_from_a_running_one_without_two_owners_at_once()
+    {
+        await using var server = await NatsServerProcess.StartAsync();
+        var timeline = new Timeline();
+        await using var a = await Replica.StartAsync(server.Url, "replica-a", timeline);
+        await SettledAsync(timeline, ["replica-a"]);
+
+        await using var b = await Replica.StartAsync(server.Url, "replica-b", timeline);
+
+        await SettledAsync(timeline, ["replica-a", "replica-b"]);
+        Assert.Empty(timeline.Overlaps());
+        Assert.NotEmpty(b.Leases.Owned);
+    }
+
+    [Fact]
+    public async Task A_replica_cut_off_from_nats_stops_its_partitions_before_another_takes_them()
+    {
+        await using var server = await NatsServerProcess.StartAsync();
+        var timeline = new Timeline();
+        await using var a = await Replica.StartAsync(server.Url, "replica-a", timeline);
+        await using var b = await Replica.StartAsync(server.Url, "replica-b", timeline);
+        await SettledAsync(timeline, ["replica-a", "replica-b"]);
+        var cutAt = DateTimeOffset.UtcNow;
+
+        // As good as dead to the others: no renewal, no release, no goodbye.
+        await b.Nats.DisposeAsync();
+
+        var movedAt = await SettledAsync(timeline, ["replica-a"]);
+        Assert.Empty(timeline.Overlaps());
+        Assert.All(timeline.Entries.Where(e => e.Instance == "replica-b"), e => Assert.False(e.EndedHeld));
+        Assert.True(movedAt - cutAt < Replica.FastLeases.LeaseTtl + TimeSpan.FromSeconds(3), $"take-over took {movedAt - cutAt}");
+    }
+
+    /// <summary>Waits until the running works are exactly the desired split of <paramref name="members"/>; returns when.</summary>
+    private static async Task<DateTimeOffset> SettledAsync(Timeline timeline, string[] members)
+    {
+        var deadline = DateTimeOffset.UtcNow + Settle;
+        while (true)
+        {
+            var running = timeline.Running();
+            var settled = Partitions.All.All(p => running.TryGetValue(p, out var owners) && owners.Length == 1
+                && owners[0] == PartitionAssignment.OwnerOf(p, members));
+            if (settled)
+            {
+                return DateTimeOffset.UtcNow;
+            }
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                Assert.Fail($"Not settled on [{string.Join(',', members)}] within {Settle}: " +
+                    string.Join("; ", running.OrderBy(r => r.Key).Select(r => $"{r.Key}={string.Join('+', r.Value)}")));
+            }
+            await Task.Delay(100);
+        }
+    }
+}
