@@ -1,3 +1,5 @@
+using QuantTrader.Contracts.Messaging;
+
 namespace QuantTrader.ServiceDefaults.Partitioning;
 
 /// <summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using NATS.Client.Core;
 using NATS.Net;
+using QuantTrader.Contracts.Messaging;
 using QuantTrader.ServiceDefaults.Partitioning;
 
 namespace QuantTrader.Partitioning.Tests;

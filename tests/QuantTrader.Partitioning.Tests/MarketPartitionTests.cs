@@ -1,4 +1,5 @@
 using NATS.Client.Core;
+using QuantTrader.Contracts.Messaging;
 using QuantTrader.ServiceDefaults.Partitioning;
 
 namespace QuantTrader.Partitioning.Tests;

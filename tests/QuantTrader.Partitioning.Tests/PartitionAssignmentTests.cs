@@ -1,3 +1,4 @@
+using QuantTrader.Contracts.Messaging;
 using QuantTrader.ServiceDefaults.Partitioning;
 
 namespace QuantTrader.Partitioning.Tests;

@@ -7,7 +7,7 @@ using QuantTrader.ServiceDefaults.Messaging;
 namespace QuantTrader.Analytics.Equity;
 
 /// <summary>
-/// Keeps <see cref="Marks"/> at the latest closed 1m kline close of each market (<c>market.kline.*.1m.*</c>).
+/// Keeps <see cref="Marks"/> at the latest closed 1m kline close of each market (<c>market.kline.*.1m.*.*</c>).
 /// A durable consumer without acks: after a restart it continues where it stopped, so no close is missed.
 /// </summary>
 public sealed class MarkConsumer(INatsJSContext js, Marks marks, ILogger<MarkConsumer> logger) : BackgroundService
@@ -23,7 +23,7 @@ public sealed class MarkConsumer(INatsJSContext js, Marks marks, ILogger<MarkCon
                 var consumer = await js.CreateOrUpdateConsumerAsync(stream.Name!, new ConsumerConfig("analytics-marks")
                 {
                     DurableName = "analytics-marks",
-                    FilterSubject = "market.kline.*.1m.*",
+                    FilterSubject = Subjects.MarketKlineInterval("1m"),
                     AckPolicy = ConsumerConfigAckPolicy.None,
                     DeliverPolicy = ConsumerConfigDeliverPolicy.New,
                 }, stoppingToken);

@@ -1,17 +1,33 @@
 namespace QuantTrader.Contracts.Messaging;
 
-/// <summary>Subject names from DESIGN.md §1. Exchanges are lower case, symbols normalized upper case.</summary>
+/// <summary>
+/// Subject names from DESIGN.md §1. Exchanges are lower case, symbols normalized upper case. Trades and klines end in
+/// their market's partition (<see cref="Partitions.OfMarket"/>), which DESIGN.md does not have: the replicas of a
+/// partitioned service each consume only their partitions' subjects (<c>market.raw.*.*.{partition}</c>), filtered by
+/// the server, with the single filter subject NATS 2.9 supports (docs/scaling.md).
+/// </summary>
 public static class Subjects
 {
-    public static string MarketRaw(string exchange, string symbol) => $"market.raw.{exchange}.{symbol}";
+    public static string MarketRaw(string exchange, string symbol) => $"market.raw.{exchange}.{symbol}.{Partitions.OfMarket(exchange, symbol)}";
     public const string MarketRawAll = "market.raw.>";
 
+    /// <summary>The live trades of every market in one partition.</summary>
+    public static string MarketRawPartition(int partition) => $"market.raw.*.*.{partition}";
+
     /// <summary>History imports: the same trades, kept apart so they never fire live alerts or fills.</summary>
-    public static string MarketHistory(string exchange, string symbol) => $"market.history.{exchange}.{symbol}";
+    public static string MarketHistory(string exchange, string symbol) => $"market.history.{exchange}.{symbol}.{Partitions.OfMarket(exchange, symbol)}";
     public const string MarketHistoryAll = "market.history.>";
 
-    public static string MarketKline(string exchange, string interval, string symbol) => $"market.kline.{exchange}.{interval}.{symbol}";
+    public static string MarketHistoryPartition(int partition) => $"market.history.*.*.{partition}";
+
+    public static string MarketKline(string exchange, string interval, string symbol) => $"market.kline.{exchange}.{interval}.{symbol}.{Partitions.OfMarket(exchange, symbol)}";
     public const string MarketKlineAll = "market.kline.>";
+
+    /// <summary>The closed klines of every market and interval in one partition.</summary>
+    public static string MarketKlinePartition(int partition) => $"market.kline.*.*.*.{partition}";
+
+    /// <summary>The closed klines of one interval of every market (any partition).</summary>
+    public static string MarketKlineInterval(string interval) => $"market.kline.*.{interval}.*.*";
 
     /// <summary>
     /// Updates of the open (in-progress) kline, on core NATS, outside every stream: "latest state wins" by nature, read
@@ -25,8 +41,11 @@ public static class Subjects
     /// <summary>Gaps the ingestor could not fill: never silent.</summary>
     public static string MarketGap(string exchange, string symbol) => $"market.gap.{exchange}.{symbol}";
 
-    public static string TradingOrder(Guid userId) => $"trading.order.{userId:N}";
-    public static string TradingFill(Guid userId) => $"trading.fill.{userId:N}";
+    public static string TradingOrder(Guid userId) => $"trading.order.{userId:N}.{Partitions.OfUser(userId)}";
+    public static string TradingFill(Guid userId) => $"trading.fill.{userId:N}.{Partitions.OfUser(userId)}";
+
+    /// <summary>The fills of every user in one partition (<see cref="Partitions.OfUser"/>).</summary>
+    public static string TradingFillPartition(int partition) => $"trading.fill.*.{partition}";
     public const string TradingAll = "trading.>";
 
     public static string AlertsFired(Guid userId) => $"alerts.fired.{userId:N}";

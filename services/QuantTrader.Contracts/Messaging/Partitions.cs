@@ -1,4 +1,4 @@
-namespace QuantTrader.ServiceDefaults.Partitioning;
+namespace QuantTrader.Contracts.Messaging;
 
 /// <summary>
 /// The fixed split of work between the replicas of a service (docs/scaling.md): markets by exchange and symbol, users
