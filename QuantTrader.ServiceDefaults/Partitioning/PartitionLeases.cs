@@ -17,7 +17,7 @@ namespace QuantTrader.ServiceDefaults.Partitioning;
 /// <item>Ownership is a lease in the service's NATS KV bucket (<c>LEASES_{SERVICE}</c>, key <c>lease.{partition}</c>):
 /// taken with create (succeeds only when no one holds it) and renewed with a compare-and-set on its revision, so two
 /// replicas can never both hold it. The bucket's max age is the lease's time to live: a dead owner's leases lapse.</item>
-/// <item>Who should own what is rendezvous hashing over the live members (<c>member.{instance}</c> keys, renewed like
+/// <item>Who should own what is rendezvous hashing (unless the scheme is sticky: see <see cref="PartitionScheme"/>) over the live members (<c>member.{instance}</c> keys, renewed like
 /// the leases, <see cref="PartitionAssignment"/>). A partition whose desired owner is another replica is handed over:
 /// its work is stopped, drains and checkpoints, and only then is the lease deleted, so the next owner starts from that
 /// checkpoint and never alongside this one.</item>
@@ -29,6 +29,7 @@ namespace QuantTrader.ServiceDefaults.Partitioning;
 /// </summary>
 public sealed class PartitionLeases(
     string service,
+    PartitionScheme scheme,
     IPartitionWork work,
     INatsJSContext js,
     IConfiguration configuration,
@@ -134,7 +135,10 @@ public sealed class PartitionLeases(
         {
             members.Add(key["member.".Length..]);
         }
-        var desired = claim ? PartitionAssignment.DesiredFor(Instance, members) : new HashSet<int>();
+        IReadOnlySet<int> desired = !claim ? new HashSet<int>()
+            // Sticky: whoever holds a partition keeps it; every replica stands by to take any that is free.
+            : scheme.Sticky ? Enumerable.Range(0, scheme.Count).ToHashSet()
+            : PartitionAssignment.DesiredFor(Instance, members, scheme.Count);
 
         foreach (var (partition, held) in Snapshot())
         {
@@ -169,7 +173,7 @@ public sealed class PartitionLeases(
                 continue;
             }
 
-            if (!held.Releasing && !desired.Contains(partition))
+            if (!held.Releasing && !desired.Contains(partition) && !scheme.Sticky)
             {
                 logger.LogInformation("Partition {Partition} of {Service}: handing over from {Instance} (draining)", partition, service, Instance);
                 held.Releasing = true;

@@ -99,7 +99,7 @@ public sealed class Replica : IAsyncDisposable
 
     public PartitionLeases Leases { get; }
 
-    public static async Task<Replica> StartAsync(string url, string name, Timeline timeline, string service = "kline", PartitionLeaseOptions? options = null)
+    public static async Task<Replica> StartAsync(string url, string name, Timeline timeline, string service = "kline", PartitionLeaseOptions? options = null, PartitionScheme? scheme = null)
     {
         var nats = new NatsConnection(new NatsOpts { Url = url, Name = name });
         await nats.ConnectAsync();
@@ -111,7 +111,7 @@ public sealed class Replica : IAsyncDisposable
             SelfFenceFraction = settings.SelfFenceFraction,
             Instance = name,
         };
-        var leases = new PartitionLeases(service, timeline.WorkFor(name), nats.CreateJetStreamContext(),
+        var leases = new PartitionLeases(service, scheme ?? PartitionScheme.Split, timeline.WorkFor(name), nats.CreateJetStreamContext(),
             new ConfigurationBuilder().Build(), Options.Create(settings), TimeProvider.System, NullLogger<PartitionLeases>.Instance);
         var replica = new Replica(name, nats, leases);
         await leases.StartAsync(CancellationToken.None);

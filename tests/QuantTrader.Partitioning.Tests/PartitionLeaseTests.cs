@@ -79,6 +79,27 @@ public sealed class PartitionLeaseTests
         Assert.True(movedAt - cutAt < Replica.FastLeases.LeaseTtl + TimeSpan.FromSeconds(3), $"take-over took {movedAt - cutAt}");
     }
 
+    [Fact]
+    public async Task An_active_standby_pair_keeps_one_active_replica_and_the_standby_takes_over_when_it_dies()
+    {
+        await using var server = await NatsServerProcess.StartAsync();
+        var timeline = new Timeline();
+        await using var a = await Replica.StartAsync(server.Url, "replica-a", timeline, "paper-engine", scheme: PartitionScheme.ActiveStandby);
+        await Eventually.TrueAsync(() => a.Leases.Owned.Count == 1);
+        await using var b = await Replica.StartAsync(server.Url, "replica-b", timeline, "paper-engine", scheme: PartitionScheme.ActiveStandby);
+
+        // A replica joining never takes the work from a healthy owner.
+        await Task.Delay(Replica.FastLeases.RenewInterval * 5);
+        Assert.Equal([0], a.Leases.Owned);
+        Assert.Empty(b.Leases.Owned);
+
+        await a.Nats.DisposeAsync();
+
+        await Eventually.TrueAsync(() => b.Leases.Owned.Count == 1);
+        Assert.Empty(timeline.Overlaps());
+        Assert.Equal(2, timeline.Entries.Count);
+    }
+
     /// <summary>Waits until the running works are exactly the desired split of <paramref name="members"/>; returns when.</summary>
     private static async Task<DateTimeOffset> SettledAsync(Timeline timeline, string[] members)
     {

@@ -1,0 +1,17 @@
+namespace QuantTrader.Partitioning.Tests;
+
+public static class Eventually
+{
+    public static async Task TrueAsync(Func<bool> condition, TimeSpan? within = null)
+    {
+        var deadline = DateTimeOffset.UtcNow + (within ?? TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                Assert.Fail($"Not true within {within ?? TimeSpan.FromSeconds(20)}");
+            }
+            await Task.Delay(100);
+        }
+    }
+}
