@@ -46,8 +46,8 @@ if (builder.Configuration["QuantTrader:WebhookRetryBaseDelay"] is { } webhookRet
     alert.WithEnvironment("Alerts__Webhooks__BaseDelay", webhookRetryBaseDelay);
 }
 var risk = builder.AddQuantTraderService<Projects.QuantTrader_Risk>("risk", nats, signingKey).WithStorage(database, persistence);
-var paperEngine = builder.AddQuantTraderService<Projects.QuantTrader_PaperEngine>("paper-engine", nats, signingKey).WithStorage(database, persistence)
-    .AsSingleWriter("one writer of balances and books; two could spend the same free balance");
+// Active/standby: one replica runs the engine (a NATS KV lease, fenced in PostgreSQL), the others take over when it stops or dies.
+var paperEngine = builder.AddQuantTraderService<Projects.QuantTrader_PaperEngine>("paper-engine", nats, signingKey).WithStorage(database, persistence);
 // The runner reads a strategy owner's quote balance from the paper engine's portfolio (qt.quote_balance).
 var strategyRunner = builder.AddQuantTraderService<Projects.QuantTrader_StrategyRunner>("strategy-runner", nats, signingKey).WithStorage(database, persistence)
     .WithReference(paperEngine)

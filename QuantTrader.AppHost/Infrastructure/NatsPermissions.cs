@@ -39,9 +39,10 @@ public static class NatsPermissions
         // The only answerer of risk checks.
         Service("risk", publish: [], subscribe: ["risk.check"], responds: true),
         // The only publisher of orders and fills, the only server of paper.submit/paper.cancel.
+        // The active replica answers HTTP a standby forwards to it (paper.forward).
         Service("paper-engine",
-            publish: ["trading.>", "risk.check", .. Owns(Trading), .. Owns(MarketRaw), .. Reads(MarketRaw)],
-            subscribe: ["paper.submit", "paper.cancel"], responds: true),
+            publish: ["trading.>", "risk.check", "paper.forward", .. Owns(Trading), .. Owns(MarketRaw), .. Reads(MarketRaw), .. Leases("paper-engine")],
+            subscribe: ["paper.submit", "paper.cancel", "paper.forward"], responds: true),
         // The only client of paper.submit/paper.cancel.
         Service("strategy-runner",
             publish: ["paper.submit", "paper.cancel", .. Owns(MarketKline), .. Reads(MarketKline), .. Owns(Trading), .. Reads(Trading)]),

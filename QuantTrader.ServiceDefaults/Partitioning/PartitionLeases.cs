@@ -46,8 +46,38 @@ public sealed class PartitionLeases(
 
     public string Service => service;
 
-    public string Instance { get; } = options.Value.Instance is { Length: > 0 } name ? name
-        : $"{Environment.MachineName}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
+    public string Instance { get; } = InstanceName(options.Value);
+
+    /// <summary>
+    /// A name that survives a restart of the same replica, so that a replica restarted after a crash takes its own
+    /// leases back at once instead of waiting for them to lapse (<see cref="RoundAsync"/>): the configured name, the
+    /// OpenTelemetry instance id Aspire gives each replica, or the pod name on Kubernetes; else a name of this process.
+    /// Two live processes must never share one.
+    /// </summary>
+    private static string InstanceName(PartitionLeaseOptions options)
+    {
+        if (options.Instance is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        var attributes = Environment.GetEnvironmentVariable("OTEL_RESOURCE_ATTRIBUTES") ?? "";
+        foreach (var attribute in attributes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (attribute.StartsWith("service.instance.id=", StringComparison.Ordinal) && attribute.Length > "service.instance.id=".Length)
+            {
+                return Sanitize(attribute["service.instance.id=".Length..]);
+            }
+        }
+
+        return Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST") is not null
+            ? Sanitize(Environment.MachineName)
+            : $"{Sanitize(Environment.MachineName)}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
+    }
+
+    /// <summary>KV keys allow letters, digits, '-', '_', '=' and '/': anything else becomes '-'.</summary>
+    private static string Sanitize(string name) =>
+        new([.. name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-')]);
 
     public static string BucketFor(string service) => "LEASES_" + service.ToUpperInvariant().Replace('-', '_');
 
@@ -62,6 +92,9 @@ public sealed class PartitionLeases(
             }
         }
     }
+
+    /// <summary>At least one round has run: <see cref="Owned"/> reflects the leases (before, a replica cannot tell standby from starting).</summary>
+    public bool HasRun { get; private set; }
 
     public bool Owns(int partition)
     {
@@ -83,6 +116,7 @@ public sealed class PartitionLeases(
             {
                 store ??= await OpenStoreAsync(stoppingToken);
                 await RoundAsync(store, claim: true, stoppingToken);
+                HasRun = true;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -200,6 +234,20 @@ public sealed class PartitionLeases(
             if (created.Success)
             {
                 Start(partition, created.Value);
+                continue;
+            }
+
+            // Held under this replica's own name: by its previous run, which crashed (a live process never shares the
+            // name). Taken back with a compare-and-set on that revision, so a later owner's take-over still wins.
+            var holder = await store.TryGetEntryAsync<string>(LeaseKey(partition), cancellationToken: ct);
+            if (holder.Success && holder.Value.Value == Instance)
+            {
+                var resumed = await store.TryUpdateAsync(LeaseKey(partition), Instance, holder.Value.Revision, cancellationToken: ct);
+                if (resumed.Success)
+                {
+                    logger.LogInformation("Partition {Partition} of {Service}: {Instance} takes back the lease of its previous run", partition, service, Instance);
+                    Start(partition, resumed.Value);
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ using QuantTrader.PaperEngine.Portfolios;
 using QuantTrader.PaperEngine.Storage;
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Messaging;
+using QuantTrader.ServiceDefaults.Partitioning;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -23,22 +24,21 @@ builder.Services.AddSingleton<RiskClient>();
 builder.Services.AddSingleton<LastTrades>();
 builder.Services.AddSingleton<OrderService>();
 
-// Start order matters: the outbox (owner of TRADING), then the engine loads its state, then trades and orders flow in.
+// The engine's parts, started in this order by the active replica only (ActiveEngine; the others stand by).
 builder.Services.AddSingleton<OutboxPublisher>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxPublisher>());
 builder.Services.AddSingleton<ExchangeLoop>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<ExchangeLoop>());
 builder.Services.AddSingleton<TradeFeed>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<TradeFeed>());
 builder.Services.AddSingleton<OrderRequestHandlers>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<OrderRequestHandlers>());
-// Ready once state is loaded, trades flow in and paper.submit/paper.cancel are answered.
+builder.AddPartitionedWork<ActiveEngine>("paper-engine", PartitionScheme.ActiveStandby);
+// Ready once state is loaded, trades flow in and paper.submit/paper.cancel are answered (or as a standby).
 builder.Services.AddHealthChecks().AddCheck<EngineHealth>("paper-engine");
 
 var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+// A standby answers over the active replica (the gateway may reach either).
+app.UseForwardingToActiveReplica(ActiveEngine.ForwardSubject, app.Services.GetRequiredService<ActiveEngine>().IsActiveNow, "/api");
 app.UseGatewayIdentity();
 app.MapDefaultEndpoints();
 app.MapOpenApi();

@@ -17,15 +17,19 @@ public sealed class ExtraReplica : IAsyncDisposable
     private readonly Process _process;
     private readonly StreamWriter _log;
 
-    private ExtraReplica(string service, Process process, StreamWriter log, Uri endpoint)
+    private ExtraReplica(string service, Process process, StreamWriter log, Uri endpoint, IReadOnlyDictionary<string, string> environment)
     {
         Service = service;
+        Environment = environment;
         _process = process;
         _log = log;
         Endpoint = endpoint;
     }
 
     public string Service { get; }
+
+    /// <summary>The environment it runs with (the original's, with its own port and instance name).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; }
 
     public int ProcessId => _process.Id;
 
@@ -43,7 +47,7 @@ public sealed class ExtraReplica : IAsyncDisposable
         var port = FreePort();
         var start = new ProcessStartInfo(commandLine[0], commandLine.Skip(1))
         {
-            WorkingDirectory = File.ResolveLinkTarget($"/proc/{original}/cwd", returnFinalTarget: false)?.FullName ?? Environment.CurrentDirectory,
+            WorkingDirectory = File.ResolveLinkTarget($"/proc/{original}/cwd", returnFinalTarget: false)?.FullName ?? System.Environment.CurrentDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -58,7 +62,11 @@ public sealed class ExtraReplica : IAsyncDisposable
         start.Environment.Remove("HTTP_PORTS");
         start.Environment.Remove("ASPNETCORE_HTTP_PORTS");
         var n = Interlocked.Increment(ref _count);
-        var logDirectory = Environment.GetEnvironmentVariable("QT_TEST_LOG_DIR") ?? Path.Combine(Path.GetTempPath(), "quanttrader-test-logs");
+        // A name of its own among the replicas (the copied environment carries the original's instance id, which
+        // would make the two take each other's leases as their own).
+        start.Environment["Partitions__Instance"] = $"{service}-replica-{n}";
+        start.Environment["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={service}-replica-{n}";
+        var logDirectory = System.Environment.GetEnvironmentVariable("QT_TEST_LOG_DIR") ?? Path.Combine(Path.GetTempPath(), "quanttrader-test-logs");
         Directory.CreateDirectory(logDirectory);
         var log = new StreamWriter(Path.Combine(logDirectory, $"{service}-replica-{n}.log"), append: true) { AutoFlush = true };
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start a second {service}");
@@ -66,7 +74,8 @@ public sealed class ExtraReplica : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Write(log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var replica = new ExtraReplica(service, process, log, new Uri($"http://127.0.0.1:{port}"));
+        var replica = new ExtraReplica(service, process, log, new Uri($"http://127.0.0.1:{port}"),
+            start.Environment.Where(e => e.Value is not null).ToDictionary(e => e.Key, e => e.Value!));
         await replica.WaitHealthyAsync();
         return replica;
     }

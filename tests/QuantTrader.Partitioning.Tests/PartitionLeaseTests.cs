@@ -80,6 +80,27 @@ public sealed class PartitionLeaseTests
     }
 
     [Fact]
+    public async Task A_replica_restarted_after_a_crash_takes_its_own_leases_back_without_waiting_for_them_to_lapse()
+    {
+        await using var server = await NatsServerProcess.StartAsync();
+        var timeline = new Timeline { Drain = TimeSpan.Zero };
+        var crashed = await Replica.StartAsync(server.Url, "replica-a", timeline, options: SlowLeases);
+        await SettledAsync(timeline, ["replica-a"]);
+        // A crash: no release reaches NATS, the leases stay under replica-a's name.
+        await crashed.Nats.DisposeAsync();
+        await crashed.StopAsync();
+        var restartedAt = DateTimeOffset.UtcNow;
+
+        await using var restarted = await Replica.StartAsync(server.Url, "replica-a", timeline, options: SlowLeases);
+
+        await Eventually.TrueAsync(() => restarted.Leases.Owned.Count == Partitions.Count);
+        Assert.True(DateTimeOffset.UtcNow - restartedAt < SlowLeases.LeaseTtl / 2, "taken back well before the leases could lapse");
+        await crashed.DisposeAsync();
+    }
+
+    private static readonly PartitionLeaseOptions SlowLeases = new() { LeaseTtl = TimeSpan.FromSeconds(30), RenewInterval = TimeSpan.FromMilliseconds(400) };
+
+    [Fact]
     public async Task An_active_standby_pair_keeps_one_active_replica_and_the_standby_takes_over_when_it_dies()
     {
         await using var server = await NatsServerProcess.StartAsync();

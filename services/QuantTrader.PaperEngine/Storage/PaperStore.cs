@@ -7,6 +7,30 @@ namespace QuantTrader.PaperEngine.Storage;
 /// <summary>The paper engine's tables (migration 0400): written by the engine loop, read by the API.</summary>
 public sealed class PaperStore(NpgsqlDataSource db)
 {
+    /// <summary>SQLSTATE of a step refused because another replica took the engine over (migration 0402).</summary>
+    public const string SupersededState = "QT001";
+
+    private long? _fence;
+
+    /// <summary>
+    /// Makes this replica the engine's writer under <paramref name="fence"/> (its lease's fence): refused when a later
+    /// owner already claimed it. From here on every step checks the fence in its own transaction.
+    /// </summary>
+    public async Task<bool> ClaimAsync(ulong fence, string owner, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE paper_engine_owner SET fence = $1, owner = $2, updated_at = now() WHERE id = 1 AND fence < $1
+            """);
+        command.Parameters.Add(new() { Value = (long)fence });
+        command.Parameters.Add(new() { Value = owner });
+        if (await command.ExecuteNonQueryAsync(ct) != 1)
+        {
+            return false;
+        }
+        _fence = (long)fence;
+        return true;
+    }
+
     private const string OrderColumns = """
         id, user_id, client_order_id, strategy_id, exchange, symbol, side, type, time_in_force, quantity, price, stop_price,
         status, filled_quantity, average_price, fees, reject_reason, created_at, updated_at
@@ -25,6 +49,11 @@ public sealed class PaperStore(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var commands = new NpgsqlBatch(connection);
+        if (_fence is { } fence)
+        {
+            // First in the step's implicit transaction: a superseded writer's step fails whole (SupersededState).
+            Add(commands, "SELECT paper_engine_check_fence($1)", fence);
+        }
 
         foreach (var a in batch.Accounts)
         {
