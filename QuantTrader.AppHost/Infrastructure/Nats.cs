@@ -136,8 +136,14 @@ public static class NatsResourceExtensions
                 builder.Configuration[$"Parameters:nats-password-{user}"] ?? throw new InvalidOperationException($"No password for NATS user {user}.")));
             if (clusterPassword is not null)
             {
-                config += ClusterConfig(nodes, builder.Configuration[$"Parameters:{clusterPassword.Name}"]
-                    ?? throw new InvalidOperationException("No password for the NATS cluster routes."));
+                var routePassword = builder.Configuration[$"Parameters:{clusterPassword.Name}"]
+                    ?? throw new InvalidOperationException("No password for the NATS cluster routes.");
+                // It goes into the route URLs as it is (the environment cannot escape it): a chosen one must be URL-safe.
+                if (!routePassword.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~'))
+                {
+                    throw new InvalidOperationException("Parameters:nats-cluster-password may only hold letters, digits and - . _ ~ (it is part of the route URLs).");
+                }
+                config += ClusterConfig(nodes, routePassword);
             }
             SecretFiles.Write(configFile, config);
         }
