@@ -6,7 +6,7 @@ var builder = DistributedApplication.CreateBuilder(args);
 var settings = QuantTraderSettings.From(builder);
 
 // Infrastructure: local processes by default; containers only with QuantTrader:UseContainers=true.
-var nats = builder.AddJetStream("nats", settings.UseContainers, settings.DataDirectory);
+var nats = builder.AddJetStream("nats", settings.UseContainers, settings.DataDirectory, settings.NatsNodes);
 var database = builder.AddQuantTraderDatabase("postgres", "quanttrader", settings.UseContainers, settings.DataDirectory);
 var signingKey = builder.AddIdentitySigningKey(settings.DataDirectory);
 

@@ -22,11 +22,17 @@ public static class NatsClientExtensions
 
     public static IHostApplicationBuilder AddNatsClient(this IHostApplicationBuilder builder, string connectionName = "nats")
     {
+        var replicas = builder.Configuration.GetValue("Nats:StreamReplicas", 1);
+        if (replicas is < 1 or > 5)
+        {
+            throw new InvalidOperationException($"Nats:StreamReplicas must be between 1 and 5 (JetStream's limit), not {replicas}.");
+        }
+        StreamSetup.Replicas = replicas;
         builder.Services.AddSingleton(sp =>
         {
             var connectionString = sp.GetRequiredService<IConfiguration>().GetConnectionString(connectionName)
                 ?? throw new InvalidOperationException(
-                    $"ConnectionStrings:{connectionName} is not set; run the service from the AppHost or set it to nats://user:password@host:port.");
+                    $"ConnectionStrings:{connectionName} is not set; run the service from the AppHost or set it to nats://user:password@host:port (several comma-separated for a cluster).");
             var (url, user, password) = NatsCredentials.Split(connectionString);
             return new NatsOpts
             {
@@ -68,18 +74,33 @@ public static class NatsClientExtensions
     }
 }
 
-/// <summary><c>nats://user:password@host:port</c> → the address without credentials, the user and the password.</summary>
+/// <summary>
+/// <c>nats://user:password@host:port</c> → the address without credentials, the user and the password. A cluster's
+/// connection string lists every node, comma-separated (each URL may carry the credentials): the addresses stay a
+/// comma-separated seed list, which <see cref="NatsOpts.Url"/> takes as it is, and the credentials are the first URL's.
+/// </summary>
 public static class NatsCredentials
 {
     public static (string Url, string? User, string? Password) Split(string connectionString)
     {
-        if (!Uri.TryCreate(connectionString, UriKind.Absolute, out var uri) || uri.UserInfo.Length == 0)
+        var urls = new List<string>();
+        string? user = null, password = null;
+        foreach (var server in connectionString.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            return (connectionString, null, null);
+            if (!Uri.TryCreate(server, UriKind.Absolute, out var uri) || uri.UserInfo.Length == 0)
+            {
+                urls.Add(server);
+                continue;
+            }
+            if (user is null)
+            {
+                var parts = uri.UserInfo.Split(':', 2);
+                user = Uri.UnescapeDataString(parts[0]);
+                password = parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : null;
+            }
+            urls.Add(new UriBuilder(uri) { UserName = "", Password = "" }.Uri.GetLeftPart(UriPartial.Authority));
         }
-        var parts = uri.UserInfo.Split(':', 2);
-        var url = new UriBuilder(uri) { UserName = "", Password = "" }.Uri.GetLeftPart(UriPartial.Authority);
-        return (url, Uri.UnescapeDataString(parts[0]), parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : null);
+        return (string.Join(',', urls), user, password);
     }
 }
 

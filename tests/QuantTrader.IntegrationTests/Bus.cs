@@ -27,7 +27,7 @@ public sealed class Bus : IAsyncDisposable
         // Whatever the start order of the services, the streams exist (same configs, idempotent).
         foreach (var stream in new[] { Streams.MarketRaw(), Streams.MarketHistory(), Streams.MarketKline(), Streams.Trading(), Streams.Alerts(), Streams.DeadLetters() })
         {
-            await bus.JetStream.CreateOrUpdateStreamAsync(stream);
+            await bus.JetStream.CreateOrUpdateStreamAsync(system.AsCreatedByServices(stream));
         }
         return bus;
     }

@@ -166,7 +166,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
         Assert.Equal(NATS.Client.JetStream.Models.StreamConfigDiscard.New, history.Info.Config.Discard);
 
         // Given: MARKET_HISTORY with room for ~nothing more.
-        var full = Streams.MarketHistory() with { MaxBytes = (long)history.Info.State.Bytes + 512 };
+        var full = system.AsCreatedByServices(Streams.MarketHistory()) with { MaxBytes = (long)history.Info.State.Bytes + 512 };
         await js.UpdateStreamAsync(full);
         var firstLive = (await js.GetStreamAsync(Streams.MarketRaw().Name!)).Info.State.FirstSeq;
         try
@@ -190,7 +190,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
         }
         finally
         {
-            await js.UpdateStreamAsync(Streams.MarketHistory());
+            await js.UpdateStreamAsync(system.AsCreatedByServices(Streams.MarketHistory()));
         }
     }
 

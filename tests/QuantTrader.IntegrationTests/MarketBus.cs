@@ -57,7 +57,7 @@ public sealed class MarketBus : IAsyncDisposable
     {
         var connection = new NatsConnection(new NatsOpts { Url = await system.ConnectionStringAsync("nats") });
         var bus = new MarketBus(connection);
-        await bus.Js.CreateOrUpdateStreamAsync(Streams.MarketRaw());
+        await bus.Js.CreateOrUpdateStreamAsync(system.AsCreatedByServices(Streams.MarketRaw()));
         return bus;
     }
 

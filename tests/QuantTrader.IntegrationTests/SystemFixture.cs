@@ -2,6 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using NATS.Client.JetStream.Models;
 using System.Net.Http.Json;
 
 namespace QuantTrader.IntegrationTests;
@@ -9,9 +10,10 @@ namespace QuantTrader.IntegrationTests;
 /// <summary>
 /// One running QuantTrader (real NATS, real PostgreSQL, every service, the gateway) shared by the whole
 /// collection: starting Aspire costs ~10 s and ~1 GiB, so it is done once. Its data lives in a fresh temporary
-/// folder that is removed afterwards, and disposing the app stops every process it started.
+/// folder that is removed afterwards, and disposing the app stops every process it started. A system of another shape
+/// (<see cref="HighAvailabilityFixture"/>) derives from it and adds AppHost arguments.
 /// </summary>
-public sealed class SystemFixture : IAsyncLifetime
+public class SystemFixture : IAsyncLifetime
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
 
@@ -46,6 +48,21 @@ public sealed class SystemFixture : IAsyncLifetime
     /// <summary>The folder the ingestor streams uploads into (the AppHost puts it in the data folder).</summary>
     public string ImportUploadDirectory => Path.Combine(_dataDirectory, "import-uploads");
 
+    /// <summary>AppHost arguments a system of another shape adds to (or overrides in) the common ones.</summary>
+    protected virtual IEnumerable<string> AppHostArgs => [];
+
+    /// <summary>The NATS resources: <c>nats</c>, and <c>nats-1</c>, <c>nats-2</c>, … when NATS runs as a cluster.</summary>
+    public virtual IReadOnlyList<string> NatsNodes => ["nats"];
+
+    /// <summary>How many copies of each stream the system keeps (what the AppHost tells the services: min(3, nodes)).</summary>
+    public int StreamReplicas => Math.Min(3, NatsNodes.Count);
+
+    /// <summary>
+    /// A stream configuration as the services create it on this system (their replica count). A test that creates or
+    /// updates a shared stream must use it: any other count would change the stream under the services.
+    /// </summary>
+    public StreamConfig AsCreatedByServices(StreamConfig config) => config with { NumReplicas = StreamReplicas };
+
     public async Task InitializeAsync()
     {
         using var cts = new CancellationTokenSource(StartTimeout);
@@ -63,6 +80,7 @@ public sealed class SystemFixture : IAsyncLifetime
                 "QuantTrader:MarketData:ConnectionLifetime=00:01:00", // the Binance 24 h cut-off, every minute: tests see switch-overs
                 $"QuantTrader:TrustedProxies={GatewayAbuseTests.TrustedProxy}/32", // the one loopback address playing a load balancer
                 $"QuantTrader:Operators={string.Join(',', OperatorEmails)}",
+                .. AppHostArgs,
             ],
             (options, _) => options.DisableDashboard = true,
             cts.Token);
@@ -88,7 +106,7 @@ public sealed class SystemFixture : IAsyncLifetime
         await App.StartAsync(cts.Token);
 
         var notifications = App.Services.GetRequiredService<ResourceNotificationService>();
-        await Task.WhenAll(new[] { "nats", "postgres", "gateway" }.Concat(Services)
+        await Task.WhenAll(NatsNodes.Concat(["postgres", "gateway"]).Concat(Services)
             .Select(name => notifications.WaitForResourceHealthyAsync(name, cts.Token)));
 
         Gateway = App.CreateHttpClient("gateway");
@@ -134,13 +152,13 @@ public sealed class SystemFixture : IAsyncLifetime
 
     /// <summary>
     /// The NATS connection string a service is started with: its own NATS user, with the password the AppHost generated
-    /// into the data folder (nats-users/{service}.password).
+    /// into the data folder (nats-users/{service}.password), one URL per NATS node.
     /// </summary>
     public async Task<string> ServiceNatsConnectionStringAsync(string service)
     {
-        var server = new Uri(await ConnectionStringAsync("nats"));
+        var servers = (await ConnectionStringAsync("nats")).Split(',').Select(url => new Uri(url).Authority.Split('@')[^1]);
         var password = (await File.ReadAllTextAsync(Path.Combine(_dataDirectory, "nats-users", $"{service}.password"))).Trim();
-        return $"nats://{service}:{password}@{server.Authority.Split('@')[^1]}";
+        return string.Join(',', servers.Select(server => $"nats://{service}:{password}@{server}"));
     }
 
     public async Task DisposeAsync()
