@@ -15,6 +15,9 @@ public sealed class PublishedFolder : IAsyncLifetime
     public const string Tag = "t42";
     public const string StripeCanary = "sk_test_CANARY_0123456789abcdef";
     public const string TrustedProxyNetworks = "10.0.0.0/8";
+    public const int AccountsReplicas = 3;
+    /// <summary>The ingress folder's collector (http/protobuf on 4318); the default folder has none.</summary>
+    public const string OtlpEndpoint = "http://otel-collector.monitoring:4318";
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"qt-k8s-{Guid.NewGuid():N}");
 
@@ -29,9 +32,11 @@ public sealed class PublishedFolder : IAsyncLifetime
     public async Task InitializeAsync()
     {
         System.IO.Directory.CreateDirectory(_root);
-        await PublishAsync("--publisher", "kubernetes", "--output-path", Directory, "--registry", Registry, "--tag", Tag, "--replicas", "2");
+        // Per-service replicas win over --replicas (QuantTrader:Replicas:{service}, the AppHost's own configuration key).
+        await PublishAsync("--publisher", "kubernetes", "--output-path", Directory, "--registry", Registry, "--tag", Tag, "--replicas", "2",
+            $"--QuantTrader:Replicas:accounts={AccountsReplicas}");
         await PublishAsync("--publisher", "kubernetes", "--output-path", IngressDirectory, "--exposure", "ingress", "--ingress-host", "qt.example.com",
-            "--trusted-proxy-networks", TrustedProxyNetworks);
+            "--trusted-proxy-networks", TrustedProxyNetworks, "--otlp-endpoint", OtlpEndpoint, "--otlp-protocol", "http/protobuf", "--nats-nodes", "1");
         var manifestPath = Path.Combine(_root, "manifest", "aspire-manifest.json");
         await PublishAsync("--publisher", "manifest", "--output-path", manifestPath);
 
