@@ -87,6 +87,7 @@ public static class ServiceResourceExtensions
         var password = service.ApplicationBuilder.AddParameter($"db-password-{service.Resource.Name}",
             new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
         server.Annotations.Add(new DatabaseRoleAnnotation(role, password.Resource, db.DatabaseName, ownsSchema));
+        service.WithAnnotation(new DatabaseConnectionAnnotation("ConnectionStrings__quanttrader", db, ownsSchema));
         var endpoint = server.PrimaryEndpoint;
         return service.WithEnvironment("ConnectionStrings__quanttrader", ReferenceExpression.Create(
             $"Host={endpoint.Property(EndpointProperty.Host)};Port={endpoint.Property(EndpointProperty.Port)};Username={role};Password={password.Resource};Database={db.DatabaseName}"));

@@ -22,6 +22,13 @@ public sealed record ExternalEgressAnnotation(string Why, IReadOnlyList<int> Por
 public sealed record DatabaseRoleAnnotation(string Role, ParameterResource Password, string Database, bool OwnsSchema) : IResourceAnnotation;
 
 /// <summary>
+/// The service reads its connection string to <see cref="Database"/> from the environment variable
+/// <see cref="Variable"/>. The Kubernetes publisher points it elsewhere when the database is not the model's own
+/// PostgreSQL (<c>--database external|cnpg</c>), and lets the service reach that database.
+/// </summary>
+public sealed record DatabaseConnectionAnnotation(string Variable, PostgresDatabaseResource Database, bool OwnsSchema) : IResourceAnnotation;
+
+/// <summary>
 /// The service holds state that exactly one process may own (its consumers' positions, in-memory books, its outputs'
 /// order): two copies would process everything twice. It runs as one replica and is rolled out by Recreate, so an
 /// update never runs the old and the new pod side by side. Per service: once a service partitions its work between

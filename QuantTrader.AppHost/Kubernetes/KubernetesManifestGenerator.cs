@@ -32,14 +32,12 @@ public sealed class KubernetesManifestGenerator(
     private readonly SortedDictionary<string, ParameterResource> _secretParameters = new(StringComparer.Ordinal);
     /// <summary>Who connects to what: every endpoint a workload's configuration points at, and every port its init containers wait on.</summary>
     private readonly HashSet<(IResource From, IResource To, int Port)> _flows = [];
+    /// <summary>The services whose database is an external or CloudNativePG one (their NetworkPolicy lets them reach it).</summary>
+    private readonly HashSet<IResource> _databaseClients = [];
 
     /// <summary>Writes the folder and returns how many app-model resources became workloads.</summary>
     public async Task<int> WriteAsync(string directory, CancellationToken ct)
     {
-        if (options.Database != DatabaseMode.InCluster)
-        {
-            throw new NotSupportedException($"--database {options.Database} is not written yet.");
-        }
         Directory.CreateDirectory(directory);
         var files = new List<string> { "namespace.yaml" };
         await WriteYamlAsync(directory, "namespace.yaml", [new V1Namespace
@@ -56,6 +54,14 @@ public sealed class KubernetesManifestGenerator(
             {
                 case ProjectResource project:
                     objects = await ProjectAsync(project, ct);
+                    break;
+                case PostgresServerResource when options.Database == DatabaseMode.External:
+                    // The services read the operator's Secret instead (ProjectAsync); nothing runs here.
+                    logger.LogInformation("{Name}: external database from Secret {Secret} (key {Key}); no PostgreSQL is deployed.",
+                        resource.Name, options.DatabaseSecret, KubernetesOptions.DatabaseSecretKey);
+                    continue;
+                case PostgresServerResource server when options.Database == DatabaseMode.CloudNativePG:
+                    objects = CloudNativePG.Objects(server, model, options, Labels(server.Name, "database"));
                     break;
                 case ContainerResource container:
                     objects = await ContainerAsync(container, ct);
@@ -76,7 +82,7 @@ public sealed class KubernetesManifestGenerator(
             workloads++;
         }
 
-        await WriteYamlAsync(directory, "network-policies.yaml", NetworkPolicies.For(model.Resources, _flows, _network, options), ct);
+        await WriteYamlAsync(directory, "network-policies.yaml", NetworkPolicies.For(model.Resources, _flows, _network, options, _databaseClients), ct);
         files.Add("network-policies.yaml");
 
         await File.WriteAllTextAsync(Path.Combine(directory, "kustomization.yaml"), Kustomization(files), ct);
@@ -90,7 +96,7 @@ public sealed class KubernetesManifestGenerator(
     {
         var external = project.Annotations.OfType<EndpointAnnotation>().Any(e => e.IsExternal);
         var labels = Labels(project.Name, external ? "gateway" : "service");
-        var env = await EnvironmentAsync(project, ct);
+        var env = await EnvironmentAsync(project, ct, DatabaseEnvironment(project));
         if (!env.Any(e => e.Name == "OTEL_SERVICE_NAME"))
         {
             env.Add(Env("OTEL_SERVICE_NAME", project.Name));
@@ -442,7 +448,40 @@ public sealed class KubernetesManifestGenerator(
 
     // ---------------------------------------------------------------- values
 
-    private async Task<List<V1EnvVar>> EnvironmentAsync(IResource resource, CancellationToken ct)
+    /// <summary>
+    /// The connection string of a service whose database is not the model's PostgreSQL: the operator's Secret whole
+    /// (external), or CloudNativePG's primary with the credentials of the Secret the operator generates for the
+    /// database's owner (<c>{cluster}-app</c>, keys <c>username</c>/<c>password</c>). Every service then connects as
+    /// that one role: the per-service roles of the in-cluster database need a script at the cluster's creation that
+    /// neither a managed database nor CloudNativePG runs for us.
+    /// </summary>
+    private Dictionary<string, List<V1EnvVar>>? DatabaseEnvironment(IResource project)
+    {
+        if (options.Database == DatabaseMode.InCluster || project.Annotations.OfType<DatabaseConnectionAnnotation>().LastOrDefault() is not { } connection)
+        {
+            return null;
+        }
+        _databaseClients.Add(project);
+        List<V1EnvVar> vars = options.Database == DatabaseMode.External
+            ? [SecretKeyEnv(connection.Variable, options.DatabaseSecret!, KubernetesOptions.DatabaseSecretKey)]
+            :
+            [
+                SecretKeyEnv("QT_DB_USERNAME", CloudNativePG.AppSecret(connection.Database.Parent), "username"),
+                SecretKeyEnv("QT_DB_PASSWORD", CloudNativePG.AppSecret(connection.Database.Parent), "password"),
+                Env(connection.Variable,
+                    $"Host={CloudNativePG.PrimaryService(connection.Database.Parent)};Port={CloudNativePG.Port};Username=$(QT_DB_USERNAME);Password=$(QT_DB_PASSWORD);Database={connection.Database.DatabaseName}"),
+            ];
+        return new Dictionary<string, List<V1EnvVar>>(StringComparer.Ordinal) { [connection.Variable] = vars };
+    }
+
+    private static V1EnvVar SecretKeyEnv(string name, string secret, string key) => new()
+    {
+        Name = name,
+        ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secret, Key = key } },
+    };
+
+    /// <param name="replace">Variables given here instead of the model's value (not resolved: no flow, no secret of the model).</param>
+    private async Task<List<V1EnvVar>> EnvironmentAsync(IResource resource, CancellationToken ct, Dictionary<string, List<V1EnvVar>>? replace = null)
     {
         var values = new Dictionary<string, object>(StringComparer.Ordinal);
         var context = new EnvironmentCallbackContext(executionContext, resource, values, ct);
@@ -456,6 +495,13 @@ public sealed class KubernetesManifestGenerator(
         var secrets = new List<V1EnvVar>();
         foreach (var (name, value) in values)
         {
+            if (replace is not null && replace.TryGetValue(name, out var replacement))
+            {
+                // Secret references first, so a later value can use them as $(VAR).
+                secrets.AddRange(replacement.Where(e => e.ValueFrom is not null));
+                plain.AddRange(replacement.Where(e => e.ValueFrom is null));
+                continue;
+            }
             if (value is ParameterResource { Secret: true } parameter)
             {
                 secrets.Add(SecretEnv(name, parameter)); // the whole value is the secret: no indirection
@@ -609,6 +655,17 @@ public sealed class KubernetesManifestGenerator(
             }
             string check;
             int port;
+            if (target is PostgresServerResource && options.Database != DatabaseMode.InCluster)
+            {
+                // External: its address is in the Secret, and persistence retries until it answers. CloudNativePG:
+                // its primary's Service (the NetworkPolicy of a database client already allows it).
+                if (options.Database == DatabaseMode.CloudNativePG)
+                {
+                    var primary = CloudNativePG.PrimaryService(target);
+                    waits.Add(WaitContainer(target.Name, $"nc -z {primary} {CloudNativePG.Port}"));
+                }
+                continue;
+            }
             var http = target.Annotations.OfType<EndpointAnnotation>().FirstOrDefault(e => e.UriScheme == "http");
             if (target is ProjectResource && http is not null)
             {
@@ -628,17 +685,19 @@ public sealed class KubernetesManifestGenerator(
                 continue;
             }
             _flows.Add((resource, target, port));
-            waits.Add(new V1Container
-            {
-                Name = $"wait-for-{target.Name}",
-                Image = WaitImage,
-                Command = ["sh", "-c", $"until {check}; do echo 'waiting for {target.Name}'; sleep 2; done"],
-                Resources = Resources("10m", "16Mi", "100m", "32Mi"),
-                SecurityContext = Hardening.Container(),
-            });
+            waits.Add(WaitContainer(target.Name, check));
         }
         return waits.Count == 0 ? null : waits;
     }
+
+    private static V1Container WaitContainer(string target, string check) => new()
+    {
+        Name = $"wait-for-{target}",
+        Image = WaitImage,
+        Command = ["sh", "-c", $"until {check}; do echo 'waiting for {target}'; sleep 2; done"],
+        Resources = Resources("10m", "16Mi", "100m", "32Mi"),
+        SecurityContext = Hardening.Container(),
+    };
 
     private V1ConfigMap ConfigMap(string name, IDictionary<string, string> labels, IDictionary<string, string> data) => new()
     {

@@ -66,6 +66,8 @@ public sealed record KubernetesOptions
     public string? DatabaseSecret { get; init; }
     /// <summary>PostgreSQL instances of the CloudNativePG cluster: one primary, the rest streaming standbys.</summary>
     public int CnpgInstances { get; init; } = 3;
+    /// <summary>The external database's port: the services' NetworkPolicy lets them reach it (its host is only in the Secret).</summary>
+    public int DatabasePort { get; init; } = 5432;
 
     /// <summary>The key of <see cref="DatabaseSecret"/>: an Npgsql connection string (<c>Host=…;Port=5432;Username=…;Password=…;Database=…;SSL Mode=Require</c>).</summary>
     public const string DatabaseSecretKey = "connection-string";
@@ -138,6 +140,11 @@ public sealed record KubernetesOptions
             throw new ArgumentException($"--database-secret must be a Kubernetes Secret name (lower-case letters, digits, '-' and '.'), not '{databaseSecret}'.");
         }
         var cnpgInstances = PositiveInt(configuration, "cnpg-instances", defaults.CnpgInstances);
+        var databasePort = PositiveInt(configuration, "database-port", defaults.DatabasePort);
+        if (databasePort > 65535)
+        {
+            throw new ArgumentException($"--database-port must be a TCP port (1-65535), not {databasePort}.");
+        }
         var otlpEndpoint = Optional("otlp-endpoint");
         if (otlpEndpoint is not null && (!Uri.TryCreate(otlpEndpoint, UriKind.Absolute, out var otlp) || otlp.Scheme is not ("http" or "https")))
         {
@@ -172,6 +179,7 @@ public sealed record KubernetesOptions
             Database = database,
             DatabaseSecret = databaseSecret,
             CnpgInstances = cnpgInstances,
+            DatabasePort = databasePort,
         };
     }
 
