@@ -74,6 +74,8 @@ builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launchProfileName: n
     .WithReference(risk).WithReference(paperEngine).WithReference(strategyRunner).WithReference(analytics)
     .WithReference(persistence);
 
+builder.CheckConfiguredReplicas();
+
 // `--publisher kubernetes --output-path DIR`: manifests for this same graph (QuantTrader.AppHost/Kubernetes).
 builder.AddKubernetesPublisher();
 

@@ -45,6 +45,22 @@ public static class ServiceResourceExtensions
     }
 
     /// <summary>
+    /// Every <c>QuantTrader:Replicas:{name}</c> names a project of the model: a misspelt service would otherwise be
+    /// deployed with the default count without a word. Call once every project is added.
+    /// </summary>
+    public static void CheckConfiguredReplicas(this IDistributedApplicationBuilder builder)
+    {
+        var projects = builder.Resources.OfType<ProjectResource>().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var unknown = builder.Configuration.GetSection("QuantTrader:Replicas").GetChildren().Select(c => c.Key)
+            .Where(name => !projects.Contains(name)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException(
+                $"QuantTrader:Replicas names no such service: {string.Join(", ", unknown)} (the services: {string.Join(", ", projects.Order(StringComparer.Ordinal))}).");
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="replicas"/> copies (Aspire's <c>WithReplicas</c>; the Kubernetes publisher reads the same
     /// annotation). A single writer refuses more than one (<see cref="DeploymentAnnotationExtensions.AsSingleWriter"/>).
     /// </summary>

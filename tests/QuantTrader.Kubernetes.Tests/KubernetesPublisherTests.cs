@@ -108,6 +108,10 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
         (exit, output) = await folder.TryPublishAsync("--QuantTrader:Replicas:risk=two");
         Assert.NotEqual(0, exit);
         Assert.Contains("QuantTrader:Replicas:risk must be a positive whole number, not 'two'", output);
+
+        (exit, output) = await folder.TryPublishAsync("--QuantTrader:Replicas:klnie=2");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("QuantTrader:Replicas names no such service: klnie", output);
     }
 
     [Fact]
