@@ -34,8 +34,7 @@ if (builder.ExecutionContext.IsRunMode)
     // The ingestor empties its upload folder at start: one per data folder, so two local systems never share it.
     ingestor.WithEnvironment("Imports__TempDirectory", Path.Combine(settings.DataDirectory, "import-uploads"));
 }
-var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", nats, signingKey).WithStorage(database, persistence)
-    .AsSingleWriter("one checkpoint and one aggregator per market");
+var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", nats, signingKey).WithStorage(database, persistence);
 var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence)
     .AsSingleWriter("every replica would evaluate every rule and fire it again");
 // Webhook receivers are anywhere on the internet (a deployment's NetworkPolicy: public addresses only).

@@ -39,7 +39,7 @@ public static class NatsPermissions
             publish: ["market.raw.>", "market.history.>", "market.gap.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory)]),
         Service("kline",
             publish: ["market.kline.>", "market.candle.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory),
-                .. Owns(MarketKline)]),
+                .. Owns(MarketKline), .. Leases("kline")]),
         Service("alert",
             publish: ["alerts.fired.>", "deadletter.alert-webhook", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
                 .. Owns(Alerts), .. Owns(DeadLetter)]),
