@@ -176,6 +176,12 @@ public abstract class ExchangeConnector
         {
             if (current is not null)
             {
+                if (ct.IsCancellationRequested)
+                {
+                    // Leaving on purpose (hand-over, shutdown): say so to the exchange rather than vanish.
+                    await current.CloseAsync("stopping: markets handed over or shutting down");
+                }
+
                 await current.DisposeAsync();
             }
         }
