@@ -27,8 +27,7 @@ if (builder.Configuration["QuantTrader:Operators"] is { Length: > 0 } operators)
 }
 // Market data: the exchange simulator (default, offline) or the real exchanges (QuantTrader:MarketData:Source=live).
 var ingestor = builder.AddQuantTraderService<Projects.QuantTrader_Ingestor>("ingestor", nats, signingKey).WithStorage(database, persistence)
-    .WithMarketData(builder, settings.DataDirectory)
-    .AsSingleWriter("one exchange connection per market; two would publish every trade in differently cut batches");
+    .WithMarketData(builder, settings.DataDirectory);
 if (builder.ExecutionContext.IsRunMode)
 {
     // The ingestor empties its upload folder at start: one per data folder, so two local systems never share it.

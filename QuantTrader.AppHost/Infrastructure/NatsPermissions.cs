@@ -36,7 +36,8 @@ public static class NatsPermissions
     [
         // Live and imported trades and gap notices: the one writer of market data.
         Service("ingestor",
-            publish: ["market.raw.>", "market.history.>", "market.gap.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory)]),
+            publish: ["market.raw.>", "market.history.>", "market.gap.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory),
+                .. Leases("ingestor")]),
         Service("kline",
             publish: ["market.kline.>", "market.candle.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory),
                 .. Owns(MarketKline), .. Leases("kline")]),
