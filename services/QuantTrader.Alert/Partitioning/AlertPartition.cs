@@ -20,6 +20,10 @@ public sealed class AlertPartition(int partition, FiringRecorder recorder, Store
     private readonly EvaluationSink _sink = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    // Set while a step runs and left set if it fails half-way: the engine has then moved past a message whose effects
+    // are not all durable, and its memory no longer matches the sequences — no checkpoint may be taken from it.
+    private bool _torn;
+
     public int Partition => partition;
 
     /// <summary>The last MARKET_RAW sequence fully handled.</summary>
@@ -102,6 +106,7 @@ public sealed class AlertPartition(int partition, FiringRecorder recorder, Store
         await _gate.WaitAsync(ct);
         try
         {
+            _torn = true;
             foreach (var trade in trades)
             {
                 if (trade.Price <= 0)
@@ -116,6 +121,7 @@ public sealed class AlertPartition(int partition, FiringRecorder recorder, Store
             }
 
             TradesSeq = Math.Max(TradesSeq, sequence);
+            _torn = false;
         }
         finally
         {
@@ -129,6 +135,7 @@ public sealed class AlertPartition(int partition, FiringRecorder recorder, Store
         await _gate.WaitAsync(ct);
         try
         {
+            _torn = true;
             if (kline is { Closed: true })
             {
                 _sink.Clear();
@@ -138,6 +145,7 @@ public sealed class AlertPartition(int partition, FiringRecorder recorder, Store
             }
 
             KlinesSeq = Math.Max(KlinesSeq, sequence);
+            _torn = false;
         }
         finally
         {
@@ -148,13 +156,13 @@ public sealed class AlertPartition(int partition, FiringRecorder recorder, Store
     /// <summary>Counts a message as handled without evaluating it (not for this service: another subject, bad JSON).</summary>
     public async Task SkipTradesAsync(ulong sequence, CancellationToken ct) => await OnTradesAsync([], sequence, ct);
 
-    /// <summary>Where the partition stands now, between two steps.</summary>
-    public async Task<PartitionCheckpoint> CheckpointAsync(CancellationToken ct)
+    /// <summary>Where the partition stands now, between two steps; null after a step failed half-way (the last saved checkpoint stands).</summary>
+    public async Task<PartitionCheckpoint?> CheckpointAsync(CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
         try
         {
-            return new PartitionCheckpoint(TradesSeq, KlinesSeq, _engine.Remember());
+            return _torn ? null : new PartitionCheckpoint(TradesSeq, KlinesSeq, _engine.Remember());
         }
         finally
         {

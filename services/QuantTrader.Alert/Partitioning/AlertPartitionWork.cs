@@ -210,7 +210,11 @@ public sealed class AlertPartitionWork(
 
         try
         {
-            var checkpoint = await partition.CheckpointAsync(ct);
+            if (await partition.CheckpointAsync(ct) is not { } checkpoint)
+            {
+                return;
+            }
+
             if (!await checkpoints.SaveAsync(partition.Partition, lease.Fence, checkpoint, ct))
             {
                 throw new InvalidOperationException($"Alert partition {partition.Partition} was claimed by a later owner; this replica stops it");
