@@ -34,8 +34,7 @@ if (builder.ExecutionContext.IsRunMode)
     ingestor.WithEnvironment("Imports__TempDirectory", Path.Combine(settings.DataDirectory, "import-uploads"));
 }
 var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", nats, signingKey).WithStorage(database, persistence);
-var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence)
-    .AsSingleWriter("every replica would evaluate every rule and fire it again");
+var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence);
 // Webhook receivers are anywhere on the internet (a deployment's NetworkPolicy: public addresses only).
 alert.WithExternalEgress("webhook deliveries");
 // Webhooks to loopback/private/link-local addresses are refused (SSRF) unless the operator allows them (tests, on-premise receivers).

@@ -41,9 +41,11 @@ public static class NatsPermissions
         Service("kline",
             publish: ["market.kline.>", "market.candle.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory),
                 .. Owns(MarketKline), .. Leases("kline")]),
+        // Rule changes go to the owner of the rule's market partition (alert.rules.{p}, request/reply between replicas).
         Service("alert",
-            publish: ["alerts.fired.>", "deadletter.alert-webhook", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
-                .. Owns(Alerts), .. Owns(DeadLetter)]),
+            publish: ["alerts.fired.>", "deadletter.alert-webhook", "alert.rules.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
+                .. Owns(Alerts), .. Owns(DeadLetter), .. Leases("alert")],
+            subscribe: ["alert.rules.>"], responds: true),
         // The only answerer of risk checks.
         Service("risk", publish: [], subscribe: ["risk.check"], responds: true),
         // The only publisher of orders and fills, the only server of paper.submit/paper.cancel.
