@@ -7,25 +7,30 @@ using QuantTrader.ServiceDefaults.Messaging;
 namespace QuantTrader.Analytics.Equity;
 
 /// <summary>
-/// Keeps <see cref="Marks"/> at the latest closed 1m kline close of each market (<c>market.kline.*.1m.*.*</c>).
-/// A durable consumer without acks: after a restart it continues where it stopped, so no close is missed.
+/// Keeps <see cref="Marks"/> at the latest closed 1m kline close of each market (<c>market.kline.*.1m.*.*</c>). Every
+/// replica needs every mark (its users hold positions in any market), so each reads them with an ordered consumer of
+/// its own: the stored marks first, then the stream's last kline of each market and everything after it.
 /// </summary>
-public sealed class MarkConsumer(INatsJSContext js, Marks marks, ILogger<MarkConsumer> logger) : BackgroundService
+public sealed class MarkConsumer(INatsJSContext js, Marks marks, EquityStore store, ILogger<MarkConsumer> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var loaded = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                if (!loaded)
+                {
+                    await store.LoadMarksAsync(marks, stoppingToken);
+                    loaded = true;
+                }
                 var stream = Streams.MarketKline();
                 await StreamSetup.EnsureAsync(js, stream, logger, stoppingToken);
-                var consumer = await js.CreateOrUpdateConsumerAsync(stream.Name!, new ConsumerConfig("analytics-marks")
+                var consumer = await js.CreateOrderedConsumerAsync(stream.Name!, new NatsJSOrderedConsumerOpts
                 {
-                    DurableName = "analytics-marks",
-                    FilterSubject = Subjects.MarketKlineInterval("1m"),
-                    AckPolicy = ConsumerConfigAckPolicy.None,
-                    DeliverPolicy = ConsumerConfigDeliverPolicy.New,
+                    FilterSubjects = [Subjects.MarketKlineInterval("1m")],
+                    DeliverPolicy = ConsumerConfigDeliverPolicy.LastPerSubject,
                 }, stoppingToken);
                 await foreach (var message in consumer.ConsumeAsync<byte[]>(cancellationToken: stoppingToken))
                 {
@@ -35,7 +40,7 @@ public sealed class MarkConsumer(INatsJSContext js, Marks marks, ILogger<MarkCon
                             && JsonSerializer.Deserialize(data, ContractsJsonContext.Wire.Kline) is { Closed: true } kline
                             && kline.Close > 0m)
                         {
-                            marks.Set(kline.Exchange, kline.Symbol, kline.Close);
+                            marks.Set(kline.Exchange, kline.Symbol, kline.OpenTime, kline.Close);
                         }
                     }
                     catch (JsonException ex)
