@@ -11,8 +11,8 @@ using QuantTrader.StrategyRunner.Storage;
 namespace QuantTrader.StrategyRunner.Runner;
 
 /// <summary>
-/// One live strategy: its compiled module, its sandbox (own Wasmtime store), and an ordered JetStream consumer on its
-/// kline subject that starts after the strategy's checkpoint (<see cref="StoredStrategy.KlineSequence"/>). Klines are
+/// One live strategy: its compiled module, its sandbox (own Wasmtime store), and a JetStream consumer on its kline
+/// subject that starts after the strategy's checkpoint (<see cref="StoredStrategy.KlineSequence"/>). Klines are
 /// handled one at a time, in stream order; only closed klines reach the strategy, and one whose open time is not after
 /// the last delivered one is skipped (a kline published twice).
 /// <para>
@@ -114,37 +114,75 @@ internal sealed class RunningStrategy : IAsyncDisposable
         }
     }
 
-    /// <summary>An ordered consumer from the checkpoint: the stream sequence after the last committed kline step.</summary>
+    public static string ConsumerName(Guid strategyId) => $"strategy-{strategyId:N}";
+
+    /// <summary>
+    /// The strategy's kline consumer, created afresh from the checkpoint: the stream sequence after the last committed
+    /// kline step. Without acknowledgements (the checkpoint is in PostgreSQL, committed with the step), in memory, and
+    /// dropped by the server when no owner reads it for a while. Durable by name only because NATS 2.9 applies a
+    /// consumer's single filter subject (NATS.Net's ordered consumer sends the filter_subjects list, which 2.9 ignores);
+    /// only the owner of the strategy's partition ever touches it.
+    /// </summary>
     private async Task<INatsJSConsumer> CreateConsumerAsync(CancellationToken ct)
     {
-        var options = new NatsJSOrderedConsumerOpts
+        var stream = Streams.MarketKline().Name!;
+        var name = ConsumerName(Id);
+        try
         {
-            FilterSubjects = [Subjects.MarketKline(_definition.Exchange, _definition.Interval, _definition.Symbol)],
+            // Its start cannot be changed in place; an earlier owner's (or a crashed one's) is replaced.
+            await _services.JetStream.DeleteConsumerAsync(stream, name, ct);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+        }
+        var config = new ConsumerConfig(name)
+        {
+            DurableName = name,
+            FilterSubject = Subjects.MarketKline(_definition.Exchange, _definition.Interval, _definition.Symbol),
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            MemStorage = true,
+            InactiveThreshold = TimeSpan.FromMinutes(5),
         };
         if (_checkpoint is { } sequence)
         {
-            options = options with { DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence, OptStartSeq = sequence + 1 };
+            config.DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence;
+            config.OptStartSeq = sequence + 1;
         }
         else
         {
             // Started before checkpoints were stored (migration 0501): from its last kline, or from when it last changed.
-            options = options with
-            {
-                DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartTime,
-                OptStartTime = _definition.LastKlineOpenTime ?? _definition.UpdatedAt,
-            };
+            config.DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartTime;
+            config.OptStartTime = _definition.LastKlineOpenTime ?? _definition.UpdatedAt;
         }
-        return await _services.JetStream.CreateOrderedConsumerAsync(Streams.MarketKline().Name!, options, ct);
+        return await _services.JetStream.CreateOrUpdateConsumerAsync(stream, config, ct);
     }
 
-    private async Task ConsumeAsync(INatsJSConsumer consumer)
+    private async Task ConsumeAsync(INatsJSConsumer? consumer)
     {
         var ct = _stopping.Token;
         while (!ct.IsCancellationRequested)
         {
+            // A consumer in the server's memory is gone after a NATS restart: the missing heartbeats (or the server's
+            // 404/409/503) end this read, and the loop creates it again from the checkpoint.
+            using var lost = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var options = new NatsJSConsumeOpts
+            {
+                MaxMsgs = 100,
+                IdleHeartbeat = TimeSpan.FromSeconds(5),
+                Expires = TimeSpan.FromSeconds(30),
+                NotificationHandler = (notification, _) =>
+                {
+                    if (notification is NatsJSTimeoutNotification or NatsJSProtocolNotification { HeaderCode: 404 or 409 or 503 })
+                    {
+                        lost.Cancel();
+                    }
+                    return Task.CompletedTask;
+                },
+            };
             try
             {
-                await foreach (var message in consumer.ConsumeAsync<byte[]>(cancellationToken: ct))
+                consumer ??= await CreateConsumerAsync(ct);
+                await foreach (var message in consumer.ConsumeAsync<byte[]>(opts: options, cancellationToken: lost.Token))
                 {
                     using var activity = NatsTracing.StartProcess(message.Subject, message.Headers);
                     activity?.SetTag("quanttrader.strategy.id", Id);
@@ -158,6 +196,10 @@ internal sealed class RunningStrategy : IAsyncDisposable
             {
                 return;
             }
+            catch (OperationCanceledException) when (lost.IsCancellationRequested)
+            {
+                _services.Logger.LogWarning("Strategy {StrategyId}: its kline consumer is gone; resuming from its checkpoint", Id);
+            }
             catch (Exception ex)
             {
                 // NATS or the database failed under us: read again from the last committed step after a pause.
@@ -165,17 +207,13 @@ internal sealed class RunningStrategy : IAsyncDisposable
                 try
                 {
                     await Task.Delay(TimeSpan.FromSeconds(2), ct);
-                    consumer = await CreateConsumerAsync(ct);
                 }
                 catch (OperationCanceledException)
                 {
                     return;
                 }
-                catch (Exception again)
-                {
-                    _services.Logger.LogWarning(again, "Strategy {StrategyId}: cannot read its klines yet", Id);
-                }
             }
+            consumer = null;
         }
     }
 
