@@ -49,7 +49,7 @@ internal sealed class StrategyPartition(int partition, RunnerServices services, 
             }
         }
         var storedIds = stored.Select(s => s.Id).ToHashSet();
-        foreach (var id in Snapshot().Where(id => !storedIds.Contains(id)))
+        foreach (var id in (await SnapshotAsync(ct)).Where(id => !storedIds.Contains(id)))
         {
             await ReconcileAsync(id, ct);
         }
@@ -260,9 +260,9 @@ internal sealed class StrategyPartition(int partition, RunnerServices services, 
         }
     }
 
-    private List<Guid> Snapshot()
+    private async Task<List<Guid>> SnapshotAsync(CancellationToken ct)
     {
-        _lifecycle.Wait();
+        await _lifecycle.WaitAsync(ct);
         try
         {
             return [.. _running.Keys];
