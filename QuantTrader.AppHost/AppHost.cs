@@ -49,10 +49,8 @@ var risk = builder.AddQuantTraderService<Projects.QuantTrader_Risk>("risk", nats
 var paperEngine = builder.AddQuantTraderService<Projects.QuantTrader_PaperEngine>("paper-engine", nats, signingKey).WithStorage(database, persistence);
 // The runner reads a strategy owner's quote balance from the paper engine's portfolio (qt.quote_balance).
 var strategyRunner = builder.AddQuantTraderService<Projects.QuantTrader_StrategyRunner>("strategy-runner", nats, signingKey).WithStorage(database, persistence)
-    .WithReference(paperEngine)
-    .AsSingleWriter("replicas would split its one durable consumer, each strategy seeing part of its klines");
-var analytics = builder.AddQuantTraderService<Projects.QuantTrader_Analytics>("analytics", nats, signingKey).WithStorage(database, persistence)
-    .AsSingleWriter("replicas would split its one durable consumer, each account's statistics built from part of its fills");
+    .WithReference(paperEngine);
+var analytics = builder.AddQuantTraderService<Projects.QuantTrader_Analytics>("analytics", nats, signingKey).WithStorage(database, persistence);
 
 // The gateway: the only public door. It authenticates API keys (asking accounts), signs the caller's
 // identity for the services, rate-limits per plan and routes by service discovery.
