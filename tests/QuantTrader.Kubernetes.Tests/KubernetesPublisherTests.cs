@@ -24,7 +24,7 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
             var deployment = Assert.Single(Deployments, d => d.Metadata.Name == name);
             // --replicas 2 scales the services that can run side by side, QuantTrader:Replicas:accounts=3 wins over it
             // for accounts; a single writer stays at one (see below).
-            Assert.Equal(SingleWriters.Contains(name) ? 1 : name == "accounts" ? PublishedFolder.AccountsReplicas : 2, deployment.Spec.Replicas);
+            Assert.Equal(name == "accounts" ? PublishedFolder.AccountsReplicas : 2, deployment.Spec.Replicas);
             Assert.Equal(name, deployment.Spec.Template.Metadata.Labels["app.kubernetes.io/name"]);
             Assert.Equal("quanttrader", deployment.Spec.Template.Metadata.Labels["app.kubernetes.io/part-of"]);
             Assert.Equal(name == "gateway" ? "gateway" : "service", deployment.Metadata.Labels["app.kubernetes.io/component"]);
@@ -52,12 +52,11 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
         Assert.Equal(folder.Projects.Order(), Deployments.Select(d => d.Metadata.Name).Order());
     }
 
-    /// <summary>The services that hold state one process owns until issue 17 partitions their work.</summary>
-    private static readonly string[] SingleWriters = ["ingestor", "alert", "paper-engine", "strategy-runner", "analytics"];
 
     [Fact]
-    public void Services_that_hold_state_run_once_and_roll_out_by_recreate_so_old_and_new_never_process_side_by_side_and_the_others_have_a_disruption_budget()
+    public void Every_service_including_those_that_hold_state_rolls_out_one_new_pod_before_an_old_one_leaves_and_has_a_disruption_budget()
     {
+        // The services that hold state hand their partitions over on SIGTERM (docs/scaling.md), so none needs Recreate.
         foreach (var name in folder.Projects)
         {
             var deployment = Assert.Single(Deployments, d => d.Metadata.Name == name);
@@ -65,23 +64,14 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
             Assert.Contains(deployment.Spec.Template.Spec.Containers[0].Env,
                 e => e.Name == "QuantTrader__Replicas" && e.Value == $"{deployment.Spec.Replicas}");
             var budget = Objects.OfType<V1PodDisruptionBudget>().SingleOrDefault(b => b.Metadata.Name == name);
-            if (SingleWriters.Contains(name))
-            {
-                Assert.Equal(1, deployment.Spec.Replicas);
-                Assert.Equal("Recreate", deployment.Spec.Strategy?.Type);
-                Assert.Null(budget); // a budget for one replica would block every node drain
-            }
-            else
-            {
-                // A new pod comes up before an old one leaves: capacity never drops during an update.
-                Assert.Equal("RollingUpdate", deployment.Spec.Strategy?.Type);
-                Assert.Equal("1", deployment.Spec.Strategy!.RollingUpdate.MaxSurge.Value);
-                Assert.Equal("0", deployment.Spec.Strategy.RollingUpdate.MaxUnavailable.Value);
-                // Two replicas: a drain takes one at a time.
-                Assert.NotNull(budget);
-                Assert.Equal("1", budget.Spec.MaxUnavailable.Value);
-                Assert.Equal(deployment.Spec.Selector.MatchLabels, budget.Spec.Selector.MatchLabels);
-            }
+            // A new pod comes up before an old one leaves: capacity never drops during an update.
+            Assert.Equal("RollingUpdate", deployment.Spec.Strategy?.Type);
+            Assert.Equal("1", deployment.Spec.Strategy!.RollingUpdate.MaxSurge.Value);
+            Assert.Equal("0", deployment.Spec.Strategy.RollingUpdate.MaxUnavailable.Value);
+            // Two replicas: a drain takes one at a time.
+            Assert.NotNull(budget);
+            Assert.Equal("1", budget.Spec.MaxUnavailable.Value);
+            Assert.Equal(deployment.Spec.Selector.MatchLabels, budget.Spec.Selector.MatchLabels);
         }
     }
 
