@@ -15,7 +15,7 @@ namespace QuantTrader.IntegrationTests;
 /// </summary>
 public class SystemFixture : IAsyncLifetime
 {
-    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5);
 
     public static readonly string[] Services =
         ["persistence", "accounts", "ingestor", "kline", "alert", "risk", "paper-engine", "strategy-runner", "analytics"];
