@@ -53,8 +53,8 @@ internal static class AlertReplicas
                 Assert.Equal(PartitionAssignment.OwnerOf(p, members), owners[p]);
             }
 
-            var extraSet = owners.Where(o => o.Value.Contains($"-{extra.ProcessId}-", StringComparison.Ordinal)).Select(o => o.Key).ToHashSet();
-            var originalSet = owners.Where(o => o.Value.Contains($"-{originalPid}-", StringComparison.Ordinal)).Select(o => o.Key).ToHashSet();
+            var extraSet = owners.Where(o => PartitionOwners.IsProcess(o.Value, extra.ProcessId)).Select(o => o.Key).ToHashSet();
+            var originalSet = owners.Where(o => PartitionOwners.IsProcess(o.Value, originalPid)).Select(o => o.Key).ToHashSet();
             Assert.NotEmpty(extraSet);
             Assert.NotEmpty(originalSet);
             Assert.Equal(Partitions.Count, extraSet.Count + originalSet.Count);

@@ -132,8 +132,8 @@ public sealed class KlineReplicaTests(SystemFixture system)
     /// <summary>Every partition held, by two replicas.</summary>
     private static bool Split(Dictionary<int, string> owners) => owners.Count == Partitions.Count && owners.Values.Distinct().Count() == 2;
 
-    /// <summary>A lease holder's instance name is "{host}-{pid}-{suffix}" (PartitionLeases.Instance).</summary>
-    private static Func<string, bool> OwnedBy(int processId) => instance => instance.Contains($"-{processId}-", StringComparison.Ordinal);
+    /// <summary>Whether a lease holder's instance name is that process's (PartitionOwners.IsProcess).</summary>
+    private static Func<string, bool> OwnedBy(int processId) => instance => PartitionOwners.IsProcess(instance, processId);
 
     /// <summary>One new market in each partition and the trades sent for it.</summary>
     private sealed class Market

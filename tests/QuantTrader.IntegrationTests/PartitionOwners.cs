@@ -6,7 +6,7 @@ namespace QuantTrader.IntegrationTests;
 
 /// <summary>
 /// Who owns which partition of a service right now, read from its lease bucket (<c>LEASES_{SERVICE}</c>, key
-/// <c>lease.{p}</c>, value the owner's instance name <c>{host}-{pid}-{suffix}</c>), so a test can tell the partitions
+/// <c>lease.{p}</c>, value the owner's instance name), so a test can tell the partitions
 /// of one replica process from another's.
 /// </summary>
 public sealed class PartitionOwners : IAsyncDisposable
@@ -53,7 +53,40 @@ public sealed class PartitionOwners : IAsyncDisposable
         return owners;
     }
 
-    public static bool IsProcess(string owner, int processId) => owner.Contains($"-{processId}-", StringComparison.Ordinal);
+    /// <summary>
+    /// Whether <paramref name="owner"/> is the instance name of that process: its configured <c>Partitions__Instance</c>
+    /// (ExtraReplica sets one), else the OpenTelemetry instance id Aspire gives each replica (what PartitionLeases uses),
+    /// else the process-local <c>{host}-{pid}-{suffix}</c>.
+    /// </summary>
+    public static bool IsProcess(string owner, int processId) => InstanceOf(processId) is { } name
+        ? owner == name
+        : owner.Contains($"-{processId}-", StringComparison.Ordinal);
+
+    private static string? InstanceOf(int processId)
+    {
+        string[] environment;
+        try
+        {
+            environment = File.ReadAllText($"/proc/{processId}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (environment.FirstOrDefault(e => e.StartsWith("Partitions__Instance=", StringComparison.Ordinal)) is { } configured)
+        {
+            return configured["Partitions__Instance=".Length..];
+        }
+        var attributes = environment.FirstOrDefault(e => e.StartsWith("OTEL_RESOURCE_ATTRIBUTES=", StringComparison.Ordinal))?["OTEL_RESOURCE_ATTRIBUTES=".Length..] ?? "";
+        return attributes.Split(',', StringSplitOptions.TrimEntries).FirstOrDefault(a => a.StartsWith("service.instance.id=", StringComparison.Ordinal)) is { } id
+            ? new string([.. id["service.instance.id=".Length..].Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-')])
+            : null;
+    }
 
     /// <summary>
     /// Waits until the replica process owns some partitions and other processes the rest, every partition has an owner,
