@@ -10,7 +10,7 @@ public sealed class PartitionLeaseOptions
     /// the longest a dead owner's partitions wait. It must outlast a NATS leader election (a few seconds), or owners
     /// would drop their partitions every time a NATS node dies.
     /// </summary>
-    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How often an owner renews its leases and its membership, and looks for partitions to claim or hand over.</summary>
     public TimeSpan RenewInterval { get; set; } = TimeSpan.FromSeconds(2);
