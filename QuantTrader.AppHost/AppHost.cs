@@ -6,7 +6,9 @@ var builder = DistributedApplication.CreateBuilder(args);
 var settings = QuantTraderSettings.From(builder);
 
 // Infrastructure: local processes by default; containers only with QuantTrader:UseContainers=true.
-var nats = builder.AddJetStream("nats", settings.UseContainers, settings.DataDirectory, settings.NatsNodes);
+// Locally settings.NatsNodes nats-server processes (one JetStream cluster when more than one); on Kubernetes a cluster
+// of --nats-nodes servers (Kubernetes/NatsCluster.cs).
+var nats = builder.AddJetStream("nats", settings.UseContainers, settings.DataDirectory, settings.NatsNodes).ClusteredOnKubernetes();
 var database = builder.AddQuantTraderDatabase("postgres", "quanttrader", settings.UseContainers, settings.DataDirectory);
 var signingKey = builder.AddIdentitySigningKey(settings.DataDirectory);
 
@@ -57,9 +59,12 @@ var analytics = builder.AddQuantTraderService<Projects.QuantTrader_Analytics>("a
 
 // The gateway: the only public door. It authenticates API keys (asking accounts), signs the caller's
 // identity for the services, rate-limits per plan and routes by service discovery.
+var gatewayReplicas = builder.ConfiguredReplicas("gateway");
 builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launchProfileName: null)
     // Not proxied by DCP: the gateway must see each client's own address (its per-address limits), not the proxy's.
-    .WithHttpEndpoint(port: settings.GatewayPort, name: "http", isProxied: false)
+    // Several local replicas share the port only through the proxy (then the per-address limits see the proxy).
+    .WithHttpEndpoint(port: settings.GatewayPort, name: "http", isProxied: gatewayReplicas > 1)
+    .WithConfiguredReplicas(gatewayReplicas)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithNatsUser(nats)
@@ -69,6 +74,8 @@ builder.AddProject<Projects.QuantTrader_Gateway>("gateway", launchProfileName: n
     .WithReference(accounts).WithReference(ingestor).WithReference(kline).WithReference(alert)
     .WithReference(risk).WithReference(paperEngine).WithReference(strategyRunner).WithReference(analytics)
     .WithReference(persistence);
+
+builder.CheckConfiguredReplicas();
 
 // `--publisher kubernetes --output-path DIR`: manifests for this same graph (QuantTrader.AppHost/Kubernetes).
 builder.AddKubernetesPublisher();

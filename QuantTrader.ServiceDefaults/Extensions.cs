@@ -45,6 +45,10 @@ public static class Extensions
     {
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
+        // HostOptions:ShutdownTimeout (HostOptions__ShutdownTimeout=00:00:40): how long the host lets its services drain
+        // after SIGTERM. .NET reads only shutdownTimeoutSeconds by itself; the Kubernetes output sets this a few seconds
+        // below the pod's termination grace period, so a drain ends before the kubelet's SIGKILL.
+        builder.Services.Configure<HostOptions>(builder.Configuration.GetSection("HostOptions"));
         return builder;
     }
 

@@ -18,6 +18,13 @@ public sealed record NatsUser(string Name, IReadOnlyList<string> Publish, IReadO
     public string PasswordVariable => "NATS_PASSWORD_" + Name.ToUpperInvariant().Replace('-', '_');
 }
 
+/// <summary>
+/// A server's place in a NATS cluster (<see cref="NatsPermissions.ClusterBlock"/>). <see cref="ServerName"/>,
+/// <see cref="RoutePassword"/> and each of <see cref="Routes"/> are written as they appear in nats.conf: a quoted value
+/// (<see cref="NatsPermissions.Quote"/>) or a <c>$VARIABLE</c> nats-server reads from its environment.
+/// </summary>
+public sealed record NatsCluster(string Name, string ServerName, int Port, string RouteUser, string RoutePassword, IReadOnlyList<string> Routes);
+
 public static class NatsPermissions
 {
     public const string Operator = "operator";
@@ -65,7 +72,8 @@ public static class NatsPermissions
     /// as it appears in the file: a quoted value, or a <c>$VARIABLE</c> nats-server reads from its environment (a
     /// container fed from a Kubernetes Secret). No anonymous user: a connection without credentials is refused.
     /// </summary>
-    public static string Config(Func<string, string> password, string? listen = null, string? storeDirectory = null)
+    /// <param name="cluster">The cluster this server is one of (<see cref="ClusterBlock"/>); null: a single server.</param>
+    public static string Config(Func<string, string> password, string? listen = null, string? storeDirectory = null, NatsCluster? cluster = null)
     {
         var text = new StringBuilder();
         if (listen is not null)
@@ -75,6 +83,10 @@ public static class NatsPermissions
         if (storeDirectory is not null)
         {
             text.Append("jetstream {\n  store_dir: ").Append(Quote(storeDirectory)).Append("\n}\n");
+        }
+        if (cluster is not null)
+        {
+            text.Append(ClusterBlock(cluster));
         }
         text.Append("authorization {\n  users = [\n");
         text.Append("    { user: ").Append(Quote(Operator)).Append(", password: ").Append(password(Operator)).Append(" }\n");
@@ -92,6 +104,33 @@ public static class NatsPermissions
         }
         text.Append("  ]\n}\n");
         return text.ToString();
+    }
+
+    /// <summary>
+    /// The part of nats.conf that makes a server one of a cluster: its unique <c>server_name</c> (JetStream's replicas
+    /// and RAFT groups are placed by name), the cluster's name, the route listener, the credentials other servers must
+    /// present on it, and the routes to every server (its own included: nats-server recognises and skips it). Routes
+    /// carry their credentials in the URL, which nats.conf cannot build from a variable inside a string, so each route
+    /// is given whole (a quoted URL, or a <c>$VARIABLE</c> holding one).
+    /// </summary>
+    public static string ClusterBlock(NatsCluster cluster)
+    {
+        var text = new StringBuilder()
+            .Append("server_name: ").Append(cluster.ServerName).Append('\n')
+            .Append("cluster {\n")
+            .Append("  name: ").Append(Quote(cluster.Name)).Append('\n')
+            .Append("  port: ").Append(cluster.Port).Append('\n')
+            .Append("  authorization {\n")
+            .Append("    user: ").Append(Quote(cluster.RouteUser)).Append('\n')
+            .Append("    password: ").Append(cluster.RoutePassword).Append('\n')
+            .Append("    timeout: 2\n")
+            .Append("  }\n")
+            .Append("  routes: [\n");
+        foreach (var route in cluster.Routes)
+        {
+            text.Append("    ").Append(route).Append('\n');
+        }
+        return text.Append("  ]\n}\n").ToString();
     }
 
     public static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";

@@ -22,16 +22,59 @@ public sealed record ExternalEgressAnnotation(string Why, IReadOnlyList<int> Por
 public sealed record DatabaseRoleAnnotation(string Role, ParameterResource Password, string Database, bool OwnsSchema) : IResourceAnnotation;
 
 /// <summary>
+/// The service reads its connection string to <see cref="Database"/> from the environment variable
+/// <see cref="Variable"/>. The Kubernetes publisher points it elsewhere when the database is not the model's own
+/// PostgreSQL (<c>--database external|cnpg</c>), and lets the service reach that database.
+/// </summary>
+public sealed record DatabaseConnectionAnnotation(string Variable, PostgresDatabaseResource Database, bool OwnsSchema) : IResourceAnnotation;
+
+/// <summary>
 /// The service holds state that exactly one process may own (its consumers' positions, in-memory books, its outputs'
-/// order): two copies would process everything twice. Until the work is partitioned between replicas (issue 17) it
-/// runs as one replica and is rolled out by Recreate, so an update never runs the old and the new pod side by side.
+/// order): two copies would process everything twice. It runs as one replica and is rolled out by Recreate, so an
+/// update never runs the old and the new pod side by side. Per service: once a service partitions its work between
+/// replicas (issue 17: NATS KV leases, handover on SIGTERM) it drops <c>.AsSingleWriter</c> and gets N replicas,
+/// RollingUpdate and a PodDisruptionBudget like every other service, without touching the others.
 /// </summary>
 public sealed record SingleWriterAnnotation(string Why) : IResourceAnnotation;
 
+/// <summary>
+/// How long the service may take to stop after SIGTERM (finish in-flight work, hand its partitions over, flush):
+/// the pod's <c>terminationGracePeriodSeconds</c>. The host's own shutdown timeout is set a few seconds below it, so
+/// the process ends its drain itself before the kubelet's SIGKILL. Services without one get
+/// <see cref="DeploymentAnnotationExtensions.DefaultDrainTime"/>.
+/// </summary>
+public sealed record DrainTimeAnnotation(TimeSpan DrainTime) : IResourceAnnotation;
+
 public static class DeploymentAnnotationExtensions
 {
-    public static IResourceBuilder<T> AsSingleWriter<T>(this IResourceBuilder<T> builder, string why) where T : IResource =>
-        builder.WithAnnotation(new SingleWriterAnnotation(why));
+    /// <summary>Kubernetes' own default is 30 s; ours leaves a draining consumer (a batch to store, acks to send) 40 s.</summary>
+    public static readonly TimeSpan DefaultDrainTime = TimeSpan.FromSeconds(45);
+
+    /// <summary>
+    /// Marks the service as a single writer (<see cref="SingleWriterAnnotation"/>). Asking the model for more than one
+    /// replica of it (<c>QuantTrader:Replicas:{service}</c>, <c>WithReplicas</c>) is an error in every mode, before
+    /// anything starts: a local run and a deployment would both process its work twice.
+    /// </summary>
+    public static IResourceBuilder<T> AsSingleWriter<T>(this IResourceBuilder<T> builder, string why) where T : IResource
+    {
+        if (builder.Resource.Annotations.OfType<ReplicaAnnotation>().LastOrDefault() is { Replicas: > 1 } replicas)
+        {
+            throw new InvalidOperationException(
+                $"{builder.Resource.Name} runs as one replica ({why}); {replicas.Replicas} copies (QuantTrader:Replicas:{builder.Resource.Name}) would process its work twice.");
+        }
+        return builder.WithAnnotation(new SingleWriterAnnotation(why));
+    }
+
+    /// <summary>The service needs <paramref name="drainTime"/> to stop cleanly (<see cref="DrainTimeAnnotation"/>).</summary>
+    public static IResourceBuilder<T> WithDrainTime<T>(this IResourceBuilder<T> builder, TimeSpan drainTime) where T : IResource
+    {
+        if (drainTime < TimeSpan.FromSeconds(10))
+        {
+            // The host's shutdown timeout is set 5 s below the grace period: less than 10 s leaves it no time to drain.
+            throw new ArgumentOutOfRangeException(nameof(drainTime), drainTime, $"{builder.Resource.Name}: a drain time under 10 s leaves the host no time to stop.");
+        }
+        return builder.WithAnnotation(new DrainTimeAnnotation(drainTime), ResourceAnnotationMutationBehavior.Replace);
+    }
 
     public static IResourceBuilder<T> WithExternalEgress<T>(this IResourceBuilder<T> builder, string why, params int[] ports) where T : IResource =>
         builder.WithAnnotation(new ExternalEgressAnnotation(why, ports));

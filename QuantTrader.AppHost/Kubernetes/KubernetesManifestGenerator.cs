@@ -23,12 +23,17 @@ public sealed class KubernetesManifestGenerator(
     ILogger logger)
 {
     private const string WaitImage = "busybox:1.36";
+    /// <summary>The .NET host's shutdown timeout (ServiceDefaults binds the <c>HostOptions</c> section).</summary>
+    public const string ShutdownTimeoutVariable = "HostOptions__ShutdownTimeout";
+    private static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(5);
     private const string SecretsFile = "secrets.env";
 
     private readonly ClusterNetwork _network = new(model.Resources);
     private readonly SortedDictionary<string, ParameterResource> _secretParameters = new(StringComparer.Ordinal);
     /// <summary>Who connects to what: every endpoint a workload's configuration points at, and every port its init containers wait on.</summary>
     private readonly HashSet<(IResource From, IResource To, int Port)> _flows = [];
+    /// <summary>The services whose database is an external or CloudNativePG one (their NetworkPolicy lets them reach it).</summary>
+    private readonly HashSet<IResource> _databaseClients = [];
 
     /// <summary>Writes the folder and returns how many app-model resources became workloads.</summary>
     public async Task<int> WriteAsync(string directory, CancellationToken ct)
@@ -50,6 +55,14 @@ public sealed class KubernetesManifestGenerator(
                 case ProjectResource project:
                     objects = await ProjectAsync(project, ct);
                     break;
+                case PostgresServerResource when options.Database == DatabaseMode.External:
+                    // The services read the operator's Secret instead (ProjectAsync); nothing runs here.
+                    logger.LogInformation("{Name}: external database from Secret {Secret} (key {Key}); no PostgreSQL is deployed.",
+                        resource.Name, options.DatabaseSecret, KubernetesOptions.DatabaseSecretKey);
+                    continue;
+                case PostgresServerResource server when options.Database == DatabaseMode.CloudNativePG:
+                    objects = CloudNativePG.Objects(server, model, options, Labels(server.Name, "database"));
+                    break;
                 case ContainerResource container:
                     objects = await ContainerAsync(container, ct);
                     break;
@@ -69,7 +82,7 @@ public sealed class KubernetesManifestGenerator(
             workloads++;
         }
 
-        await WriteYamlAsync(directory, "network-policies.yaml", NetworkPolicies.For(model.Resources, _flows, _network, options), ct);
+        await WriteYamlAsync(directory, "network-policies.yaml", NetworkPolicies.For(model.Resources, _flows, _network, options, _databaseClients), ct);
         files.Add("network-policies.yaml");
 
         await File.WriteAllTextAsync(Path.Combine(directory, "kustomization.yaml"), Kustomization(files), ct);
@@ -83,14 +96,22 @@ public sealed class KubernetesManifestGenerator(
     {
         var external = project.Annotations.OfType<EndpointAnnotation>().Any(e => e.IsExternal);
         var labels = Labels(project.Name, external ? "gateway" : "service");
-        var env = await EnvironmentAsync(project, ct);
+        var env = await EnvironmentAsync(project, ct, DatabaseEnvironment(project));
         if (!env.Any(e => e.Name == "OTEL_SERVICE_NAME"))
         {
             env.Add(Env("OTEL_SERVICE_NAME", project.Name));
         }
         if (options.OtlpEndpoint is { } otlp)
         {
-            env.Add(Env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp));
+            // Endpoint and protocol together: the .NET exporter's default protocol depends on the package version,
+            // and a gRPC collector port answers an http/protobuf exporter with nothing it can read.
+            SetEnv(env, "OTEL_EXPORTER_OTLP_ENDPOINT", otlp);
+            SetEnv(env, "OTEL_EXPORTER_OTLP_PROTOCOL", options.OtlpProtocol);
+        }
+        if (_flows.Any(f => f.From == project && f.To.Annotations.OfType<NatsClusterAnnotation>().Any()))
+        {
+            // Every stream the service creates gets this many copies on different servers (StreamSetup.Replicas).
+            env.Add(Env("Nats__StreamReplicas", options.StreamReplicas.ToString(CultureInfo.InvariantCulture)));
         }
         // One JSON object per line: what a cluster's log collector parses; the local run keeps the readable console.
         env.Add(Env("Logging__Console__FormatterName", "json"));
@@ -123,6 +144,13 @@ public sealed class KubernetesManifestGenerator(
         var replicas = Replicas(project, singleWriter, options);
         // A replica that counts on its own (the gateway's rate limits) enforces its share of the limit.
         env.Add(Env("QuantTrader__Replicas", replicas.ToString(CultureInfo.InvariantCulture)));
+        // SIGTERM starts the drain; the host gives its services the shutdown timeout to stop, 5 s less than the pod's
+        // grace period, so the process finishes (and logs) its own shutdown before the kubelet's SIGKILL at the end.
+        var drainTime = project.Annotations.OfType<DrainTimeAnnotation>().LastOrDefault()?.DrainTime ?? DeploymentAnnotationExtensions.DefaultDrainTime;
+        if (!env.Any(e => e.Name == ShutdownTimeoutVariable))
+        {
+            env.Add(Env(ShutdownTimeoutVariable, (drainTime - ShutdownMargin).ToString("c", CultureInfo.InvariantCulture)));
+        }
         var objects = new List<IKubernetesObject>
         {
             new V1Deployment
@@ -133,7 +161,15 @@ public sealed class KubernetesManifestGenerator(
                 {
                     Replicas = replicas,
                     // A single writer is stopped before its successor starts: RollingUpdate would run both for a while.
-                    Strategy = singleWriter is null ? null : new V1DeploymentStrategy { Type = "Recreate" },
+                    // The others roll one new pod in before an old one leaves (maxSurge 1, maxUnavailable 0): capacity never
+                    // drops during an update, and a partitioned service hands over one share at a time.
+                    Strategy = singleWriter is not null
+                        ? new V1DeploymentStrategy { Type = "Recreate" }
+                        : new V1DeploymentStrategy
+                        {
+                            Type = "RollingUpdate",
+                            RollingUpdate = new V1RollingUpdateDeployment { MaxSurge = 1, MaxUnavailable = 0 },
+                        },
                     Selector = new V1LabelSelector { MatchLabels = Selector(project.Name) },
                     Template = new V1PodTemplateSpec
                     {
@@ -142,6 +178,7 @@ public sealed class KubernetesManifestGenerator(
                         {
                             InitContainers = WaitContainers(project), Containers = [container], Volumes = volumes,
                             SecurityContext = Hardening.Pod(RunAsUser(project)),
+                            TerminationGracePeriodSeconds = (long)drainTime.TotalSeconds,
                             // The services never call the Kubernetes API: no token in their filesystem.
                             AutomountServiceAccountToken = false,
                         },
@@ -178,12 +215,19 @@ public sealed class KubernetesManifestGenerator(
         var volumes = new List<V1Volume>();
         var mounts = new List<V1VolumeMount>();
         var env = await EnvironmentAsync(resource, ct);
+        // NATS as a cluster of --nats-nodes servers (one server: the single StatefulSet pod, as before).
+        var natsCluster = options.NatsNodes > 1 ? resource.Annotations.OfType<NatsClusterAnnotation>().LastOrDefault() : null;
+        if (natsCluster is not null)
+        {
+            env.AddRange(NatsClusterEnvironment(resource, natsCluster));
+        }
 
         // Configuration files: one ConfigMap per directory, mounted read-only.
         foreach (var (group, index) in resource.Annotations.OfType<ConfigFileAnnotation>().GroupBy(f => f.Directory).Select((g, i) => (g, i)))
         {
             var name = $"{resource.Name}-config{(index == 0 ? "" : $"-{index}")}";
-            objects.Add(ConfigMap(name, labels, group.ToDictionary(f => f.FileName, f => f.Contents)));
+            objects.Add(ConfigMap(name, labels, group.ToDictionary(f => f.FileName,
+                f => natsCluster is not null && f.FileName == natsCluster.ConfigFileName ? f.Contents + NatsClusterConfig(resource) : f.Contents)));
             volumes.Add(new V1Volume { Name = name, ConfigMap = new V1ConfigMapVolumeSource { Name = name } });
             mounts.Add(new V1VolumeMount { Name = name, MountPath = group.Key, ReadOnlyProperty = true });
         }
@@ -239,12 +283,21 @@ public sealed class KubernetesManifestGenerator(
             mounts.Add(new V1VolumeMount { Name = claim, MountPath = mount.Target, ReadOnlyProperty = mount.IsReadOnly });
         }
 
+        var ports = ContainerPorts(resource);
+        if (natsCluster is not null)
+        {
+            ports = [.. ports ?? [], new V1ContainerPort { Name = "cluster", ContainerPort = NatsClusterAnnotation.RoutePort, Protocol = "TCP" }];
+            volumes.Add(new V1Volume { Name = "pid", EmptyDir = new V1EmptyDirVolumeSource() });
+            mounts.Add(new V1VolumeMount { Name = "pid", MountPath = NatsClusterAnnotation.PidDirectory });
+            // The servers reach each other on the route port (JetStream's replication and RAFT run over it).
+            _flows.Add((resource, resource, NatsClusterAnnotation.RoutePort));
+        }
         var container = new V1Container
         {
             Name = resource.Name,
             Image = string.IsNullOrEmpty(image.Registry) ? $"{image.Image}:{image.Tag}" : $"{image.Registry}/{image.Image}:{image.Tag}",
             Args = await ArgumentsAsync(resource, ct),
-            Ports = ContainerPorts(resource),
+            Ports = ports,
             Env = env.Count == 0 ? null : env,
             Resources = Resources("250m", "256Mi", "2", "1Gi"),
             ReadinessProbe = readiness,
@@ -264,7 +317,11 @@ public sealed class KubernetesManifestGenerator(
                 AutomountServiceAccountToken = false,
             },
         };
-        // State (a volume) makes a StatefulSet: one replica with its own claim that survives rescheduling.
+        if (natsCluster is not null)
+        {
+            ClusterPod(resource, pod.Spec, container);
+        }
+        // State (a volume) makes a StatefulSet: its own claim per pod that survives rescheduling.
         objects.Insert(0, claims.Count > 0
             ? new V1StatefulSet
             {
@@ -272,8 +329,11 @@ public sealed class KubernetesManifestGenerator(
                 Metadata = Meta(resource.Name, labels),
                 Spec = new V1StatefulSetSpec
                 {
-                    ServiceName = resource.Name,
-                    Replicas = 1,
+                    ServiceName = natsCluster is null ? resource.Name : HeadlessName(resource),
+                    Replicas = natsCluster is null ? 1 : options.NatsNodes,
+                    // All servers start together: each one's readiness (/healthz) waits for JetStream's meta leader,
+                    // which needs a majority of the servers, so OrderedReady would wait for nats-0 forever.
+                    PodManagementPolicy = natsCluster is null ? null : "Parallel",
                     Selector = new V1LabelSelector { MatchLabels = Selector(resource.Name) },
                     Template = pod,
                     VolumeClaimTemplates = claims,
@@ -289,12 +349,139 @@ public sealed class KubernetesManifestGenerator(
         {
             objects.Insert(1, Service(resource, labels, loadBalancer: false));
         }
+        if (natsCluster is not null)
+        {
+            objects.Insert(2, HeadlessService(resource, labels));
+            // A drain or upgrade takes one server at a time: the other two keep a majority, so JetStream keeps
+            // accepting writes to its three-replica streams.
+            objects.Add(new V1PodDisruptionBudget
+            {
+                ApiVersion = "policy/v1", Kind = "PodDisruptionBudget",
+                Metadata = Meta(resource.Name, labels),
+                Spec = new V1PodDisruptionBudgetSpec { MaxUnavailable = 1, Selector = new V1LabelSelector { MatchLabels = Selector(resource.Name) } },
+            });
+        }
         return objects;
     }
 
+    // ---------------------------------------------------------------- NATS cluster
+
+    private const string RoutePasswordVariable = "NATS_ROUTE_PASSWORD";
+    /// <summary>How long a server being stopped keeps its clients while it moves them to the others (lame duck mode).</summary>
+    private static readonly TimeSpan NatsLameDuck = TimeSpan.FromSeconds(30);
+
+    private static string HeadlessName(IResource resource) => $"{resource.Name}-headless";
+
+    private static string RouteVariable(int index) => $"NATS_ROUTE_{index}";
+
+    /// <summary>
+    /// The pod's own name (<c>server_name</c>: unique and stable across restarts, as JetStream requires), the route
+    /// password from the Secret, and each route URL whole: nats.conf cannot put a variable inside a string, Kubernetes
+    /// can ($(VAR) in a later variable), so the password never appears in the ConfigMap.
+    /// </summary>
+    private IEnumerable<V1EnvVar> NatsClusterEnvironment(IResource resource, NatsClusterAnnotation cluster)
+    {
+        yield return new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } };
+        yield return SecretEnv(RoutePasswordVariable, cluster.RoutePassword);
+        for (var i = 0; i < options.NatsNodes; i++)
+        {
+            yield return Env(RouteVariable(i),
+                $"\"nats://{NatsClusterAnnotation.RouteUser}:$({RoutePasswordVariable})@{resource.Name}-{i}.{HeadlessName(resource)}:{NatsClusterAnnotation.RoutePort}\"");
+        }
+    }
+
+    private string NatsClusterConfig(IResource resource) =>
+        // SIGTERM after the preStop hook's lame-duck signal lets the server finish moving its clients away.
+        $"pid_file: {Infrastructure.NatsPermissions.Quote(NatsClusterAnnotation.PidDirectory + "/nats.pid")}\n"
+        + $"lame_duck_duration: \"{(int)NatsLameDuck.TotalSeconds}s\"\n"
+        + "lame_duck_grace_period: \"10s\"\n"
+        + Infrastructure.NatsPermissions.ClusterBlock(new Infrastructure.NatsCluster(
+            NatsClusterAnnotation.ClusterName, "$POD_NAME", NatsClusterAnnotation.RoutePort, NatsClusterAnnotation.RouteUser,
+            "$" + RoutePasswordVariable, Enumerable.Range(0, options.NatsNodes).Select(i => "$" + RouteVariable(i)).ToList()));
+
+    private void ClusterPod(IResource resource, V1PodSpec pod, V1Container container)
+    {
+        var sameServer = new V1PodAffinityTerm
+        {
+            TopologyKey = "kubernetes.io/hostname",
+            LabelSelector = new V1LabelSelector { MatchLabels = Selector(resource.Name) },
+        };
+        // One server per node, so a node's loss takes one replica of each stream, never a majority. Preferred by
+        // default: required would leave a server Pending for good on a cluster with fewer nodes than servers (a dev
+        // cluster, a node being replaced), and a missing server is worse than two sharing a node. --nats-anti-affinity
+        // required makes it a rule where enough nodes are guaranteed.
+        pod.Affinity = new V1Affinity
+        {
+            PodAntiAffinity = options.NatsAntiAffinity == AntiAffinity.Required
+                ? new V1PodAntiAffinity { RequiredDuringSchedulingIgnoredDuringExecution = [sameServer] }
+                : new V1PodAntiAffinity { PreferredDuringSchedulingIgnoredDuringExecution = [new V1WeightedPodAffinityTerm { Weight = 100, PodAffinityTerm = sameServer }] },
+        };
+        // Lame duck first (clients reconnect to the other servers over NatsLameDuck), then SIGTERM, which a server in
+        // lame duck mode lets finish; the grace period covers both.
+        container.Lifecycle = new V1Lifecycle
+        {
+            PreStop = new V1LifecycleHandler { Exec = new V1ExecAction { Command = ["nats-server", "--signal", $"ldm={NatsClusterAnnotation.PidDirectory}/nats.pid"] } },
+        };
+        pod.TerminationGracePeriodSeconds = (long)NatsLameDuck.TotalSeconds + 30;
+    }
+
+    /// <summary>
+    /// DNS for each server (<c>nats-0.nats-headless</c>): the routes. Addresses are published before a server is
+    /// ready, since a server only becomes ready once it has found the others.
+    /// </summary>
+    private V1Service HeadlessService(IResource resource, IDictionary<string, string> labels) => new()
+    {
+        ApiVersion = "v1", Kind = "Service",
+        Metadata = Meta(HeadlessName(resource), labels),
+        Spec = new V1ServiceSpec
+        {
+            Type = "ClusterIP",
+            ClusterIP = "None",
+            PublishNotReadyAddresses = true,
+            Selector = Selector(resource.Name),
+            Ports =
+            [
+                new V1ServicePort { Name = "cluster", Port = NatsClusterAnnotation.RoutePort, TargetPort = "cluster", Protocol = "TCP" },
+            ],
+        },
+    };
+
     // ---------------------------------------------------------------- values
 
-    private async Task<List<V1EnvVar>> EnvironmentAsync(IResource resource, CancellationToken ct)
+    /// <summary>
+    /// The connection string of a service whose database is not the model's PostgreSQL: the operator's Secret whole
+    /// (external), or CloudNativePG's primary with the credentials of the Secret the operator generates for the
+    /// database's owner (<c>{cluster}-app</c>, keys <c>username</c>/<c>password</c>). Every service then connects as
+    /// that one role: the per-service roles of the in-cluster database need a script at the cluster's creation that
+    /// neither a managed database nor CloudNativePG runs for us.
+    /// </summary>
+    private Dictionary<string, List<V1EnvVar>>? DatabaseEnvironment(IResource project)
+    {
+        if (options.Database == DatabaseMode.InCluster || project.Annotations.OfType<DatabaseConnectionAnnotation>().LastOrDefault() is not { } connection)
+        {
+            return null;
+        }
+        _databaseClients.Add(project);
+        List<V1EnvVar> vars = options.Database == DatabaseMode.External
+            ? [SecretKeyEnv(connection.Variable, options.DatabaseSecret!, KubernetesOptions.DatabaseSecretKey)]
+            :
+            [
+                SecretKeyEnv("QT_DB_USERNAME", CloudNativePG.AppSecret(connection.Database.Parent), "username"),
+                SecretKeyEnv("QT_DB_PASSWORD", CloudNativePG.AppSecret(connection.Database.Parent), "password"),
+                Env(connection.Variable,
+                    $"Host={CloudNativePG.PrimaryService(connection.Database.Parent)};Port={CloudNativePG.Port};Username=$(QT_DB_USERNAME);Password=$(QT_DB_PASSWORD);Database={connection.Database.DatabaseName}"),
+            ];
+        return new Dictionary<string, List<V1EnvVar>>(StringComparer.Ordinal) { [connection.Variable] = vars };
+    }
+
+    private static V1EnvVar SecretKeyEnv(string name, string secret, string key) => new()
+    {
+        Name = name,
+        ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secret, Key = key } },
+    };
+
+    /// <param name="replace">Variables given here instead of the model's value (not resolved: no flow, no secret of the model).</param>
+    private async Task<List<V1EnvVar>> EnvironmentAsync(IResource resource, CancellationToken ct, Dictionary<string, List<V1EnvVar>>? replace = null)
     {
         var values = new Dictionary<string, object>(StringComparer.Ordinal);
         var context = new EnvironmentCallbackContext(executionContext, resource, values, ct);
@@ -308,6 +495,13 @@ public sealed class KubernetesManifestGenerator(
         var secrets = new List<V1EnvVar>();
         foreach (var (name, value) in values)
         {
+            if (replace is not null && replace.TryGetValue(name, out var replacement))
+            {
+                // Secret references first, so a later value can use them as $(VAR).
+                secrets.AddRange(replacement.Where(e => e.ValueFrom is not null));
+                plain.AddRange(replacement.Where(e => e.ValueFrom is null));
+                continue;
+            }
             if (value is ParameterResource { Secret: true } parameter)
             {
                 secrets.Add(SecretEnv(name, parameter)); // the whole value is the secret: no indirection
@@ -332,6 +526,13 @@ public sealed class KubernetesManifestGenerator(
     }
 
     private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
+
+    /// <summary>Sets <paramref name="name"/>, replacing a value the model gave it (an env name appears once in a container).</summary>
+    private static void SetEnv(List<V1EnvVar> env, string name, string value)
+    {
+        env.RemoveAll(e => e.Name == name);
+        env.Add(Env(name, value));
+    }
 
     private V1EnvVar SecretEnv(string name, ParameterResource parameter)
     {
@@ -454,6 +655,17 @@ public sealed class KubernetesManifestGenerator(
             }
             string check;
             int port;
+            if (target is PostgresServerResource && options.Database != DatabaseMode.InCluster)
+            {
+                // External: its address is in the Secret, and persistence retries until it answers. CloudNativePG:
+                // its primary's Service (the NetworkPolicy of a database client already allows it).
+                if (options.Database == DatabaseMode.CloudNativePG)
+                {
+                    var primary = CloudNativePG.PrimaryService(target);
+                    waits.Add(WaitContainer(target.Name, $"nc -z {primary} {CloudNativePG.Port}"));
+                }
+                continue;
+            }
             var http = target.Annotations.OfType<EndpointAnnotation>().FirstOrDefault(e => e.UriScheme == "http");
             if (target is ProjectResource && http is not null)
             {
@@ -473,17 +685,19 @@ public sealed class KubernetesManifestGenerator(
                 continue;
             }
             _flows.Add((resource, target, port));
-            waits.Add(new V1Container
-            {
-                Name = $"wait-for-{target.Name}",
-                Image = WaitImage,
-                Command = ["sh", "-c", $"until {check}; do echo 'waiting for {target.Name}'; sleep 2; done"],
-                Resources = Resources("10m", "16Mi", "100m", "32Mi"),
-                SecurityContext = Hardening.Container(),
-            });
+            waits.Add(WaitContainer(target.Name, check));
         }
         return waits.Count == 0 ? null : waits;
     }
+
+    private static V1Container WaitContainer(string target, string check) => new()
+    {
+        Name = $"wait-for-{target}",
+        Image = WaitImage,
+        Command = ["sh", "-c", $"until {check}; do echo 'waiting for {target}'; sleep 2; done"],
+        Resources = Resources("10m", "16Mi", "100m", "32Mi"),
+        SecurityContext = Hardening.Container(),
+    };
 
     private V1ConfigMap ConfigMap(string name, IDictionary<string, string> labels, IDictionary<string, string> data) => new()
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -32,7 +31,6 @@ public sealed class PartitionLeases(
     PartitionScheme scheme,
     IPartitionWork work,
     INatsJSContext js,
-    IConfiguration configuration,
     IOptions<PartitionLeaseOptions> options,
     TimeProvider time,
     ILogger<PartitionLeases> logger) : BackgroundService
@@ -144,14 +142,14 @@ public sealed class PartitionLeases(
 
     private async Task<INatsKVStore> OpenStoreAsync(CancellationToken ct)
     {
-        var replicas = int.TryParse(configuration["Nats:StreamReplicas"], out var r) && r > 0 ? r : 1;
         var kv = js.CreateKeyValueStoreContext();
         return await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(BucketFor(service))
         {
             Description = $"Partition leases of {service} (docs/scaling.md)",
             History = 1,
             MaxAge = _options.LeaseTtl,
-            NumberOfReplicas = replicas,
+            // As replicated as the streams (R3 on a cluster): a lease must survive the loss of a NATS node.
+            NumberOfReplicas = StreamSetup.Replicas,
             Storage = NatsKVStorageType.File,
         }, ct);
     }

@@ -27,7 +27,6 @@ public static class PartitioningExtensions
             scheme ?? PartitionScheme.Split,
             sp.GetRequiredService<TWork>(),
             sp.GetRequiredService<INatsJSContext>(),
-            sp.GetRequiredService<IConfiguration>(),
             sp.GetRequiredService<IOptions<PartitionLeaseOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PartitionLeases>>()));

@@ -20,17 +20,17 @@ public sealed class PaperEngineFailoverTests(SystemFixture system)
     {
         await using var kit = await ConnectAsync(system);
         var (userId, _, client) = await system.CreateUserAsync();
-        await kit.TradeAsync("binance", "ATOMUSDT", 8m, 1m);
-        var (status, order) = await PlaceAsync(client, new { exchange = "binance", symbol = "ATOMUSDT", side = "buy", type = "limit", quantity = 2m, price = 7m });
-        Assert.Equal(HttpStatusCode.Created, status);
+        await kit.TradeAsync("okx", "ADAUSDT", 0.8m, 100m);
+        var (status, order) = await PlaceAsync(client, new { exchange = "okx", symbol = "ADAUSDT", side = "buy", type = "limit", quantity = 20m, price = 0.5m });
+        Assert.True(status == HttpStatusCode.Created, order.ToString());
 
         await using var standby = await ExtraReplica.StartAsync(system, "paper-engine");
         using var direct = StandbyClient(standby, userId);
 
         var throughStandby = await direct.GetFromJsonAsync<JsonElement>("/api/v1/portfolio");
         Assert.Equal(Balance(await PortfolioAsync(client), "USDT"), Balance(throughStandby, "USDT"));
-        var (placed, second) = await PlaceAsync(direct, new { exchange = "binance", symbol = "ATOMUSDT", side = "buy", type = "limit", quantity = 1m, price = 6m });
-        Assert.Equal(HttpStatusCode.Created, placed);
+        var (placed, second) = await PlaceAsync(direct, new { exchange = "okx", symbol = "ADAUSDT", side = "buy", type = "limit", quantity = 10m, price = 0.55m });
+        Assert.True(placed == HttpStatusCode.Created, second.ToString());
         var open = await client.GetFromJsonAsync<JsonElement>("/api/v1/orders?status=new");
         Assert.Equal([order.GetProperty("id").GetGuid(), second.GetProperty("id").GetGuid()], open.EnumerateArray().Select(o => o.GetProperty("id").GetGuid()));
     }
@@ -40,8 +40,9 @@ public sealed class PaperEngineFailoverTests(SystemFixture system)
     {
         await using var kit = await ConnectAsync(system);
         var (userId, _, client) = await system.CreateUserAsync();
-        await kit.TradeAsync("binance", "NEARUSDT", 5m, 1m);
-        var (_, order) = await PlaceAsync(client, new { exchange = "binance", symbol = "NEARUSDT", side = "buy", type = "limit", quantity = 10m, price = 4.5m });
+        await kit.TradeAsync("okx", "XRPUSDT", 0.5m, 100m);
+        var (status, order) = await PlaceAsync(client, new { exchange = "okx", symbol = "XRPUSDT", side = "buy", type = "limit", quantity = 100m, price = 0.45m });
+        Assert.True(status == HttpStatusCode.Created, order.ToString());
         var orderId = order.GetProperty("id").GetGuid();
         await using var standby = await ExtraReplica.StartAsync(system, "paper-engine");
         using var direct = StandbyClient(standby, userId);
@@ -50,17 +51,17 @@ public sealed class PaperEngineFailoverTests(SystemFixture system)
 
         // The standby takes the lease once the dead one's lapses, loads the stored state and matches from its watermark.
         await Eventually.SucceedsAsync(async () => (await direct.GetAsync("/api/v1/portfolio")).EnsureSuccessStatusCode(), TimeSpan.FromSeconds(60));
-        var print = await kit.TradeAsync("binance", "NEARUSDT", 4.4m, 4m);
-        await kit.TradeAsync("binance", "NEARUSDT", print.Price, print.Quantity, print.TradeId, redelivery: true);
-        await kit.TradeAsync("binance", "NEARUSDT", 4.5m, 6m);
+        var print = await kit.TradeAsync("okx", "XRPUSDT", 0.44m, 40m);
+        await kit.TradeAsync("okx", "XRPUSDT", print.Price, print.Quantity, print.TradeId, redelivery: true);
+        await kit.TradeAsync("okx", "XRPUSDT", 0.45m, 60m);
         var fills = await kit.ReadAsync(Subjects.TradingFill(userId), 2, ContractsJsonContext.Wire.FillEvent);
-        Assert.Equal([4m, 6m], fills.Select(f => f.Quantity));
-        Assert.All(fills, f => Assert.Equal((orderId, 4.5m), (f.OrderId, f.Price)));
+        Assert.Equal([40m, 60m], fills.Select(f => f.Quantity));
+        Assert.All(fills, f => Assert.Equal((orderId, 0.45m), (f.OrderId, f.Price)));
 
         // The killed replica comes back as a standby (the lease is the other's now) and answers through it.
         await ResourceControl.StartAsync(system, "paper-engine");
         var portfolio = await PortfolioAsync(client);
-        Assert.Equal((10m, 0m), Balance(portfolio, "NEAR"));
+        Assert.Equal((100m, 0m), Balance(portfolio, "XRP"));
         Assert.Equal((10_000m - 45m - 0.045m, 0m), Balance(portfolio, "USDT"));
         Assert.Equal(2UL, await kit.CountAsync(Subjects.TradingFill(userId)));
 

@@ -22,8 +22,9 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
         foreach (var name in folder.Projects)
         {
             var deployment = Assert.Single(Deployments, d => d.Metadata.Name == name);
-            // --replicas 2 scales the services that can run side by side; a single writer stays at one (see below).
-            Assert.Equal(SingleWriters.Contains(name) ? 1 : 2, deployment.Spec.Replicas);
+            // --replicas 2 scales the services that can run side by side, QuantTrader:Replicas:accounts=3 wins over it
+            // for accounts; a single writer stays at one (see below).
+            Assert.Equal(SingleWriters.Contains(name) ? 1 : name == "accounts" ? PublishedFolder.AccountsReplicas : 2, deployment.Spec.Replicas);
             Assert.Equal(name, deployment.Spec.Template.Metadata.Labels["app.kubernetes.io/name"]);
             Assert.Equal("quanttrader", deployment.Spec.Template.Metadata.Labels["app.kubernetes.io/part-of"]);
             Assert.Equal(name == "gateway" ? "gateway" : "service", deployment.Metadata.Labels["app.kubernetes.io/component"]);
@@ -72,13 +73,45 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
             }
             else
             {
-                Assert.Null(deployment.Spec.Strategy); // Kubernetes' RollingUpdate: no downtime for the stateless ones
+                // A new pod comes up before an old one leaves: capacity never drops during an update.
+                Assert.Equal("RollingUpdate", deployment.Spec.Strategy?.Type);
+                Assert.Equal("1", deployment.Spec.Strategy!.RollingUpdate.MaxSurge.Value);
+                Assert.Equal("0", deployment.Spec.Strategy.RollingUpdate.MaxUnavailable.Value);
                 // Two replicas: a drain takes one at a time.
                 Assert.NotNull(budget);
                 Assert.Equal("1", budget.Spec.MaxUnavailable.Value);
                 Assert.Equal(deployment.Spec.Selector.MatchLabels, budget.Spec.Selector.MatchLabels);
             }
         }
+    }
+
+    [Fact]
+    public void Every_service_drains_within_its_grace_period_and_the_host_stops_a_few_seconds_before_it()
+    {
+        foreach (var name in folder.Projects)
+        {
+            var pod = Assert.Single(Deployments, d => d.Metadata.Name == name).Spec.Template.Spec;
+            Assert.Equal(45, pod.TerminationGracePeriodSeconds);
+            // Bound by ServiceDefaults to HostOptions.ShutdownTimeout: the host ends its drain before the kubelet's SIGKILL.
+            var timeout = Assert.Single(pod.Containers[0].Env, e => e.Name == "HostOptions__ShutdownTimeout").Value;
+            Assert.Equal(TimeSpan.FromSeconds(40), TimeSpan.Parse(timeout, System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public async Task More_than_one_replica_of_a_single_writer_is_refused_and_a_bad_count_is_named()
+    {
+        var (exit, output) = await folder.TryPublishAsync("--QuantTrader:Replicas:kline=2");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("kline runs as one replica", output);
+
+        (exit, output) = await folder.TryPublishAsync("--QuantTrader:Replicas:risk=two");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("QuantTrader:Replicas:risk must be a positive whole number, not 'two'", output);
+
+        (exit, output) = await folder.TryPublishAsync("--QuantTrader:Replicas:klnie=2");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("QuantTrader:Replicas names no such service: klnie", output);
     }
 
     [Fact]
@@ -125,6 +158,10 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
                     else if (env.ValueFrom?.ConfigMapKeyRef is { } config)
                     {
                         Assert.True(configMaps.TryGetValue(config.Name, out var map) && map.Data.ContainsKey(config.Key), $"{name}/{env.Name}");
+                    }
+                    else if (env.ValueFrom?.FieldRef is { } field)
+                    {
+                        Assert.Equal("metadata.name", field.FieldPath); // the NATS server's own name
                     }
                     else
                     {

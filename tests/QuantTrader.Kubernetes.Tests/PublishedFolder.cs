@@ -15,12 +15,20 @@ public sealed class PublishedFolder : IAsyncLifetime
     public const string Tag = "t42";
     public const string StripeCanary = "sk_test_CANARY_0123456789abcdef";
     public const string TrustedProxyNetworks = "10.0.0.0/8";
+    public const int AccountsReplicas = 3;
+    /// <summary>The ingress folder's collector (http/protobuf on 4318); the default folder has none.</summary>
+    public const string OtlpEndpoint = "http://otel-collector.monitoring:4318";
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), $"qt-k8s-{Guid.NewGuid():N}");
 
     public string Directory => Path.Combine(_root, "k8s");
     public string IngressDirectory => Path.Combine(_root, "k8s-ingress");
     public string LocalDataDirectory => Path.Combine(_root, "local-data");
+    /// <summary>--database-secret: a managed PostgreSQL, the connection string in the operator's Secret.</summary>
+    public string ExternalDatabaseDirectory => Path.Combine(_root, "k8s-external-db");
+    /// <summary>--database cnpg: a CloudNativePG Cluster.</summary>
+    public string CnpgDirectory => Path.Combine(_root, "k8s-cnpg");
+    public const string ExternalDatabaseSecret = "managed-postgres";
 
     /// <summary>Project resources of the app model, from Aspire's own manifest.</summary>
     public IReadOnlyList<string> Projects { get; private set; } = [];
@@ -29,9 +37,13 @@ public sealed class PublishedFolder : IAsyncLifetime
     public async Task InitializeAsync()
     {
         System.IO.Directory.CreateDirectory(_root);
-        await PublishAsync("--publisher", "kubernetes", "--output-path", Directory, "--registry", Registry, "--tag", Tag, "--replicas", "2");
+        // Per-service replicas win over --replicas (QuantTrader:Replicas:{service}, the AppHost's own configuration key).
+        await PublishAsync("--publisher", "kubernetes", "--output-path", Directory, "--registry", Registry, "--tag", Tag, "--replicas", "2",
+            $"--QuantTrader:Replicas:accounts={AccountsReplicas}");
         await PublishAsync("--publisher", "kubernetes", "--output-path", IngressDirectory, "--exposure", "ingress", "--ingress-host", "qt.example.com",
-            "--trusted-proxy-networks", TrustedProxyNetworks);
+            "--trusted-proxy-networks", TrustedProxyNetworks, "--otlp-endpoint", OtlpEndpoint, "--otlp-protocol", "http/protobuf", "--nats-nodes", "1");
+        await PublishAsync("--publisher", "kubernetes", "--output-path", ExternalDatabaseDirectory, "--database-secret", ExternalDatabaseSecret);
+        await PublishAsync("--publisher", "kubernetes", "--output-path", CnpgDirectory, "--database", "cnpg", "--storage-class", "fast-ssd");
         var manifestPath = Path.Combine(_root, "manifest", "aspire-manifest.json");
         await PublishAsync("--publisher", "manifest", "--output-path", manifestPath);
 
@@ -55,7 +67,10 @@ public sealed class PublishedFolder : IAsyncLifetime
     /// <summary>Every document of every generated YAML file, read back by KubernetesClient into its typed models.</summary>
     public List<object> Objects(string? directory = null) =>
         YamlFiles(directory).Where(f => Path.GetFileName(f) != "kustomization.yaml")
-            .SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f))).ToList();
+            .SelectMany(f => KubernetesYaml.LoadAllFromString(File.ReadAllText(f), CustomResources)).ToList();
+
+    /// <summary>The custom resources the publisher may write (KubernetesClient knows only the built-in kinds).</summary>
+    private static readonly Dictionary<string, Type> CustomResources = new() { ["postgresql.cnpg.io/v1/Cluster"] = typeof(CnpgCluster) };
 
     public Dictionary<string, string> SecretsEnv() =>
         File.ReadAllLines(Path.Combine(Directory, "secrets.env"))
@@ -121,4 +136,13 @@ public sealed class PublishedFolder : IAsyncLifetime
             });
         Assert.True(exit == 0, $"publisher {string.Join(' ', publisherArgs)} exited {exit}:\n{output}");
     }
+}
+
+/// <summary>A CloudNativePG Cluster as the tests read it: the spec as plain YAML maps.</summary>
+public sealed class CnpgCluster : IKubernetesObject<V1ObjectMeta>
+{
+    public string ApiVersion { get; set; } = "";
+    public string Kind { get; set; } = "";
+    public V1ObjectMeta Metadata { get; set; } = new();
+    public Dictionary<string, object> Spec { get; set; } = [];
 }

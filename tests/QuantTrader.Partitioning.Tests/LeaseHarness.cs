@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using NATS.Client.Core;
@@ -112,7 +111,7 @@ public sealed class Replica : IAsyncDisposable
             Instance = name,
         };
         var leases = new PartitionLeases(service, scheme ?? PartitionScheme.Split, timeline.WorkFor(name), nats.CreateJetStreamContext(),
-            new ConfigurationBuilder().Build(), Options.Create(settings), TimeProvider.System, NullLogger<PartitionLeases>.Instance);
+            Options.Create(settings), TimeProvider.System, NullLogger<PartitionLeases>.Instance);
         var replica = new Replica(name, nats, leases);
         await leases.StartAsync(CancellationToken.None);
         return replica;
