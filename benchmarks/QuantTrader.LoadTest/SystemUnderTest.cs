@@ -56,7 +56,11 @@ public sealed class SystemUnderTest : IAsyncDisposable
             .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Error)
             .AddFilter("System.Net.Http", LogLevel.Warning)
             .AddFilter("Polly", LogLevel.Warning)
-            .AddFilter("QuantTrader.AppHost.Resources", LogLevel.Warning));
+            .AddFilter("QuantTrader.AppHost.Resources", LogLevel.Warning)
+            // nats-server and PostgreSQL write their ordinary log to stderr, which arrives here as errors: a cluster's
+            // every leader election would fill the console.
+            .AddFilter("QuantTrader.AppHost.Resources.nats", LogLevel.None)
+            .AddFilter("QuantTrader.AppHost.Resources.postgres", LogLevel.None));
 
         // Many symbols on both exchanges, and a simulator that starts silent: the harness sets the rate.
         var simulator = builder.CreateResourceBuilder<ProjectResource>("exchange-simulator").WithEnvironment("Simulator__TradesPerSecond", "0");

@@ -73,7 +73,12 @@ public sealed class TradingScenario(HttpClient gateway, HttpClient simulator, Np
             {
                 // Some base to sell: a market buy at the level, then a resting sell above it and a resting buy below.
                 await OrderAsync(trader, new { exchange, symbol, side = "buy", type = "market", quantity, timeInForce = "ioc" }, ct);
-                await OrderAsync(trader, new { exchange, symbol, side = "sell", type = "limit", quantity, price = Round(level * 1.10m), timeInForce = "gtc" }, ct);
+                // A market order takes what the last print offers: sell 90 % of what the account got.
+                var bought = Math.Round(await FreeAsync(trader, symbol[..^4], ct) * 0.9m, 4, MidpointRounding.ToZero);
+                if (bought > 0)
+                {
+                    await OrderAsync(trader, new { exchange, symbol, side = "sell", type = "limit", quantity = bought, price = Round(level * 1.10m), timeInForce = "gtc" }, ct);
+                }
                 await OrderAsync(trader, new { exchange, symbol, side = "buy", type = "limit", quantity, price = Round(level * 0.90m), timeInForce = "gtc" }, ct);
             }
         }
@@ -161,6 +166,16 @@ public sealed class TradingScenario(HttpClient gateway, HttpClient simulator, Np
         }
         StrategyId = id;
         StrategyStarted = DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>The free balance of one asset, as the engine reports it now (its orders for other markets hold none of it).</summary>
+    private static async Task<decimal> FreeAsync(LoadRun.Trader trader, string asset, CancellationToken ct)
+    {
+        var portfolio = await trader.Client.GetFromJsonAsync<JsonElement>("/api/v1/portfolio", ct);
+        return portfolio.GetProperty("balances").EnumerateArray()
+            .Where(b => b.GetProperty("asset").GetString() == asset)
+            .Select(b => b.GetProperty("free").GetDecimal())
+            .FirstOrDefault();
     }
 
     private static decimal Round(decimal price) => Math.Round(price, 2, MidpointRounding.ToZero);
