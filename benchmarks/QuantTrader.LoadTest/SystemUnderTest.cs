@@ -53,7 +53,7 @@ public sealed class SystemUnderTest : IAsyncDisposable
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error)
-            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Error)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical)
             .AddFilter("System.Net.Http", LogLevel.Warning)
             .AddFilter("Polly", LogLevel.Warning)
             .AddFilter("QuantTrader.AppHost.Resources", LogLevel.Warning)

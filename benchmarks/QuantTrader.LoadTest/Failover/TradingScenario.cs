@@ -62,7 +62,7 @@ public sealed class TradingScenario(HttpClient gateway, HttpClient simulator, Np
             var trader = await LoadRun.TraderAsync(gateway, db, ct);
             Users.Add(trader);
             // Opens the paper account (its starting balance) before any order, as the engine reports it.
-            var portfolio = await trader.Client.GetFromJsonAsync<JsonElement>("/api/v1/portfolio", ct);
+            var portfolio = await PortfolioAsync(trader, ct);
             OpeningBalances[trader.UserId] = portfolio.GetProperty("balances").EnumerateArray()
                 .ToDictionary(b => b.GetProperty("asset").GetString()!, b => b.GetProperty("free").GetDecimal() + b.GetProperty("locked").GetDecimal());
         }
@@ -168,10 +168,39 @@ public sealed class TradingScenario(HttpClient gateway, HttpClient simulator, Np
         StrategyStarted = DateTimeOffset.UtcNow;
     }
 
+    /// <summary>
+    /// The portfolio, asked until the engine answers (up to 3 minutes): a replica that just became active subscribes
+    /// to its requests only after loading its state, and the standby the gateway reaches forwards to it.
+    /// </summary>
+    private static async Task<JsonElement> PortfolioAsync(LoadRun.Trader trader, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (true)
+        {
+            try
+            {
+                using var response = await trader.Client.GetAsync("/api/v1/portfolio", ct);
+                if (response.IsSuccessStatusCode)
+                {
+                    return await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+                }
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException($"the paper engine does not answer: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested && DateTime.UtcNow < deadline)
+            {
+                // not ready yet
+            }
+            await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        }
+    }
+
     /// <summary>The free balance of one asset, as the engine reports it now (its orders for other markets hold none of it).</summary>
     private static async Task<decimal> FreeAsync(LoadRun.Trader trader, string asset, CancellationToken ct)
     {
-        var portfolio = await trader.Client.GetFromJsonAsync<JsonElement>("/api/v1/portfolio", ct);
+        var portfolio = await PortfolioAsync(trader, ct);
         return portfolio.GetProperty("balances").EnumerateArray()
             .Where(b => b.GetProperty("asset").GetString() == asset)
             .Select(b => b.GetProperty("free").GetDecimal())
