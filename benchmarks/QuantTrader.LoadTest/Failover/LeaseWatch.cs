@@ -111,7 +111,9 @@ public sealed class LeaseWatch : IAsyncDisposable
                     {
                         continue;
                     }
-                    var now = DateTimeOffset.UtcNow;
+                    // The server's time of the write, not when it reached this watcher: a watcher that lost its node
+                    // (the NATS kill) and watches again would otherwise time a hand-over by its own reconnect.
+                    var now = entry.Created != default ? entry.Created : DateTimeOffset.UtcNow;
                     lock (_gate)
                     {
                         if (entry.Operation == NatsKVOperation.Put && entry.Value is { Length: > 0 } owner)
