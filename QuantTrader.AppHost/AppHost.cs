@@ -27,17 +27,14 @@ if (builder.Configuration["QuantTrader:Operators"] is { Length: > 0 } operators)
 }
 // Market data: the exchange simulator (default, offline) or the real exchanges (QuantTrader:MarketData:Source=live).
 var ingestor = builder.AddQuantTraderService<Projects.QuantTrader_Ingestor>("ingestor", nats, signingKey).WithStorage(database, persistence)
-    .WithMarketData(builder, settings.DataDirectory)
-    .AsSingleWriter("one exchange connection per market; two would publish every trade in differently cut batches");
+    .WithMarketData(builder, settings.DataDirectory);
 if (builder.ExecutionContext.IsRunMode)
 {
     // The ingestor empties its upload folder at start: one per data folder, so two local systems never share it.
     ingestor.WithEnvironment("Imports__TempDirectory", Path.Combine(settings.DataDirectory, "import-uploads"));
 }
-var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", nats, signingKey).WithStorage(database, persistence)
-    .AsSingleWriter("one checkpoint and one aggregator per market");
-var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence)
-    .AsSingleWriter("every replica would evaluate every rule and fire it again");
+var kline = builder.AddQuantTraderService<Projects.QuantTrader_Kline>("kline", nats, signingKey).WithStorage(database, persistence);
+var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", nats, signingKey).WithStorage(database, persistence);
 // Webhook receivers are anywhere on the internet (a deployment's NetworkPolicy: public addresses only).
 alert.WithExternalEgress("webhook deliveries");
 // Webhooks to loopback/private/link-local addresses are refused (SSRF) unless the operator allows them (tests, on-premise receivers).
@@ -52,10 +49,8 @@ var risk = builder.AddQuantTraderService<Projects.QuantTrader_Risk>("risk", nats
 var paperEngine = builder.AddQuantTraderService<Projects.QuantTrader_PaperEngine>("paper-engine", nats, signingKey).WithStorage(database, persistence);
 // The runner reads a strategy owner's quote balance from the paper engine's portfolio (qt.quote_balance).
 var strategyRunner = builder.AddQuantTraderService<Projects.QuantTrader_StrategyRunner>("strategy-runner", nats, signingKey).WithStorage(database, persistence)
-    .WithReference(paperEngine)
-    .AsSingleWriter("replicas would split its one durable consumer, each strategy seeing part of its klines");
-var analytics = builder.AddQuantTraderService<Projects.QuantTrader_Analytics>("analytics", nats, signingKey).WithStorage(database, persistence)
-    .AsSingleWriter("replicas would split its one durable consumer, each account's statistics built from part of its fills");
+    .WithReference(paperEngine);
+var analytics = builder.AddQuantTraderService<Projects.QuantTrader_Analytics>("analytics", nats, signingKey).WithStorage(database, persistence);
 
 // The gateway: the only public door. It authenticates API keys (asking accounts), signs the caller's
 // identity for the services, rate-limits per plan and routes by service discovery.

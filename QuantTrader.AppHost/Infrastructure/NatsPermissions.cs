@@ -36,13 +36,16 @@ public static class NatsPermissions
     [
         // Live and imported trades and gap notices: the one writer of market data.
         Service("ingestor",
-            publish: ["market.raw.>", "market.history.>", "market.gap.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory)]),
+            publish: ["market.raw.>", "market.history.>", "market.gap.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory),
+                .. Leases("ingestor")]),
         Service("kline",
             publish: ["market.kline.>", "market.candle.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory),
-                .. Owns(MarketKline)]),
+                .. Owns(MarketKline), .. Leases("kline")]),
+        // Rule changes go to the owner of the rule's market partition (alert.rules.{p}, request/reply between replicas).
         Service("alert",
-            publish: ["alerts.fired.>", "deadletter.alert-webhook", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
-                .. Owns(Alerts), .. Owns(DeadLetter)]),
+            publish: ["alerts.fired.>", "deadletter.alert-webhook", "alert.rules.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
+                .. Owns(Alerts), .. Owns(DeadLetter), .. Leases("alert")],
+            subscribe: ["alert.rules.>"], responds: true),
         // The only answerer of risk checks.
         Service("risk", publish: [], subscribe: ["risk.check"], responds: true),
         // The only publisher of orders and fills, the only server of paper.submit/paper.cancel.
@@ -50,15 +53,18 @@ public static class NatsPermissions
         Service("paper-engine",
             publish: ["trading.>", "risk.check", "paper.forward", .. Owns(Trading), .. Owns(MarketRaw), .. Reads(MarketRaw), .. Leases("paper-engine")],
             subscribe: ["paper.submit", "paper.cancel", "paper.forward"], responds: true),
-        // The only client of paper.submit/paper.cancel.
+        // The only client of paper.submit/paper.cancel. strategies.changed.{p}: a start/stop taken by any replica, asked
+        // of the owner of the strategy's user partition (request/reply between its own replicas).
         Service("strategy-runner",
-            publish: ["paper.submit", "paper.cancel", .. Owns(MarketKline), .. Reads(MarketKline), .. Owns(Trading), .. Reads(Trading)]),
+            publish: ["paper.submit", "paper.cancel", "strategies.changed.>", .. Owns(MarketKline), .. Reads(MarketKline), .. Owns(Trading), .. Reads(Trading),
+                .. Leases("strategy-runner")],
+            subscribe: ["strategies.changed.>"], responds: true),
         Service("persistence",
             publish: ["deadletter.persistence", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketHistory), .. Reads(MarketHistory), .. Owns(MarketKline), .. Reads(MarketKline),
                 .. Owns(Trading), .. Reads(Trading), .. Owns(Alerts), .. Reads(Alerts), .. Owns(DeadLetter)],
             subscribe: ["market.candle.>"]),
         Service("analytics",
-            publish: [.. Owns(Trading), .. Reads(Trading), .. Owns(MarketKline), .. Reads(MarketKline)]),
+            publish: [.. Owns(Trading), .. Reads(Trading), .. Owns(MarketKline), .. Reads(MarketKline), .. Leases("analytics")]),
         Service("accounts", publish: ["accounts.changed"]),
         Service("gateway", publish: [], subscribe: ["accounts.changed"]),
     ];

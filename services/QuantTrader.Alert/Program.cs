@@ -1,8 +1,10 @@
+using QuantTrader.Alert.Partitioning;
 using QuantTrader.Alert.Rules;
 using QuantTrader.Alert.Runtime;
 using QuantTrader.Alert.Webhooks;
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Messaging;
+using QuantTrader.ServiceDefaults.Partitioning;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -12,19 +14,24 @@ builder.AddNpgsqlDataSource("quanttrader");
 builder.AddGatewayIdentity();
 builder.Services.AddOpenApi();
 
-// Rules and their evaluation (docs/alerts.md).
+// Rules, and what happens when one fires (docs/alerts.md).
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<RuleStore>();
 builder.Services.AddSingleton<StoredKlines>();
-builder.Services.AddSingleton<AlertRuntime>();
-builder.Services.AddSingleton<AlertWorker>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<AlertWorker>());
-builder.Services.AddHealthChecks().AddCheck<AlertEngineHealthCheck>("alert-engine");
+builder.Services.AddSingleton<FiringRecorder>();
 
-// Webhooks: signed, retried, SSRF-guarded.
+// Webhooks: signed, retried, SSRF-guarded. Registered before the partitions, so it stops after they have drained.
 builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection(WebhookOptions.Section));
 builder.Services.AddSingleton<WebhookDispatcher>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+
+// Evaluation split by market partition over the replicas: one owner per partition, resumed from its checkpoint
+// (docs/alerts.md § Replicas).
+builder.Services.AddSingleton<AlertStreams>();
+builder.Services.AddSingleton<PartitionCheckpoints>();
+builder.Services.AddSingleton<RuleAnnouncements>();
+builder.AddPartitionedWork<AlertPartitionWork>("alert");
+builder.Services.AddHealthChecks().AddCheck<AlertEngineHealthCheck>("alert-engine");
 
 var app = builder.Build();
 

@@ -2,6 +2,7 @@ using QuantTrader.Analytics.Equity;
 using QuantTrader.Analytics.Reports;
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Messaging;
+using QuantTrader.ServiceDefaults.Partitioning;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -19,7 +20,7 @@ builder.Services.AddSingleton<AccountBook>();
 builder.Services.AddSingleton<EquityStore>();
 builder.Services.AddSingleton<AnalyticsQueries>();
 builder.Services.AddHostedService<MarkConsumer>();
-builder.Services.AddHostedService<FillConsumer>();
+builder.AddPartitionedWork<AccountPartitions>("analytics");
 builder.Services.AddHostedService<SnapshotWriter>();
 
 var app = builder.Build();

@@ -1,6 +1,7 @@
 using QuantTrader.Kline.Aggregation;
 using QuantTrader.Kline.Indicators;
 using QuantTrader.ServiceDefaults.Messaging;
+using QuantTrader.ServiceDefaults.Partitioning;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,12 +10,14 @@ builder.AddNatsClient();
 builder.AddNpgsqlDataSource("quanttrader");
 builder.Services.AddOpenApi();
 
-// Aggregation: MARKET_RAW trades → klines on market.kline.{exchange}.{interval}.{SYMBOL} (docs/klines.md).
+// Aggregation: the trades of MARKET_RAW and MARKET_HISTORY → klines on market.kline.{exchange}.{interval}.{SYMBOL}.{p},
+// per partition of markets this replica holds the lease of (docs/klines.md).
 builder.Services.Configure<KlineOptions>(builder.Configuration.GetSection(KlineOptions.Section));
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<CheckpointStore>();
-builder.Services.AddSingleton<KlineWorker>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<KlineWorker>());
+builder.Services.AddSingleton<KlinePublisher>();
+builder.Services.AddSingleton<KlineReplays>();
+builder.AddPartitionedWork<KlinePartition>("kline");
 builder.Services.AddHealthChecks().AddCheck<KlineHealthCheck>("kline-aggregation");
 
 // Indicators over stored klines.

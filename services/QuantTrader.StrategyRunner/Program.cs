@@ -1,5 +1,6 @@
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Messaging;
+using QuantTrader.ServiceDefaults.Partitioning;
 using QuantTrader.StrategyRunner.Api;
 using QuantTrader.StrategyRunner.Backtests;
 using QuantTrader.StrategyRunner.Runner;
@@ -19,9 +20,10 @@ builder.Services.AddSingleton<BacktestSlots>();
 builder.Services.AddSingleton<OrderGateway>();
 builder.Services.AddSingleton<QuoteBalanceSource>();
 builder.Services.AddHttpClient(QuoteBalanceSource.HttpClientName, client => client.BaseAddress = new Uri("http://paper-engine"));
-builder.Services.AddSingleton<StrategySupervisor>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<StrategySupervisor>());
-builder.Services.AddHostedService<FillListener>();
+builder.Services.AddSingleton<StrategyAnnouncements>();
+builder.Services.AddSingleton<StrategyCommands>();
+// The running strategies of each user partition this replica owns, with their fills (docs/scaling.md).
+builder.AddPartitionedWork<StrategyPartitions>("strategy-runner");
 
 var app = builder.Build();
 

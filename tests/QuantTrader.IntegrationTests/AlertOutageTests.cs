@@ -3,14 +3,17 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using QuantTrader.Alert.Partitioning;
 using QuantTrader.Alert.Rules;
 using QuantTrader.Alert.Runtime;
 using QuantTrader.Alert.Webhooks;
+using QuantTrader.Contracts.MarketData;
+using QuantTrader.Contracts.Messaging;
 
 namespace QuantTrader.IntegrationTests;
 
 /// <summary>
-/// Issue 16 item 10 (the alert engine's part): the alert runtime, driven directly, with PostgreSQL unreachable through
+/// Issue 16 item 10 (the alert engine's part): a partition's evaluation, driven directly, with PostgreSQL unreachable through
 /// a port that refuses connections and then relays to the real database. The engine moves the rule's state when it
 /// fires; the firing must still reach <c>alert_firings</c> and the bus once the database is back.
 /// </summary>
@@ -29,7 +32,7 @@ public sealed class AlertOutageTests(SystemFixture system)
 
         var store = new RuleStore(unreachable);
         var logger = new RecordingLogger();
-        var runtime = new AlertRuntime(store, new StoredKlines(unreachable), bus.JetStream,
+        var recorder = new FiringRecorder(store, bus.JetStream,
             new WebhookDispatcher(Options.Create(new WebhookOptions()), store, bus.JetStream, TimeProvider.System, NullLogger<WebhookDispatcher>.Instance),
             TimeProvider.System, logger);
         var symbol = MarketBus.NewSymbol();
@@ -42,10 +45,24 @@ public sealed class AlertOutageTests(SystemFixture system)
             Condition = new AlertCondition(ConditionType.PriceAbove, 100m),
             Repeat = RepeatMode.Once,
         };
-        await runtime.AddAsync(rule, CancellationToken.None);
+        // Stored as the API stores it (only a stored, active rule fires), while the database is still reachable.
+        await using (var insert = database.CreateCommand("""
+            INSERT INTO alert_rules (id, user_id, exchange, symbol, condition, repeat, market_partition)
+            VALUES ($1, $2, 'binance', $3, '{"type":"price_above","value":100}', 'once', $4)
+            """))
+        {
+            insert.Parameters.Add(new() { Value = rule.Id });
+            insert.Parameters.Add(new() { Value = rule.UserId });
+            insert.Parameters.Add(new() { Value = symbol });
+            insert.Parameters.Add(new() { Value = (short)Partitions.OfMarket("binance", symbol) });
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        using var partition = new AlertPartition(Partitions.OfMarket("binance", symbol), recorder, new StoredKlines(unreachable));
+        await partition.AddAsync(rule, CancellationToken.None);
 
         // The trade fires the rule (its state moves in memory at once); recording it keeps failing and is retried.
-        var handling = runtime.OnTradeAsync("binance", symbol, 101m, DateTimeOffset.UtcNow, CancellationToken.None);
+        var handling = partition.OnTradesAsync([new Trade("binance", symbol, 1, 101m, 1m, TakerSide.Buy, DateTimeOffset.UtcNow)], 1, CancellationToken.None);
         await Eventually.SucceedsAsync(() =>
         {
             Assert.True(logger.Retries >= 2, $"{logger.Retries} retries so far");
@@ -68,8 +85,8 @@ public sealed class AlertOutageTests(SystemFixture system)
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>Counts the runtime's retry warnings.</summary>
-    private sealed class RecordingLogger : ILogger<AlertRuntime>
+    /// <summary>Counts the recorder's retry warnings.</summary>
+    private sealed class RecordingLogger : ILogger<FiringRecorder>
     {
         private readonly ConcurrentQueue<string> _warnings = new();
 

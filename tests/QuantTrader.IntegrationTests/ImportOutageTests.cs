@@ -85,7 +85,7 @@ public sealed class ImportOutageTests(SystemFixture system)
             var uploads = new ImportUploads(new ImportQuota(viaRelay, TimeProvider.System), options, TimeProvider.System, NullLogger<ImportUploads>.Instance);
             var runner = new ImportRunner(new ImportStore(viaRelay),
                 new TradePublisher(nats.CreateJetStreamContext(), NullLogger<TradePublisher>.Instance, TimeProvider.System, 200),
-                uploads, new ImportSlots(), options, TimeProvider.System, NullLogger<ImportRunner>.Instance);
+                uploads, options, TimeProvider.System, NullLogger<ImportRunner>.Instance);
             // An import of a "previous run", still queued: the runner's start-up marks it failed, and only then is the
             // rig ready (an import queued before that would be taken for one of the previous run's).
             var stale = Guid.CreateVersion7();

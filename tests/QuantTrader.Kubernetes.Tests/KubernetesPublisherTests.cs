@@ -53,7 +53,7 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
     }
 
     /// <summary>The services that hold state one process owns until issue 17 partitions their work.</summary>
-    private static readonly string[] SingleWriters = ["ingestor", "kline", "alert", "paper-engine", "strategy-runner", "analytics"];
+    private static readonly string[] SingleWriters = ["ingestor", "alert", "paper-engine", "strategy-runner", "analytics"];
 
     [Fact]
     public void Services_that_hold_state_run_once_and_roll_out_by_recreate_so_old_and_new_never_process_side_by_side_and_the_others_have_a_disruption_budget()

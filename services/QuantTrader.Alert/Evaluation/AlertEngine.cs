@@ -9,6 +9,12 @@ public sealed class EvaluationSink
 {
     public List<Firing> Firings { get; } = [];
 
+    /// <summary>
+    /// What is being evaluated — <see cref="Triggers.Trade"/> or <see cref="Triggers.Kline"/> — set by the caller before
+    /// each evaluation and carried by every firing it produces, so a firing's id can be derived from it.
+    /// </summary>
+    public string Trigger { get; set; } = "";
+
     public List<AlertRule> Rearmed { get; } = [];
 
     public bool IsEmpty => Firings.Count == 0 && Rearmed.Count == 0;
@@ -40,6 +46,8 @@ public sealed class AlertEngine
     private readonly Dictionary<(string Exchange, string Symbol), MarketBook> _markets = [];
     private readonly Dictionary<(string Exchange, string Symbol, string Interval), Dictionary<string, IndicatorGroup>> _indicators = [];
     private readonly Dictionary<Guid, Placement> _index = [];
+    private Dictionary<(string Exchange, string Symbol), MarketMemory> _recalledMarkets = [];
+    private Dictionary<(string Exchange, string Symbol, string Interval), DateTimeOffset> _recalledSeries = [];
     private long _seq;
 
     public int Count => _index.Count;
@@ -48,6 +56,36 @@ public sealed class AlertEngine
 
     /// <summary>Past prices held for percent-change rules, over all markets and windows (bounded per market and window).</summary>
     public int RememberedPrices => _markets.Values.Sum(m => m.RememberedPrices);
+
+    /// <summary>What this engine knows of its markets that a replay from its checkpoint could not rebuild (<see cref="EngineMemory"/>).</summary>
+    public EngineMemory Remember() => new(
+        [.. _markets.Values.Select(m => m.Remember())],
+        [.. _indicators.SelectMany(i => i.Value.Values.Select(g => g.LastBar).OfType<DateTimeOffset>().Order().Take(1)
+            .Select(last => new SeriesMemory(i.Key.Exchange, i.Key.Symbol, i.Key.Interval, last)))]);
+
+    /// <summary>
+    /// A previous owner's memory, for the rules added next: their markets' books start from it. Call before loading
+    /// the rules and <see cref="ForgetRecalled"/> before evaluating live data (from then on the memory is stale).
+    /// </summary>
+    public void Recall(EngineMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        _recalledMarkets = memory.Markets.ToDictionary(m => (m.Exchange, m.Symbol));
+        _recalledSeries = memory.Series.ToDictionary(s => (s.Exchange, s.Symbol, s.Interval), s => s.LastBar);
+    }
+
+    public void ForgetRecalled()
+    {
+        _recalledMarkets = [];
+        _recalledSeries = [];
+    }
+
+    /// <summary>The last closed kline the previous owner fed the rule's indicator series: warm up to there, replay the rest.</summary>
+    public DateTimeOffset? RecalledLastBar(AlertRule rule)
+    {
+        ArgumentNullException.ThrowIfNull(rule);
+        return rule.Condition.Indicator is { } spec && _recalledSeries.TryGetValue((rule.Exchange, rule.Symbol, spec.Interval), out var last) ? last : null;
+    }
 
     /// <summary>
     /// True when adding <paramref name="rule"/> would create a new indicator group, which then needs warm-up bars;
@@ -196,7 +234,7 @@ public sealed class AlertEngine
             rule.Done = true;
         }
 
-        sink.Firings.Add(new Firing(rule, time, price, value, message));
+        sink.Firings.Add(new Firing(rule, time, price, value, message, sink.Trigger));
     }
 
     /// <summary>Name and parameters, case-normalized and sorted: rules asking for the same indicator share one.</summary>
@@ -207,7 +245,7 @@ public sealed class AlertEngine
     {
         if (!_markets.TryGetValue((exchange, symbol), out var market))
         {
-            _markets[(exchange, symbol)] = market = new MarketBook(exchange, symbol);
+            _markets[(exchange, symbol)] = market = new MarketBook(exchange, symbol, _recalledMarkets.GetValueOrDefault((exchange, symbol)));
         }
 
         return market;
@@ -220,6 +258,8 @@ public sealed class AlertEngine
     {
         private readonly Dictionary<string, LevelBook> _books = new(StringComparer.Ordinal);
         private DateTimeOffset? _lastBar;
+
+        public DateTimeOffset? LastBar => _lastBar;
 
         public bool IsEmpty => _books.Values.All(b => b.Count == 0);
 

@@ -100,6 +100,11 @@ internal sealed class BucketedPriceWindow
         Count++;
     }
 
+    /// <summary>The buckets held, oldest first, as (time of their last trade, its price): adding them again to an empty
+    /// window of the same length rebuilds this one.</summary>
+    public IReadOnlyList<PricePoint> Export() =>
+        [.. Enumerable.Range(0, Count).Select(i => At(i)).Select(b => new PricePoint(b.LastTicks, b.Price))];
+
     private Bucket At(int offset) => _ring[(_head + offset) % Capacity];
 
     /// <summary>Bucket <c>k</c> holds the times in ((k − 1) · step, k · step]; this is its k for a time.</summary>

@@ -12,10 +12,15 @@ internal sealed class MarketBook
 {
     private readonly Dictionary<TimeSpan, (LevelBook Book, BucketedPriceWindow Prices)> _percent = [];
 
-    public MarketBook(string exchange, string symbol)
+    private readonly MarketMemory? _recalled;
+
+    /// <param name="recalled">What a previous owner remembered of this market: the books created here start from it.</param>
+    public MarketBook(string exchange, string symbol, MarketMemory? recalled = null)
     {
+        _recalled = recalled;
         Price = new LevelBook(inclusiveTrigger: false, (entry, _, price) => (
             LevelBook.Invariant($"{symbol} on {exchange} {LevelBook.Verb(entry)} {entry.Threshold}: traded at {price}"), null));
+        Price.LastValue = recalled?.LastPrice;
         Exchange = exchange;
         Symbol = symbol;
     }
@@ -37,7 +42,17 @@ internal sealed class MarketBook
             var book = new LevelBook(inclusiveTrigger: true, (entry, change, price) => (
                 LevelBook.Invariant($"{Symbol} on {Exchange} changed {Math.Round(change, 4):+0.####;-0.####;0}% over {window} (threshold {entry.Threshold}%): traded at {price}"),
                 Math.Round(change, 8)));
-            _percent[window] = percent = (book, new BucketedPriceWindow(window));
+            var prices = new BucketedPriceWindow(window);
+            if (_recalled?.Windows.FirstOrDefault(w => w.WindowTicks == window.Ticks) is { } memory)
+            {
+                book.LastValue = memory.LastChange;
+                foreach (var point in memory.Prices)
+                {
+                    prices.Add(new DateTimeOffset(point.Ticks, TimeSpan.Zero), point.Price);
+                }
+            }
+
+            _percent[window] = percent = (book, prices);
         }
 
         return percent.Book;
@@ -45,6 +60,9 @@ internal sealed class MarketBook
 
     /// <summary>Price samples held for the percent-change windows (bounded: see <see cref="BucketedPriceWindow"/>).</summary>
     public int RememberedPrices => _percent.Values.Sum(p => p.Prices.Count);
+
+    public MarketMemory Remember() => new(Exchange, Symbol, Price.LastValue,
+        [.. _percent.Select(p => new WindowMemory(p.Key.Ticks, p.Value.Book.LastValue, p.Value.Prices.Export()))]);
 
     public void DropPercentIfEmpty(TimeSpan window)
     {

@@ -73,5 +73,8 @@ public sealed class AlertRule
     public bool CooldownElapsed(DateTimeOffset now) => LastFired is not { } last || now - last >= Cooldown;
 }
 
-/// <summary>A rule that fired, at the time of the trade or kline that made it fire.</summary>
-public sealed record Firing(AlertRule Rule, DateTimeOffset Time, decimal Price, decimal? Value, string Message);
+/// <summary>
+/// A rule that fired, at the time of the trade or kline that made it fire; <paramref name="Trigger"/> names that trade
+/// or kline (<see cref="Evaluation.Triggers"/>), so the firing's id is the same whoever evaluates it again.
+/// </summary>
+public sealed record Firing(AlertRule Rule, DateTimeOffset Time, decimal Price, decimal? Value, string Message, string Trigger = "");

@@ -1,6 +1,6 @@
 using QuantTrader.ServiceDefaults.Queries;
 using Microsoft.Extensions.Options;
-using QuantTrader.Alert.Runtime;
+using QuantTrader.Alert.Partitioning;
 using QuantTrader.Alert.Webhooks;
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Problems;
@@ -24,7 +24,7 @@ public static class AlertsApi
     }
 
     private static async Task<IResult> CreateAsync(
-        CreateAlertRequest request, HttpContext http, RuleStore store, AlertRuntime runtime, IOptions<WebhookOptions> webhookOptions, CancellationToken ct)
+        CreateAlertRequest request, HttpContext http, RuleStore store, RuleAnnouncements announcements, IOptions<WebhookOptions> webhookOptions, CancellationToken ct)
     {
         var caller = http.GetCaller();
         var exchange = request.Exchange?.ToLowerInvariant();
@@ -77,7 +77,8 @@ public static class AlertsApi
             return ProblemResults.PlanLimit("alerts", $"Your {caller.Plan} plan allows {caller.Limits.Alerts} alert rules; delete one or upgrade.");
         }
 
-        await runtime.AddAsync(rule, ct);
+        // The owner of the rule's market (any replica, this one or another) evaluates it from when it answers.
+        await announcements.AnnounceAsync(rule, ct);
         var secret = rule.WebhookUrl is null ? null : await store.SecretAsync(caller.UserId, ct);
         var view = new AlertView(rule.Id, rule.Exchange, rule.Symbol, condition, rule.WebhookUrl, repeat, cooldown, "active", true, null, DateTimeOffset.UtcNow, secret);
         return TypedResults.Created($"/api/v1/alerts/{rule.Id}", view);
@@ -86,14 +87,14 @@ public static class AlertsApi
     private static async Task<IResult> ListAsync(HttpContext http, RuleStore store, CancellationToken ct)
         => TypedResults.Ok(await store.ListAsync(http.GetCaller().UserId, ct));
 
-    private static async Task<IResult> DeleteAsync(Guid id, HttpContext http, RuleStore store, AlertRuntime runtime, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(Guid id, HttpContext http, RuleStore store, RuleAnnouncements announcements, CancellationToken ct)
     {
-        if (!await store.DeleteAsync(http.GetCaller().UserId, id, ct))
+        if (await store.DeleteAsync(http.GetCaller().UserId, id, ct) is not { } deleted)
         {
             return ProblemResults.NotFound("The alert");
         }
 
-        runtime.Remove(id);
+        await announcements.AnnounceAsync(deleted, ct);
         return TypedResults.NoContent();
     }
 

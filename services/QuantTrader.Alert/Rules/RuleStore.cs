@@ -2,10 +2,11 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using QuantTrader.Contracts.Messaging;
 
 namespace QuantTrader.Alert.Rules;
 
-/// <summary>Alert rules, webhook secrets and firings in PostgreSQL (migration 0301).</summary>
+/// <summary>Alert rules, webhook secrets and firings in PostgreSQL (migrations 0301, 0304).</summary>
 public sealed class RuleStore(NpgsqlDataSource dataSource)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -14,6 +15,19 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
     {
         Created,
         PlanLimit,
+    }
+
+    /// <summary>What recording a firing found.</summary>
+    public enum RecordOutcome
+    {
+        /// <summary>Recorded now, or earlier by this same step but not yet published: publish it and send its webhook.</summary>
+        ToPublish,
+
+        /// <summary>Recorded and published before (a replayed step): nothing more to do, no second webhook.</summary>
+        AlreadyPublished,
+
+        /// <summary>The rule is gone or a <c>once</c> rule that already fired: nothing is recorded.</summary>
+        RuleInactive,
     }
 
     /// <summary>Inserts the rule unless the user already has <paramref name="maxRules"/> (checked under a per-user lock).</summary>
@@ -37,8 +51,8 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         }
 
         await using (var insert = new NpgsqlCommand("""
-            INSERT INTO alert_rules (id, user_id, exchange, symbol, condition, webhook_url, repeat, cooldown_seconds)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            INSERT INTO alert_rules (id, user_id, exchange, symbol, condition, webhook_url, repeat, cooldown_seconds, market_partition)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             """, connection, tx))
         {
             insert.Parameters.Add(new() { Value = rule.Id });
@@ -49,6 +63,7 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
             insert.Parameters.Add(new() { Value = (object?)rule.WebhookUrl ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             insert.Parameters.Add(new() { Value = RuleValidation.RepeatName(rule.Repeat) });
             insert.Parameters.Add(new() { Value = (int)rule.Cooldown.TotalSeconds });
+            insert.Parameters.Add(new() { Value = (short)Partitions.OfMarket(rule.Exchange, rule.Symbol) });
             await insert.ExecuteNonQueryAsync(ct);
         }
 
@@ -76,54 +91,73 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         return [.. (await ReadRulesAsync(command, ct)).Select(r => r.View)];
     }
 
-    public async Task<bool> DeleteAsync(Guid userId, Guid id, CancellationToken ct)
+    /// <summary>Deletes one of the user's rules; returns the market it was on (to tell its owner), null when there was none.</summary>
+    public async Task<(Guid Id, string Exchange, string Symbol)?> DeleteAsync(Guid userId, Guid id, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("DELETE FROM alert_rules WHERE id = $1 AND user_id = $2");
+        await using var command = dataSource.CreateCommand("DELETE FROM alert_rules WHERE id = $1 AND user_id = $2 RETURNING exchange, symbol");
         command.Parameters.Add(new() { Value = id });
         command.Parameters.Add(new() { Value = userId });
-        return await command.ExecuteNonQueryAsync(ct) == 1;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (id, reader.GetString(0), reader.GetString(1)) : null;
     }
 
-    /// <summary>Every rule that can still fire, for the engine at start-up.</summary>
-    public async Task<IReadOnlyList<(AlertRule Rule, AlertView View)>> LoadActiveAsync(CancellationToken ct)
+    /// <summary>Every rule of a market partition that can still fire, for its owner when it takes the partition.</summary>
+    public async Task<IReadOnlyList<AlertRule>> LoadActiveAsync(int partition, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"{SelectRules} WHERE status = 'active'");
-        return await ReadRulesAsync(command, ct);
+        await using var command = dataSource.CreateCommand($"{SelectRules} WHERE status = 'active' AND market_partition = $1");
+        command.Parameters.Add(new() { Value = (short)partition });
+        return [.. (await ReadRulesAsync(command, ct)).Select(r => r.Rule)];
+    }
+
+    /// <summary>One rule as stored now (any status); null when it was deleted.</summary>
+    public async Task<AlertRule?> LoadAsync(Guid id, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"{SelectRules} WHERE id = $1");
+        command.Parameters.Add(new() { Value = id });
+        return (await ReadRulesAsync(command, ct)).Select(r => r.Rule).FirstOrDefault();
     }
 
     /// <summary>
-    /// Records a firing and the rule's new state in one transaction: a once-rule becomes 'fired', an every-rule
-    /// disarmed. Written before the event is published, so a restart can neither lose the event nor fire again.
+    /// Records a firing and the rule's new state in one statement (one transaction): a once-rule becomes 'fired', an
+    /// every-rule disarmed. Written before the event is published, so a restart can neither lose the event nor fire
+    /// again. Only an active rule fires (a deleted one, or a once-rule that already fired, records nothing), and the
+    /// event id is the row's key: a replayed step (same rule, same trigger, same id) records nothing twice and says
+    /// whether the first one was already published.
     /// </summary>
-    public async Task RecordFiringAsync(Guid eventId, Firing firing, CancellationToken ct)
+    public async Task<RecordOutcome> RecordFiringAsync(Guid eventId, Firing firing, CancellationToken ct)
     {
         var rule = firing.Rule;
-        var batch = dataSource.CreateBatch();
-        var insert = new NpgsqlBatchCommand("""
-            INSERT INTO alert_firings (event_id, alert_id, user_id, exchange, symbol, time, price, value, message, webhook_url)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING
+        // The final SELECT reads the table as it was before this statement: 'published' is the earlier row's flag,
+        // null when there was none.
+        await using var command = dataSource.CreateCommand("""
+            WITH fired AS (
+                UPDATE alert_rules SET status = $11, armed = false, last_fired_at = $6
+                WHERE id = $2 AND status = 'active'
+                RETURNING id),
+            recorded AS (
+                INSERT INTO alert_firings (event_id, alert_id, user_id, exchange, symbol, time, price, value, message, webhook_url)
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM fired
+                ON CONFLICT (event_id) DO NOTHING
+                RETURNING event_id)
+            SELECT EXISTS (SELECT 1 FROM recorded), (SELECT published FROM alert_firings WHERE event_id = $1)
             """);
-        insert.Parameters.Add(new() { Value = eventId });
-        insert.Parameters.Add(new() { Value = rule.Id });
-        insert.Parameters.Add(new() { Value = rule.UserId });
-        insert.Parameters.Add(new() { Value = rule.Exchange });
-        insert.Parameters.Add(new() { Value = rule.Symbol });
-        insert.Parameters.Add(new() { Value = firing.Time });
-        insert.Parameters.Add(new() { Value = firing.Price });
-        insert.Parameters.Add(new() { Value = (object?)firing.Value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Numeric });
-        insert.Parameters.Add(new() { Value = firing.Message });
-        insert.Parameters.Add(new() { Value = (object?)rule.WebhookUrl ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        batch.BatchCommands.Add(insert);
-        var update = new NpgsqlBatchCommand("UPDATE alert_rules SET status = $2, armed = false, last_fired_at = $3 WHERE id = $1");
-        update.Parameters.Add(new() { Value = rule.Id });
-        update.Parameters.Add(new() { Value = rule.Repeat == RepeatMode.Once ? "fired" : "active" });
-        update.Parameters.Add(new() { Value = firing.Time });
-        batch.BatchCommands.Add(update);
-        await using (batch)
-        {
-            // A batch runs in one implicit transaction.
-            await batch.ExecuteNonQueryAsync(ct);
-        }
+        command.Parameters.Add(new() { Value = eventId });
+        command.Parameters.Add(new() { Value = rule.Id });
+        command.Parameters.Add(new() { Value = rule.UserId });
+        command.Parameters.Add(new() { Value = rule.Exchange });
+        command.Parameters.Add(new() { Value = rule.Symbol });
+        command.Parameters.Add(new() { Value = firing.Time });
+        command.Parameters.Add(new() { Value = firing.Price });
+        command.Parameters.Add(new() { Value = (object?)firing.Value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Numeric });
+        command.Parameters.Add(new() { Value = firing.Message });
+        command.Parameters.Add(new() { Value = (object?)rule.WebhookUrl ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = rule.Repeat == RepeatMode.Once ? "fired" : "active" });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return reader.GetBoolean(0) ? RecordOutcome.ToPublish
+            : reader.IsDBNull(1) ? RecordOutcome.RuleInactive
+            : reader.GetBoolean(1) ? RecordOutcome.AlreadyPublished
+            : RecordOutcome.ToPublish;
     }
 
     public async Task SetArmedAsync(IReadOnlyCollection<Guid> ids, CancellationToken ct)
@@ -142,11 +176,12 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
 
     public sealed record StoredFiring(Guid EventId, Guid AlertId, Guid UserId, string Exchange, string Symbol, DateTimeOffset Time, decimal Price, decimal? Value, string Message, string? WebhookUrl);
 
-    /// <summary>Firings recorded but not yet published (the service stopped in between): the outbox.</summary>
-    public async Task<IReadOnlyList<StoredFiring>> UnpublishedAsync(CancellationToken ct)
+    /// <summary>Firings of a partition's markets recorded but not yet published (its owner stopped in between): the outbox.</summary>
+    public async Task<IReadOnlyList<StoredFiring>> UnpublishedAsync(int partition, CancellationToken ct)
     {
+        // Few rows (only what an owner left half-done), found by the partial index; the partition is computed here.
         await using var command = dataSource.CreateCommand($"{SelectFirings} WHERE NOT published ORDER BY created_at");
-        return await ReadFiringsAsync(command, ct);
+        return [.. (await ReadFiringsAsync(command, ct)).Where(f => Partitions.OfMarket(f.Exchange, f.Symbol) == partition)];
     }
 
     public async Task<IReadOnlyList<StoredFiring>> EventsAsync(Guid userId, DateTimeOffset? from, DateTimeOffset? to, int limit, CancellationToken ct)

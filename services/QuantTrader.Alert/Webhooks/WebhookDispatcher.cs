@@ -105,6 +105,32 @@ public sealed class WebhookDispatcher : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Shutdown: lets what is queued or in flight go out for up to <see cref="WebhookOptions.DrainTimeout"/> (the
+    /// partitions, stopped before this, have recorded and queued their last firings), then cancels the rest. Deliveries
+    /// still waiting then — retries in their backoff, destinations whose breaker is open — are lost with the process
+    /// until issue #20's durable outbox.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetUtcNow() + _options.DrainTimeout;
+        while (_time.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested && Busy())
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, CancellationToken.None);
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
+
+    private bool Busy()
+    {
+        lock (_lock)
+        {
+            return _intake.Reader.Count > 0
+                || _destinations.Values.Any(d => d.InFlight > 0 || (d.Queue.Count > 0 && d.Breaker.State != DestinationBreaker.BreakerState.Open));
+        }
+    }
+
     private void Submit(Delivery delivery)
     {
         lock (_lock)

@@ -28,4 +28,11 @@ public sealed class WebhookOptions
 
     /// <summary>Deliveries waiting for one destination; a new one beyond this is dead-lettered at once (memory bound).</summary>
     public int MaxQueuedPerDestination { get; set; } = 1000;
+
+    /// <summary>
+    /// On shutdown, how long deliveries already queued or in flight may still go out before the process stops: a
+    /// rolling update's SIGTERM then loses only deliveries that are waiting to retry or whose destination is slow
+    /// (docs/alerts.md § Replicas). It must fit in the grace period with the partitions' drain.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,3 +1,4 @@
+using QuantTrader.Contracts.Messaging;
 using QuantTrader.Contracts.Trading;
 using QuantTrader.Trading.Positions;
 
@@ -15,24 +16,58 @@ public readonly record struct AppliedFill(bool Closes, decimal RealizedPnl, deci
 /// <item>equity = cash + Σ over open positions of quantity × mark, the mark being the market's latest closed 1m kline
 /// close, or the last fill price in that market when no kline has been seen.</item>
 /// </list>
+/// Holds only the users of the partitions this replica owns (<see cref="Adopt"/> when it takes one, <see cref="Forget"/>
+/// when it hands it over), so the equity snapshots it writes are its own users' only.
 /// Thread-safe (one lock: fills are rare next to market data).
 /// </summary>
 public sealed class AccountBook(Marks marks, AnalyticsOptions options)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<Guid, Account> _accounts = [];
-    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes once the ledger has been replayed at start-up.</summary>
-    public Task Loaded => _loaded.Task;
+    /// <summary>
+    /// Takes over a partition's users, rebuilt from their recorded fills in apply order; replaces whatever this
+    /// replica held of them from an earlier ownership (another replica may have applied fills since).
+    /// </summary>
+    public void Adopt(int partition, IEnumerable<FillEvent> ledger)
+    {
+        var rebuilt = new Dictionary<Guid, Account>();
+        foreach (var fill in ledger)
+        {
+            if (!rebuilt.TryGetValue(fill.UserId, out var account))
+            {
+                account = new Account(options.StartingBalance);
+                rebuilt[fill.UserId] = account;
+            }
+            if (account.FillIds.Add(fill.Id))
+            {
+                ApplyTo(account, fill);
+            }
+        }
+        lock (_lock)
+        {
+            ForgetLocked(partition);
+            foreach (var (userId, account) in rebuilt)
+            {
+                _accounts[userId] = account;
+            }
+        }
+    }
 
-    public void MarkLoaded() => _loaded.TrySetResult();
-
-    public bool HasApplied(Guid userId, Guid fillId)
+    /// <summary>Drops a partition's users: another replica owns them now.</summary>
+    public void Forget(int partition)
     {
         lock (_lock)
         {
-            return _accounts.TryGetValue(userId, out var a) && a.FillIds.Contains(fillId);
+            ForgetLocked(partition);
+        }
+    }
+
+    private void ForgetLocked(int partition)
+    {
+        foreach (var userId in _accounts.Keys.Where(id => Partitions.OfUser(id) == partition).ToList())
+        {
+            _accounts.Remove(userId);
         }
     }
 
@@ -50,18 +85,23 @@ public sealed class AccountBook(Marks marks, AnalyticsOptions options)
             {
                 return null;
             }
-            var before = account.Portfolio.GetPosition(fill.Exchange, fill.Symbol).Quantity;
-            var closes = before != 0m && Math.Sign(before) != (fill.Side == OrderSide.Buy ? 1 : -1);
-            var realized = account.Portfolio.Apply(fill);
-            var notional = fill.Price * fill.Quantity;
-            account.Cash += fill.Side == OrderSide.Buy ? -(notional + fill.Fee) : notional - fill.Fee;
-            account.LastFillPrice[Portfolio.Key(fill.Exchange, fill.Symbol)] = fill.Price;
-            if (fill.Time > account.LastFillTime)
-            {
-                account.LastFillTime = fill.Time;
-            }
-            return new AppliedFill(closes, realized, EquityOf(account));
+            return ApplyTo(account, fill);
         }
+    }
+
+    private AppliedFill ApplyTo(Account account, FillEvent fill)
+    {
+        var before = account.Portfolio.GetPosition(fill.Exchange, fill.Symbol).Quantity;
+        var closes = before != 0m && Math.Sign(before) != (fill.Side == OrderSide.Buy ? 1 : -1);
+        var realized = account.Portfolio.Apply(fill);
+        var notional = fill.Price * fill.Quantity;
+        account.Cash += fill.Side == OrderSide.Buy ? -(notional + fill.Fee) : notional - fill.Fee;
+        account.LastFillPrice[Portfolio.Key(fill.Exchange, fill.Symbol)] = fill.Price;
+        if (fill.Time > account.LastFillTime)
+        {
+            account.LastFillTime = fill.Time;
+        }
+        return new AppliedFill(closes, realized, EquityOf(account));
     }
 
     /// <summary>Equity of every user active at <paramref name="now"/> (holding a position or a recent fill).</summary>

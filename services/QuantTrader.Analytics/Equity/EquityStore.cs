@@ -46,34 +46,37 @@ public sealed class EquityStore(NpgsqlDataSource dataSource)
         await tx.CommitAsync(ct);
     }
 
-    /// <summary>The ledger in apply order, to rebuild the accounts at start-up.</summary>
-    public async IAsyncEnumerable<FillEvent> LedgerAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    /// <summary>The ledger of one user partition's users in apply order, to rebuild their accounts when taking it over.</summary>
+    public async Task<List<FillEvent>> LedgerAsync(int partition, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT fill_id, user_id, strategy_id, exchange, symbol, side, price, quantity, fee, time FROM analytics_fills ORDER BY position");
+            "SELECT fill_id, user_id, strategy_id, exchange, symbol, side, price, quantity, fee, time FROM analytics_fills WHERE user_partition = $1 ORDER BY position");
+        command.Parameters.Add(new() { Value = (short)partition });
         await using var reader = await command.ExecuteReaderAsync(ct);
+        var ledger = new List<FillEvent>();
         while (await reader.ReadAsync(ct))
         {
-            yield return new FillEvent(
+            ledger.Add(new FillEvent(
                 reader.GetGuid(0), Guid.Empty, reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetGuid(2),
                 reader.GetString(3), reader.GetString(4), reader.GetString(5) == "buy" ? OrderSide.Buy : OrderSide.Sell,
                 reader.GetDecimal(6), reader.GetDecimal(7), reader.GetDecimal(8), "", Liquidity.Taker, 0,
-                reader.GetFieldValue<DateTimeOffset>(9));
+                reader.GetFieldValue<DateTimeOffset>(9)));
         }
+        return ledger;
     }
 
     /// <summary>The latest closed 1m kline close of each market seen in the last week (marks after a restart).</summary>
     public async Task LoadMarksAsync(Marks marks, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT DISTINCT ON (exchange, symbol) exchange, symbol, close FROM klines
+            SELECT DISTINCT ON (exchange, symbol) exchange, symbol, close, open_time FROM klines
             WHERE interval = '1m' AND closed AND open_time > now() - interval '7 days'
             ORDER BY exchange, symbol, open_time DESC
             """);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            marks.Set(reader.GetString(0), reader.GetString(1), reader.GetDecimal(2));
+            marks.Set(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(3), reader.GetDecimal(2));
         }
     }
 

@@ -4,7 +4,8 @@ namespace QuantTrader.Analytics.Equity;
 
 /// <summary>
 /// Every <see cref="AnalyticsOptions.SnapshotInterval"/>, writes the marked-to-market equity of each active user
-/// at the interval's boundary (so a restart within the same minute overwrites rather than adds a point).
+/// at the interval's boundary (so a restart within the same minute overwrites rather than adds a point). Only the
+/// users of the partitions this replica owns are in the book, so each user's points come from one replica.
 /// </summary>
 public sealed class SnapshotWriter(AccountBook book, EquityStore store, IOptions<AnalyticsOptions> options, TimeProvider time, ILogger<SnapshotWriter> logger)
     : BackgroundService
@@ -14,7 +15,6 @@ public sealed class SnapshotWriter(AccountBook book, EquityStore store, IOptions
         var interval = options.Value.SnapshotInterval;
         try
         {
-            await book.Loaded.WaitAsync(stoppingToken);
             using var timer = new PeriodicTimer(interval, time);
             do
             {

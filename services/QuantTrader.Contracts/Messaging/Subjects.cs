@@ -51,6 +51,14 @@ public static class Subjects
     public static string AlertsFired(Guid userId) => $"alerts.fired.{userId:N}";
     public const string AlertsAll = "alerts.>";
 
+    /// <summary>
+    /// Core NATS request/reply between the alert service's replicas: a rule of this market partition was stored or
+    /// deleted (payload: its id); the partition's owner applies it and answers. Not under <c>alerts.</c>, which the
+    /// ALERTS stream captures (and persistence archives as fired alerts).
+    /// </summary>
+    public static string AlertRulesChanged(int partition) => $"alert.rules.{partition}";
+    public const string AlertRulesChangedAll = "alert.rules.>";
+
     /// <summary>Request/reply, core NATS: no answer within the timeout means reject.</summary>
     public const string RiskCheck = "risk.check";
 

@@ -3,6 +3,7 @@ using System.Text;
 using Polly;
 using Polly.Retry;
 using QuantTrader.Ingestor.Diagnostics;
+using QuantTrader.Ingestor.Markets;
 using QuantTrader.Ingestor.Publishing;
 using QuantTrader.Ingestor.Sequencing;
 using QuantTrader.MarketData.Parsing;
@@ -10,21 +11,24 @@ using QuantTrader.MarketData.Parsing;
 namespace QuantTrader.Ingestor.Connectors;
 
 /// <summary>
-/// What every exchange connector does: one supervised connection per shard of subscriptions, reconnecting with
+/// What every exchange connector does for the markets it was given (one partition's markets of one exchange,
+/// <see cref="QuantTrader.Ingestor.Markets.MarketFeed"/>): one supervised connection per shard of subscriptions, reconnecting with
 /// exponential backoff and jitter (Polly), a watchdog that drops a connection that went quiet, a hand-over that opens
 /// the successor before retiring a connection (the 24 h cut-off, OKX's upgrade notice), and the handling of parse
 /// results: trades to the pipeline, bad input counted and logged once per kind with the raw text, exchange errors
 /// logged and counted. The protocol specifics live in the subclasses.
 /// </summary>
-public abstract class ExchangeConnector : BackgroundService
+public abstract class ExchangeConnector
 {
     private readonly ConcurrentDictionary<RejectKind, bool> _loggedRejects = new();
+    private readonly ConcurrentDictionary<int, Task> _receiving = new();
     private readonly ResiliencePipeline _connectRetry;
     private int _connectionNumber;
     private CancellationToken _stopping;
 
     protected ExchangeConnector(
         string exchange,
+        IReadOnlyList<Market> markets,
         MarketDataOptions.ExchangeOptions options,
         TradePipeline pipeline,
         IngestorMetrics metrics,
@@ -32,6 +36,7 @@ public abstract class ExchangeConnector : BackgroundService
         TimeProvider time)
     {
         Exchange = exchange;
+        Markets = markets;
         Options = options;
         Pipeline = pipeline;
         Metrics = metrics;
@@ -57,6 +62,9 @@ public abstract class ExchangeConnector : BackgroundService
     }
 
     public string Exchange { get; }
+
+    /// <summary>The markets this connector subscribes to (all of one exchange, all of one partition).</summary>
+    public IReadOnlyList<Market> Markets { get; }
 
     protected MarketDataOptions.ExchangeOptions Options { get; }
 
@@ -98,24 +106,22 @@ public abstract class ExchangeConnector : BackgroundService
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Receives until <paramref name="stopReceiving"/> is cancelled, then closes the connections and returns once no
+    /// connection hands the pipeline anything more (what was received is then the pipeline's to publish).
+    /// </summary>
+    public async Task RunAsync(CancellationToken stopReceiving)
     {
-        if (!Options.Enabled)
-        {
-            Logger.LogInformation("{Exchange} is disabled by configuration", Exchange);
-            return;
-        }
-
         var uris = ConnectionUris();
         if (uris.Count == 0)
         {
-            Logger.LogWarning("{Exchange}: no symbols configured, nothing to ingest", Exchange);
             return;
         }
 
-        _stopping = stoppingToken;
-        var pipeline = Pipeline.RunAsync(stoppingToken);
-        await Task.WhenAll(uris.Select(uri => SuperviseAsync(uri, stoppingToken)).Append(pipeline));
+        _stopping = stopReceiving;
+        await Task.WhenAll(uris.Select(uri => SuperviseAsync(uri, stopReceiving)));
+        // The receive loops of disposed connections end at once; waiting for them means no trade is written after this.
+        await Task.WhenAll(_receiving.Values).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private async Task SuperviseAsync(Uri uri, CancellationToken ct)
@@ -170,6 +176,12 @@ public abstract class ExchangeConnector : BackgroundService
         {
             if (current is not null)
             {
+                if (ct.IsCancellationRequested)
+                {
+                    // Leaving on purpose (hand-over, shutdown): say so to the exchange rather than vanish.
+                    await current.CloseAsync("stopping: markets handed over or shutting down");
+                }
+
                 await current.DisposeAsync();
             }
         }
@@ -196,7 +208,10 @@ public abstract class ExchangeConnector : BackgroundService
             return c;
         }, ct);
 
-        _ = connection.ReceiveAsync(OnMessageAsync, ct);
+        var receiving = connection.ReceiveAsync(OnMessageAsync, ct);
+        _receiving[connection.Number] = receiving;
+        _ = receiving.ContinueWith(_ => _receiving.TryRemove(connection.Number, out Task? _), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _ = WatchAsync(connection, ct);
         return connection;
     }

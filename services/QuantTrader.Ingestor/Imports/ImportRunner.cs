@@ -9,7 +9,13 @@ using QuantTrader.Ingestor.Publishing;
 
 namespace QuantTrader.Ingestor.Imports;
 
-public sealed record ImportJob(Guid Id, Guid UserId, string Exchange, string Symbol, string Format, string FilePath);
+/// <summary>
+/// An import waiting for or in its run. <paramref name="Slot"/> (the user's import slot, holding the import's lock) and
+/// <paramref name="Upload"/> (the claim on the uploaded file) are given back when it ends; a job started without
+/// them (a runner driven directly) simply has none.
+/// </summary>
+public sealed record ImportJob(Guid Id, Guid UserId, string Exchange, string Symbol, string Format, string FilePath,
+    ImportSlot? Slot = null, IDisposable? Upload = null);
 
 /// <summary>
 /// Runs imports one after another in the background. The upload was streamed to a temporary file, and is read here
@@ -23,17 +29,27 @@ public sealed record ImportJob(Guid Id, Guid UserId, string Exchange, string Sym
 /// <see cref="ImportOptions.DatabasePatience"/>; the failure itself is recorded once the database is back. The upload
 /// file and the user's import slot are given back on every path.
 /// </para>
+/// <para>
+/// Each replica runs the imports it received. Imports of a replica that stopped or died are marked failed by any
+/// other (or by the next start): at start, and then every <see cref="SweepInterval"/> for imports unchanged for
+/// <see cref="SweepQuietFor"/> whose lock no live replica holds (<see cref="ImportStore.FailInterruptedAsync"/>).
+/// </para>
 /// </summary>
 public sealed class ImportRunner(
     ImportStore store,
     TradePublisher publisher,
     ImportUploads uploads,
-    ImportSlots slots,
     IOptions<ImportOptions> options,
     TimeProvider time,
     ILogger<ImportRunner> logger) : BackgroundService
 {
     private const int BatchSize = 1000;
+
+    /// <summary>How often a replica looks for imports another replica left behind.</summary>
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Imports changed more recently than this are not swept (a runner driven without a slot holds no lock).</summary>
+    public static readonly TimeSpan SweepQuietFor = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly Channel<ImportJob> _queue = Channel.CreateUnbounded<ImportJob>(new UnboundedChannelOptions { SingleReader = true });
@@ -71,21 +87,50 @@ public sealed class ImportRunner(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Imports of the previous run lost their upload: say so, as soon as the database answers.
+        // Imports of a previous run lost their upload: say so, as soon as the database answers.
         try
         {
             await WhenReachableAsync("mark the previous run's imports failed",
-                ct => store.FailInterruptedAsync([.. _ours.Keys], ct), TimeSpan.MaxValue, stoppingToken);
+                ct => store.FailInterruptedAsync([.. _ours.Keys], TimeSpan.Zero, ct), TimeSpan.MaxValue, stoppingToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Not transient (schema, permissions): imports still run; the stale rows stay until the next start.
+            // Not transient (schema, permissions): imports still run; the stale rows stay until the next sweep.
             logger.LogError(ex, "Could not mark the previous run's imports as failed");
         }
 
+        var sweeping = SweepAsync(stoppingToken);
         await foreach (var job in _queue.Reader.ReadAllAsync(stoppingToken))
         {
             await RunOneAsync(job, stoppingToken);
+        }
+
+        await sweeping;
+    }
+
+    /// <summary>Imports of other replicas that stopped or died while running them: failed, naming why.</summary>
+    private async Task SweepAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(SweepInterval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    if (await store.FailInterruptedAsync([.. _ours.Keys], SweepQuietFor, stoppingToken) is > 0 and var failed)
+                    {
+                        logger.LogWarning("{Count} imports of an ingestor replica that is gone were marked failed", failed);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning("Looking for imports left by a stopped replica failed ({Error}); trying again in {Interval}", ex.Message, SweepInterval);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
         }
     }
 
@@ -113,7 +158,12 @@ public sealed class ImportRunner(
             // The work is over: the file and the user's slot go back before the status says so, so a client that sees
             // "completed" can start its next import at once.
             uploads.Delete(job.FilePath);
-            slots.Release(job.UserId);
+            job.Upload?.Dispose();
+            if (job.Slot is { } slot)
+            {
+                await slot.DisposeAsync();
+            }
+
             _ours.TryRemove(job.Id, out _);
         }
 

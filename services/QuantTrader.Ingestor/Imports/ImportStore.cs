@@ -54,18 +54,29 @@ public sealed class ImportStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Imports that were queued or running when the service stopped: their upload is gone, say so. The imports of this
-    /// run (<paramref name="ours"/>) are left alone.
+    /// The advisory lock key of an import (two ints: the id's hash, -1; slots use the user's hash and 0, 1, …): held by
+    /// the <see cref="ImportSlot"/> of whichever replica is importing it.
     /// </summary>
-    public async Task FailInterruptedAsync(Guid[] ours, CancellationToken ct)
+    internal static string ImportLockSql(string id) => $"hashtext({id}::text), -1";
+
+    /// <summary>
+    /// Imports queued or running on a replica that is gone (crashed, or stopped before they finished): their upload is
+    /// gone with it, say so. An import whose lock a live replica holds is left alone, as are this replica's own
+    /// (<paramref name="ours"/>) and, with <paramref name="quietFor"/>, imports that changed within that time (an
+    /// import taken over without a slot, by a runner driven directly, has no lock).
+    /// </summary>
+    public async Task<int> FailInterruptedAsync(Guid[] ours, TimeSpan quietFor, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand("""
+        // pg_try_advisory_xact_lock fails while the import's replica holds its session lock, and is given back at commit.
+        await using var cmd = db.CreateCommand($"""
             UPDATE market_imports SET status = 'failed', updated_at = now(),
-                   first_error = coalesce(first_error, 'interrupted: the ingestor restarted before the import finished; upload the file again')
-            WHERE status IN ('queued', 'running') AND NOT (id = ANY($1))
+                   first_error = coalesce(first_error, 'interrupted: the ingestor that received it stopped before the import finished; upload the file again')
+            WHERE status IN ('queued', 'running') AND NOT (id = ANY($1)) AND updated_at <= now() - $2::interval
+              AND pg_try_advisory_xact_lock({ImportLockSql("id")})
             """);
         cmd.Parameters.Add(new() { Value = ours });
-        await cmd.ExecuteNonQueryAsync(ct);
+        cmd.Parameters.Add(new() { Value = quietFor });
+        return await cmd.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Stores closed klines; a kline already stored (same market, interval and open time) is left as it is.</summary>

@@ -6,8 +6,11 @@ using QuantTrader.ServiceDefaults.Problems;
 
 namespace QuantTrader.Ingestor.Imports;
 
-/// <summary>An upload on disk, ready to import, or the answer that refused it (the file is then gone).</summary>
-public sealed record ReceivedUpload(string? Path, long Bytes, IResult? Refusal);
+/// <summary>
+/// An upload on disk, ready to import, with the claim that keeps other replicas' start-up sweeps off it until it is
+/// disposed; or the answer that refused it (the file is then gone).
+/// </summary>
+public sealed record ReceivedUpload(string? Path, long Bytes, IResult? Refusal, IDisposable? Claim = null);
 
 /// <summary>
 /// Streams an upload to a file in <see cref="ImportOptions.TempDirectory"/>, and while it streams: counts its bytes
@@ -15,6 +18,11 @@ public sealed record ReceivedUpload(string? Path, long Bytes, IResult? Refusal);
 /// not after it) and reads its lines, refusing the whole upload at the first row whose time is outside
 /// [2009-01-01, now + 1 min] (400 naming the line) or a line longer than <see cref="MaxLineBytes"/>. Whatever ends
 /// the upload early — a refusal, the client going away, a failure — removes the file.
+/// <para>
+/// Replicas on one machine share the folder. An upload is therefore claimed from its first byte until its import
+/// ended by an open handle with a shared lock (on Unix .NET takes <c>flock</c> for <see cref="FileShare"/>), and the
+/// start-up sweep removes only files it can lock exclusively: those whose process is gone.
+/// </para>
 /// </summary>
 public sealed class ImportUploads(ImportQuota quota, IOptions<ImportOptions> options, TimeProvider time, ILogger<ImportUploads> logger)
 {
@@ -49,11 +57,14 @@ public sealed class ImportUploads(ImportQuota quota, IOptions<ImportOptions> opt
         var path = Path.Combine(Directory, $"import-{Guid.NewGuid():N}.csv");
         long total = 0, reserved = 0;
         var keep = false;
+        FileStream? claim = null;
         try
         {
             var lines = new LineCheck(format, exchange, symbol, time.GetUtcNow());
-            await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+            // FileShare.Read: a shared lock, like the claim taken below, which must be able to join it.
+            await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 81920, useAsync: true))
             {
+                claim = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                 var buffer = new byte[81920];
                 int read;
                 while ((read = await context.Request.Body.ReadAsync(buffer, ct)) > 0)
@@ -96,13 +107,14 @@ public sealed class ImportUploads(ImportQuota quota, IOptions<ImportOptions> opt
             }
 
             keep = true;
-            return new ReceivedUpload(path, total, null);
+            return new ReceivedUpload(path, total, null, claim);
         }
         finally
         {
             if (!keep)
             {
                 Delete(path);
+                claim?.Dispose();
             }
 
             if (reserved > total)
@@ -133,7 +145,10 @@ public sealed class ImportUploads(ImportQuota quota, IOptions<ImportOptions> opt
         }
     }
 
-    /// <summary>Every file left in the folder: at start they are uploads of a run that ended, and nobody will import them.</summary>
+    /// <summary>
+    /// Every file in the folder that no running process claims: uploads of a run that ended, which nobody will import.
+    /// Another replica's uploads in progress are claimed, and stay.
+    /// </summary>
     public void Sweep()
     {
         if (!System.IO.Directory.Exists(Directory))
@@ -144,6 +159,19 @@ public sealed class ImportUploads(ImportQuota quota, IOptions<ImportOptions> opt
         var removed = 0;
         foreach (var file in System.IO.Directory.EnumerateFiles(Directory))
         {
+            try
+            {
+                using var exclusive = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.None);
+            }
+            catch (IOException) when (File.Exists(file))
+            {
+                continue; // claimed: an upload or an import of a live replica
+            }
+            catch (FileNotFoundException)
+            {
+                continue;
+            }
+
             Delete(file);
             removed++;
         }

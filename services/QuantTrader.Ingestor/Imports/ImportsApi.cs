@@ -96,26 +96,29 @@ public static class ImportsApi
             }
         }
 
-        if (!slots.TryTake(caller.UserId, caller.Limits.ConcurrentImports))
-        {
-            context.Response.Headers.RetryAfter = "10";
-            return ProblemResults.Problem(StatusCodes.Status429TooManyRequests, "plan-limit", "Your plan's limit is reached.",
-                $"Your plan allows {caller.Limits.ConcurrentImports} import(s) at a time (ConcurrentImports); wait until one has completed or failed.",
-                new Dictionary<string, object?> { ["limit"] = nameof(PlanLimits.ConcurrentImports) });
-        }
-
         var handedOver = false;
-        string? path = null;
+        ImportSlot? slot = null;
+        ReceivedUpload? upload = null;
         try
         {
+            // Held across replicas (PostgreSQL): a user's uploads may reach any replica.
+            slot = await slots.TryTakeAsync(caller.UserId, caller.Limits.ConcurrentImports, ct);
+            if (slot is null)
+            {
+                context.Response.Headers.RetryAfter = "10";
+                return ProblemResults.Problem(StatusCodes.Status429TooManyRequests, "plan-limit", "Your plan's limit is reached.",
+                    $"Your plan allows {caller.Limits.ConcurrentImports} import(s) at a time (ConcurrentImports); wait until one has completed or failed.",
+                    new Dictionary<string, object?> { ["limit"] = nameof(PlanLimits.ConcurrentImports) });
+            }
+
             // Streamed to disk, counted against the daily quota and time-checked as it arrives: the import runs after the response.
-            var upload = await uploads.ReceiveAsync(context, caller.UserId, caller.Limits, format, exchange, symbol, ct);
+            upload = await uploads.ReceiveAsync(context, caller.UserId, caller.Limits, format, exchange, symbol, ct);
             if (upload.Refusal is { } refusal)
             {
                 return refusal;
             }
 
-            path = upload.Path!;
+            var path = upload.Path!;
             if (register)
             {
                 try
@@ -130,8 +133,10 @@ public static class ImportsApi
             }
 
             var id = Guid.CreateVersion7();
+            // Locked before the row exists: no replica's sweep can take a queued import for one whose replica is gone.
+            await slot.HoldImportAsync(id, ct);
             await store.CreateAsync(id, caller.UserId, exchange, symbol, format, ct);
-            runner.Enqueue(new ImportJob(id, caller.UserId, exchange, symbol, format, path));
+            runner.Enqueue(new ImportJob(id, caller.UserId, exchange, symbol, format, path, slot, upload.Claim));
             handedOver = true;
             logger.LogInformation("Import {ImportId} queued: {Format} {Exchange} {Symbol}, {Bytes} bytes", id, format, exchange, symbol, upload.Bytes);
             return Results.Accepted($"/api/v1/imports/{id}", new { importId = id });
@@ -149,12 +154,16 @@ public static class ImportsApi
             {
                 // Refused, failed or the client went away: the upload and the slot are given back here; after the
                 // hand-over they are the runner's.
-                if (path is not null)
+                if (upload?.Path is { } path)
                 {
                     uploads.Delete(path);
                 }
 
-                slots.Release(caller.UserId);
+                upload?.Claim?.Dispose();
+                if (slot is not null)
+                {
+                    await slot.DisposeAsync();
+                }
             }
         }
     }

@@ -3,18 +3,20 @@ using Microsoft.Extensions.Options;
 using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Messaging;
 using QuantTrader.Ingestor.Backfill;
-using QuantTrader.Ingestor.Connectors.Binance;
-using QuantTrader.Ingestor.Connectors.Okx;
 using QuantTrader.Ingestor.Diagnostics;
 using QuantTrader.Ingestor.Publishing;
 using QuantTrader.MarketData.Normalization;
 using QuantTrader.MarketData.Parsing;
 using QuantTrader.ServiceDefaults.Messaging;
+using QuantTrader.ServiceDefaults.Partitioning;
 
 namespace QuantTrader.Ingestor.Markets;
 
 public static class IngestionSetup
 {
+    /// <summary>The name its partition leases go by (<c>LEASES_INGESTOR</c>).</summary>
+    public const string ServiceName = "ingestor";
+
     /// <summary>The live feed: symbol table, exchange connectors, gap backfill and JetStream publishing.</summary>
     public static IHostApplicationBuilder AddMarketIngestion(this IHostApplicationBuilder builder)
     {
@@ -36,10 +38,13 @@ public static class IngestionSetup
         services.AddSingleton<ITradeBackfill>(sp => sp.GetRequiredService<BinanceBackfill>());
         services.AddSingleton<ITradeBackfill>(sp => sp.GetRequiredService<OkxBackfill>());
 
-        // Order matters: the stream and the symbol table are ready before any connector starts.
+        services.AddSingleton<MarketFeeds>();
+        services.AddSingleton<MarketOwners>();
+
+        // Order matters: the stream and the symbol table are ready before any partition is claimed. Each replica
+        // connects the markets of the partitions it owns (docs/architecture.md, "Ingestor replicas").
         services.AddHostedService<IngestionStartup>();
-        services.AddHostedService<BinanceConnector>();
-        services.AddHostedService<OkxConnector>();
+        builder.AddPartitionedWork<MarketPartitionWork>(ServiceName);
         return builder;
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using QuantTrader.Contracts.Messaging;
 using QuantTrader.MarketData.Normalization;
 
 namespace QuantTrader.Ingestor.Markets;
@@ -15,11 +16,19 @@ public sealed record Market(string Exchange, string Symbol, string Base, string 
 /// </summary>
 public sealed class MarketCatalog(SymbolNormalizer symbols, IOptions<MarketDataOptions> options, IHttpClientFactory http, ILogger<MarketCatalog> logger)
 {
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile IReadOnlyList<Market> _markets = [];
 
     public IReadOnlyList<Market> All => _markets;
 
+    /// <summary>Completes once the symbol table is loaded: before that no market is known.</summary>
+    public Task Loaded => _loaded.Task;
+
     public IReadOnlyList<Market> Markets(string exchange) => [.. _markets.Where(m => m.Exchange == exchange)];
+
+    /// <summary>The markets of one partition (<see cref="Partitions.OfMarket"/>): what its owner connects.</summary>
+    public IReadOnlyList<Market> InPartition(int partition) =>
+        [.. _markets.Where(m => Partitions.OfMarket(m.Exchange, m.Symbol) == partition)];
 
     public async Task LoadAsync(CancellationToken ct)
     {
@@ -63,6 +72,7 @@ public sealed class MarketCatalog(SymbolNormalizer symbols, IOptions<MarketDataO
         }
 
         _markets = markets;
+        _loaded.TrySetResult();
     }
 
     private async Task<int> ImportBinanceAsync(string restUrl, List<string> wanted, CancellationToken ct)

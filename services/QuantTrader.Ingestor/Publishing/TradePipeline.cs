@@ -8,9 +8,11 @@ using QuantTrader.MarketData.Normalization;
 namespace QuantTrader.Ingestor.Publishing;
 
 /// <summary>
-/// One exchange's path from its connections to JetStream: every connection writes parsed trades into one channel;
-/// one loop checks id continuity (<see cref="TradeSequencer"/>), fills gaps over REST before publishing the trade
-/// that revealed them, and publishes in batches. A full channel makes the connections wait (back-pressure), never drop.
+/// The path from one exchange's connections for one partition's markets to JetStream: every connection writes parsed
+/// trades into one channel; one loop checks id continuity (<see cref="TradeSequencer"/>), fills gaps over REST before
+/// publishing the trade that revealed them, and publishes in batches. A full channel makes the connections wait
+/// (back-pressure), never drop. A pipeline lives as long as its partition's ownership: the next owner's pipeline
+/// continues each market after the last id MARKET_RAW holds (<see cref="ResumeAsync"/>).
 /// </summary>
 public sealed class TradePipeline(
     string exchange,
@@ -34,6 +36,10 @@ public sealed class TradePipeline(
     public ValueTask WriteAsync(Trade trade, CancellationToken ct) =>
         _input.Writer.TryWrite(trade) ? ValueTask.CompletedTask : _input.Writer.WriteAsync(trade, ct);
 
+    /// <summary>Nothing more will be written: <see cref="RunAsync"/> publishes what it holds and returns.</summary>
+    public void Complete() => _input.Writer.TryComplete();
+
+    /// <summary>Publishes until <see cref="Complete"/> was called and everything written is acknowledged, or <paramref name="ct"/> ends it.</summary>
     public async Task RunAsync(CancellationToken ct)
     {
         var batch = new List<Trade>(MaxBatch);
@@ -79,7 +85,7 @@ public sealed class TradePipeline(
     /// </summary>
     private async Task ResumeAsync(Trade first, CancellationToken ct)
     {
-        if (await publisher.LastPublishedIdAsync(exchange, first.Symbol, ct) is not { } last)
+        if (await LastPublishedIdAsync(first.Symbol, ct) is not { } last)
         {
             return;
         }
@@ -94,6 +100,30 @@ public sealed class TradePipeline(
         logger.LogWarning(
             "{Exchange} {Symbol}: the first live trade id {First} is far below the last one published ({Last}); the exchange's ids started over, so the market continues from the new ids",
             exchange, first.Symbol, first.TradeId, last);
+    }
+
+    /// <summary>
+    /// The last id MARKET_RAW holds for the market, asked until the stream answers: starting a market from its first
+    /// live trade without it would leave the trades between the previous owner's last one and this one unpublished
+    /// and unreported. Only "nothing stored for this market" starts it fresh.
+    /// </summary>
+    private async Task<long?> LastPublishedIdAsync(string symbol, CancellationToken ct)
+    {
+        var delay = TimeSpan.FromMilliseconds(200);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await publisher.LastPublishedIdAsync(exchange, symbol, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning("Could not read the last published trade of {Exchange} {Symbol} (attempt {Attempt}: {Error}); asking again in {Delay}",
+                    exchange, symbol, attempt, ex.Message, delay);
+                await Task.Delay(delay, time, ct);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
     }
 
     private async Task FlushAsync(List<Trade> batch, CancellationToken ct)

@@ -5,7 +5,7 @@ using QuantTrader.MarketData.Normalization;
 
 namespace QuantTrader.Ingestor.Publishing;
 
-/// <summary>Builds the one <see cref="TradePipeline"/> of an exchange with that exchange's REST backfill.</summary>
+/// <summary>Builds a <see cref="TradePipeline"/> for one exchange's markets of one partition, with that exchange's REST backfill.</summary>
 public sealed class TradePipelineFactory(
     IEnumerable<ITradeBackfill> backfills,
     TradePublisher publisher,

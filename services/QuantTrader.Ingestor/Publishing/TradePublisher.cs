@@ -47,8 +47,9 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
         PublishAsync(trades, static t => Subjects.MarketHistory(t.Exchange, t.Symbol), static m => HistoryIdPrefix + TradeMessages.MessageId(m), patience, ct);
 
     /// <summary>
-    /// The id of the newest live trade of a market in MARKET_RAW (of a batch: its last), or null when there is none or
-    /// it cannot be read — the ingestor then starts that market from the first live trade, as on a first start.
+    /// The id of the newest live trade of a market in MARKET_RAW (of a batch: its last), or null when there is none —
+    /// the ingestor then starts that market from the first live trade, as on a first start. Any other failure throws:
+    /// the caller asks again rather than skip what the previous owner did not publish.
     /// </summary>
     public async Task<long?> LastPublishedIdAsync(string exchange, string symbol, CancellationToken ct)
     {
@@ -64,9 +65,10 @@ public sealed class TradePublisher(INatsJSContext js, ILogger<TradePublisher> lo
         {
             return null; // nothing of this market yet (or no stream yet)
         }
-        catch (Exception ex) when (ex is NatsException or JsonException)
+        catch (JsonException ex)
         {
-            logger.LogWarning(ex, "Could not read the last published trade of {Exchange} {Symbol}; starting it from its first live trade", exchange, symbol);
+            // Not a trade message (nothing the ingestor wrote): there is no last id to continue after.
+            logger.LogWarning(ex, "The last message of {Exchange} {Symbol} in MARKET_RAW is not trades; starting it from its first live trade", exchange, symbol);
             return null;
         }
     }

@@ -112,7 +112,7 @@ public static partial class StrategiesApi
             logger.LogInformation("Strategy upload by {UserId} refused: {Errors}", caller.UserId, string.Join(" ", errors));
             return ModuleProblem(errors);
         }
-        using (var trial = StrategySandbox.Create(module, new TrialHost(), parameters, StrategySupervisor.SandboxOptions))
+        using (var trial = StrategySandbox.Create(module, new TrialHost(), parameters, StrategyPartition.SandboxOptions))
         {
             if (trial.Fault is { } fault)
             {
@@ -139,31 +139,30 @@ public static partial class StrategiesApi
         ProblemResults.Problem(StatusCodes.Status400BadRequest, "validation", "The request is invalid.", string.Join(" ", errors),
             new Dictionary<string, object?> { ["field"] = "module", ["errors"] = errors });
 
-    private static async Task<IResult> StartAsync(Guid id, HttpContext http, StrategyStore store, StrategySupervisor supervisor, CancellationToken ct)
+    private static async Task<IResult> StartAsync(Guid id, HttpContext http, StrategyStore store, StrategyCommands commands, CancellationToken ct)
     {
         var strategy = await store.FindAsync(http.GetCaller().UserId, id, ct);
         return strategy is null
             ? ProblemResults.NotFound("The strategy")
-            : TypedResults.Ok(StrategyView.From(await supervisor.StartAsync(strategy, ct)));
+            : TypedResults.Ok(StrategyView.From(await commands.StartAsync(strategy, ct)));
     }
 
-    private static async Task<IResult> StopAsync(Guid id, HttpContext http, StrategyStore store, StrategySupervisor supervisor, CancellationToken ct)
+    private static async Task<IResult> StopAsync(Guid id, HttpContext http, StrategyStore store, StrategyCommands commands, CancellationToken ct)
     {
         var strategy = await store.FindAsync(http.GetCaller().UserId, id, ct);
         return strategy is null
             ? ProblemResults.NotFound("The strategy")
-            : TypedResults.Ok(StrategyView.From(await supervisor.StopAsync(strategy, ct)));
+            : TypedResults.Ok(StrategyView.From(await commands.StopAsync(strategy, ct)));
     }
 
-    private static async Task<IResult> DeleteAsync(Guid id, HttpContext http, StrategyStore store, StrategySupervisor supervisor, CancellationToken ct)
+    private static async Task<IResult> DeleteAsync(Guid id, HttpContext http, StrategyStore store, StrategyCommands commands, CancellationToken ct)
     {
         var userId = http.GetCaller().UserId;
         if (await store.FindAsync(userId, id, ct) is null)
         {
             return ProblemResults.NotFound("The strategy");
         }
-        await supervisor.ForgetAsync(id, ct);
-        await store.DeleteAsync(userId, id, ct);
+        await commands.DeleteAsync(userId, id, ct);
         return TypedResults.NoContent();
     }
 

@@ -11,11 +11,19 @@ using QuantTrader.StrategyRunner.Storage;
 namespace QuantTrader.StrategyRunner.Runner;
 
 /// <summary>
-/// One live strategy: its compiled module, its sandbox (own Wasmtime store), and a durable JetStream consumer
-/// <c>strategy-{id}</c> on its kline subject. Klines are handled one at a time, in stream order; only closed klines
-/// reach the strategy, and one whose open time is not after the last delivered one is skipped (redelivery,
-/// a kline published twice). Every call into the strategy and the I/O it causes run under one gate, so fills and
-/// klines never interleave. A fault is reported to the supervisor and ends this instance only.
+/// One live strategy: its compiled module, its sandbox (own Wasmtime store), and a JetStream consumer on its kline
+/// subject that starts after the strategy's checkpoint (<see cref="StoredStrategy.KlineSequence"/>). Klines are
+/// handled one at a time, in stream order; only closed klines reach the strategy, and one whose open time is not after
+/// the last delivered one is skipped (a kline published twice).
+/// <para>
+/// Each kline is one step: <c>on_kline</c>, then its log lines, its orders (pending, with deterministic clientOrderIds)
+/// and the checkpoint are committed in one transaction, and only then are the orders sent. A crash before the commit
+/// replays the kline to the next owner (nothing of it was recorded); a crash after it does not (the checkpoint moved),
+/// and the next owner sends the step's still-pending orders again under the same ids, which the paper engine
+/// recognises. So each closed kline is seen once and each order placed once, across crashes and hand-overs.
+/// </para>
+/// Every call into the strategy and the I/O it causes run under one gate, so fills and klines never interleave. A
+/// fault is reported to the partition and ends this instance only.
 /// </summary>
 internal sealed class RunningStrategy : IAsyncDisposable
 {
@@ -33,7 +41,9 @@ internal sealed class RunningStrategy : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private DateTimeOffset? _lastOpenTime;
+    private ulong? _checkpoint;
     private Task _loop = Task.CompletedTask;
+    private int _disposed;
 
     private RunningStrategy(StoredStrategy definition, StrategyModule module, StrategySandbox sandbox, LiveStrategyHost host,
         RunnerServices services, Func<RunningStrategy, StrategyFault, Task> onFault)
@@ -45,17 +55,20 @@ internal sealed class RunningStrategy : IAsyncDisposable
         _services = services;
         _onFault = onFault;
         _lastOpenTime = definition.LastKlineOpenTime;
+        _checkpoint = definition.KlineSequence;
     }
 
     public Guid Id => _definition.Id;
 
     public Guid UserId => _definition.UserId;
 
-    public static string ConsumerName(Guid strategyId) => $"strategy-{strategyId:N}";
+    /// <summary>False once the strategy faulted: its fault is being recorded and the instance removed.</summary>
+    public bool IsHealthy => _sandbox.State == StrategyInstanceState.Running;
 
     /// <summary>
-    /// Compiles and initialises the strategy, then subscribes it to its klines. Returns the fault instead when
-    /// the module cannot start (init refused its parameters, trapped, ran out of fuel...).
+    /// Compiles and initialises the strategy, sends the orders of its last step that have no answer recorded, then
+    /// reads its klines from its checkpoint. Returns the fault instead when the module cannot start (init refused its
+    /// parameters, trapped, ran out of fuel...).
     /// </summary>
     public static async Task<(RunningStrategy? Running, StrategyFault? Fault)> StartAsync(
         StoredStrategy definition, byte[] moduleBytes, RunnerServices services,
@@ -82,46 +95,98 @@ internal sealed class RunningStrategy : IAsyncDisposable
                 return (null, fault);
             }
             var running = new RunningStrategy(definition, module, sandbox, host, services, onFault);
-            var consumer = await CreateConsumerAsync(definition, services, ct);
+            // Fails for a market that is no subject (the caller faults it) before anything is sent.
+            var consumer = await running.CreateConsumerAsync(ct);
+            var pending = await services.Store.PendingOrdersAsync(definition.Id, ct);
+            if (pending.Count > 0)
+            {
+                await running.SendAsync(pending, resent: true, ct);
+            }
             running._loop = Task.Run(() => running.ConsumeAsync(consumer), CancellationToken.None);
             return (running, null);
         }
         catch
         {
-            // The database or NATS failed half-way: the supervisor tries again later, so free this attempt's store.
+            // The database or NATS failed half-way: the partition tries again later, so free this attempt's store.
             sandbox?.Dispose();
             module.Dispose();
             throw;
         }
     }
 
-    private static async Task<INatsJSConsumer> CreateConsumerAsync(StoredStrategy definition, RunnerServices services, CancellationToken ct) =>
-        await services.JetStream.CreateOrUpdateConsumerAsync(Streams.MarketKline().Name!, new ConsumerConfig(ConsumerName(definition.Id))
-        {
-            FilterSubject = Subjects.MarketKline(definition.Exchange, definition.Interval, definition.Symbol),
-            // A strategy started now trades from now on; a durable that already exists (a runner restart) resumes
-            // where it stopped, so no closed kline is missed while the runner was down.
-            DeliverPolicy = ConsumerConfigDeliverPolicy.New,
-            AckPolicy = ConsumerConfigAckPolicy.Explicit,
-            AckWait = TimeSpan.FromSeconds(60),
-            // One kline in flight: strict order even when one is redelivered.
-            MaxAckPending = 1,
-        }, ct);
+    public static string ConsumerName(Guid strategyId) => $"strategy-{strategyId:N}";
 
-    private async Task ConsumeAsync(INatsJSConsumer consumer)
+    /// <summary>
+    /// The strategy's kline consumer, created afresh from the checkpoint: the stream sequence after the last committed
+    /// kline step. Without acknowledgements (the checkpoint is in PostgreSQL, committed with the step), in memory, and
+    /// dropped by the server when no owner reads it for a while. Durable by name only because NATS 2.9 applies a
+    /// consumer's single filter subject (NATS.Net's ordered consumer sends the filter_subjects list, which 2.9 ignores);
+    /// only the owner of the strategy's partition ever touches it.
+    /// </summary>
+    private async Task<INatsJSConsumer> CreateConsumerAsync(CancellationToken ct)
+    {
+        var stream = Streams.MarketKline().Name!;
+        var name = ConsumerName(Id);
+        try
+        {
+            // Its start cannot be changed in place; an earlier owner's (or a crashed one's) is replaced.
+            await _services.JetStream.DeleteConsumerAsync(stream, name, ct);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+        }
+        var config = new ConsumerConfig(name)
+        {
+            DurableName = name,
+            FilterSubject = Subjects.MarketKline(_definition.Exchange, _definition.Interval, _definition.Symbol),
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            MemStorage = true,
+            InactiveThreshold = TimeSpan.FromMinutes(5),
+        };
+        if (_checkpoint is { } sequence)
+        {
+            config.DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartSequence;
+            config.OptStartSeq = sequence + 1;
+        }
+        else
+        {
+            // Started before checkpoints were stored (migration 0501): from its last kline, or from when it last changed.
+            config.DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartTime;
+            config.OptStartTime = _definition.LastKlineOpenTime ?? _definition.UpdatedAt;
+        }
+        return await _services.JetStream.CreateOrUpdateConsumerAsync(stream, config, ct);
+    }
+
+    private async Task ConsumeAsync(INatsJSConsumer? consumer)
     {
         var ct = _stopping.Token;
         while (!ct.IsCancellationRequested)
         {
+            // A consumer in the server's memory is gone after a NATS restart: the missing heartbeats (or the server's
+            // 404/409/503) end this read, and the loop creates it again from the checkpoint.
+            using var lost = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var options = new NatsJSConsumeOpts
+            {
+                MaxMsgs = 100,
+                IdleHeartbeat = TimeSpan.FromSeconds(5),
+                Expires = TimeSpan.FromSeconds(30),
+                NotificationHandler = (notification, _) =>
+                {
+                    if (notification is NatsJSTimeoutNotification or NatsJSProtocolNotification { HeaderCode: 404 or 409 or 503 })
+                    {
+                        lost.Cancel();
+                    }
+                    return Task.CompletedTask;
+                },
+            };
             try
             {
-                await foreach (var message in consumer.ConsumeAsync<byte[]>(cancellationToken: ct))
+                consumer ??= await CreateConsumerAsync(ct);
+                await foreach (var message in consumer.ConsumeAsync<byte[]>(opts: options, cancellationToken: lost.Token))
                 {
                     using var activity = NatsTracing.StartProcess(message.Subject, message.Headers);
                     activity?.SetTag("quanttrader.strategy.id", Id);
-                    var done = await HandleKlineAsync(message.Data, ct);
-                    await message.AckAsync(cancellationToken: ct);
-                    if (!done)
+                    if (!await HandleKlineAsync(message.Data, message.Metadata?.Sequence.Stream))
                     {
                         return;
                     }
@@ -131,10 +196,14 @@ internal sealed class RunningStrategy : IAsyncDisposable
             {
                 return;
             }
+            catch (OperationCanceledException) when (lost.IsCancellationRequested)
+            {
+                _services.Logger.LogWarning("Strategy {StrategyId}: its kline consumer is gone; resuming from its checkpoint", Id);
+            }
             catch (Exception ex)
             {
-                // NATS or the database failed under us: the unacknowledged kline comes again after a pause.
-                _services.Logger.LogError(ex, "Strategy {StrategyId}: kline consumer failed; retrying", Id);
+                // NATS or the database failed under us: read again from the last committed step after a pause.
+                _services.Logger.LogError(ex, "Strategy {StrategyId}: kline consumer failed; resuming from its checkpoint", Id);
                 try
                 {
                     await Task.Delay(TimeSpan.FromSeconds(2), ct);
@@ -144,11 +213,12 @@ internal sealed class RunningStrategy : IAsyncDisposable
                     return;
                 }
             }
+            consumer = null;
         }
     }
 
     /// <summary>Returns false once the strategy has faulted (the loop ends).</summary>
-    private async Task<bool> HandleKlineAsync(byte[]? data, CancellationToken ct)
+    private async Task<bool> HandleKlineAsync(byte[]? data, ulong? sequence)
     {
         Kline? kline;
         try
@@ -160,14 +230,15 @@ internal sealed class RunningStrategy : IAsyncDisposable
             _services.Logger.LogWarning(ex, "Strategy {StrategyId}: skipping an unreadable kline", Id);
             return true;
         }
-        // The subject carries open klines too; strategies see closed ones only, each once, in order.
+        // The subject may carry open klines too; strategies see closed ones only, each once, in order.
         if (kline is not { Closed: true } || (_lastOpenTime is { } last && kline.OpenTime <= last))
         {
             return true;
         }
-        var balance = await _services.Balances.ReadAsync(UserId, _definition.Symbol, ct);
+        // A step, once begun, runs to its end even while this instance is being stopped (its I/O has timeouts).
+        var balance = await _services.Balances.ReadAsync(UserId, _definition.Symbol, CancellationToken.None);
 
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(CancellationToken.None);
         try
         {
             if (_sandbox.State != StrategyInstanceState.Running)
@@ -176,10 +247,11 @@ internal sealed class RunningStrategy : IAsyncDisposable
             }
             _host.KnownQuoteBalance = balance;
             var result = _sandbox.OnKline(kline);
-            _lastOpenTime = kline.OpenTime;
             KlinesDelivered.Add(1);
-            await _services.Store.SetLastKlineAsync(Id, kline.OpenTime, ct);
-            await FlushAsync(ct);
+            var openTime = kline.OpenTime;
+            await StepAsync(index => ClientOrderIds.ForKline(Id, openTime, index), openTime, sequence);
+            _lastOpenTime = openTime;
+            _checkpoint = sequence ?? _checkpoint;
             if (result.Status == StrategyCallStatus.Faulted)
             {
                 await _onFault(this, _sandbox.Fault!);
@@ -194,9 +266,9 @@ internal sealed class RunningStrategy : IAsyncDisposable
     }
 
     /// <summary>A fill of one of this strategy's orders, already applied to the stored position.</summary>
-    public async Task DeliverFillAsync(FillEvent fill, AppliedFill applied, CancellationToken ct)
+    public async Task DeliverFillAsync(FillEvent fill, AppliedFill applied)
     {
-        await _gate.WaitAsync(ct);
+        await _gate.WaitAsync(CancellationToken.None);
         try
         {
             _host.Position = applied.Position;
@@ -206,7 +278,7 @@ internal sealed class RunningStrategy : IAsyncDisposable
             }
             _host.RunnerLog($"fill: {Wire(fill.Side)} {fill.Quantity} @ {fill.Price}, fee {fill.Fee} {fill.FeeAsset} (order {fill.OrderId}, handle {applied.Handle}); position {applied.Position}");
             var result = _sandbox.OnFill(new StrategyFill(applied.Handle, fill.Side, fill.Price, fill.Quantity, fill.Fee));
-            await FlushAsync(ct);
+            await StepAsync(index => ClientOrderIds.ForFill(Id, fill.Id, index), null, null);
             if (result.Status == StrategyCallStatus.Faulted)
             {
                 await _onFault(this, _sandbox.Fault!);
@@ -218,53 +290,98 @@ internal sealed class RunningStrategy : IAsyncDisposable
         }
     }
 
-    /// <summary>Submits what the last call queued and stores its log lines.</summary>
-    private async Task FlushAsync(CancellationToken ct)
+    /// <summary>Commits what the last call did (with the kline checkpoint, for a kline), then sends its orders and cancels.</summary>
+    private async Task StepAsync(Func<int, string> clientOrderId, DateTimeOffset? klineOpenTime, ulong? sequence)
     {
         var (orders, cancels, logs) = _host.Drain();
-        await _services.Store.AppendLogsAsync(Id, logs, ct);
-        if (orders.Count > 0)
+        var step = new StrategyStep(logs, [.. orders.Select((o, i) => new StepOrder(o.Handle, o.Request, clientOrderId(i)))],
+            _host.NextHandle, klineOpenTime, klineOpenTime is null ? null : sequence);
+        await CommitAsync(step);
+        await SendAsync(step.Orders, resent: false, CancellationToken.None);
+        if (cancels.Count > 0)
         {
-            await _services.Store.AddOrdersAsync(Id, orders, _host.NextHandle, ct);
+            var outcomes = new List<(DateTimeOffset, string, string)>();
+            foreach (var handle in cancels)
+            {
+                var orderId = await _services.Store.FindOrderIdAsync(Id, handle, CancellationToken.None);
+                var result = orderId is { } oid
+                    ? await _services.Orders.CancelAsync(new CancelOrderRequest(UserId, oid), CancellationToken.None)
+                    : "the engine never accepted this order";
+                outcomes.Add((DateTimeOffset.UtcNow, "runner", $"cancel #{handle}: {result}"));
+            }
+            await _services.Store.AppendLogsAsync(Id, outcomes, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// The step's commit waits out an outage of the database (the sandbox has already taken the call: replaying it to
+    /// this instance would call it twice); when this instance is stopped meanwhile, the step is lost here and the next
+    /// owner replays it from the checkpoint to a fresh instance.
+    /// </summary>
+    private async Task CommitAsync(StrategyStep step)
+    {
+        var backoff = new Backoff();
+        while (true)
+        {
+            try
+            {
+                await _services.Store.CommitStepAsync(Id, step, CancellationToken.None);
+                return;
+            }
+            catch (Exception ex) when (StrategyPartition.IsTransient(ex) && !_stopping.IsCancellationRequested)
+            {
+                _services.Logger.LogWarning(ex, "Strategy {StrategyId}: cannot commit its step yet (database unavailable); retrying in {Delay}", Id, backoff.Next);
+                await backoff.WaitAsync(_stopping.Token);
+            }
+        }
+    }
+
+    /// <summary>Sends committed orders under their clientOrderIds and records each answer.</summary>
+    private async Task SendAsync(IReadOnlyList<StepOrder> orders, bool resent, CancellationToken ct)
+    {
+        if (orders.Count == 0)
+        {
+            return;
         }
         var outcomes = new List<(DateTimeOffset, string, string)>();
         foreach (var order in orders)
         {
             var request = order.Request;
             var submit = new SubmitOrderRequest(UserId, Id, _definition.Exchange, _definition.Symbol, request.Side, request.Type,
-                TimeInForce.Gtc, request.Quantity, request.Price, null, null);
+                TimeInForce.Gtc, request.Quantity, request.Price, null, order.ClientOrderId);
             var outcome = await _services.Orders.SubmitAsync(submit, ct);
             OrdersSubmitted.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Status));
             await _services.Store.SetOrderOutcomeAsync(Id, order.Handle, outcome.OrderId, outcome.Status, outcome.Detail, ct);
             var what = $"order #{order.Handle} {Wire(request.Side)} {Wire(request.Type)} {request.Quantity}{(request.Price is { } p ? $" @ {p}" : "")}";
-            outcomes.Add((DateTimeOffset.UtcNow, "runner", $"{what}: {outcome.Status} — {outcome.Detail}"));
-            _services.Logger.LogInformation("Strategy {StrategyId} of {UserId}: {Order}: {Outcome} ({Detail})", Id, UserId, what, outcome.Status, outcome.Detail);
-        }
-        foreach (var handle in cancels)
-        {
-            var orderId = await _services.Store.FindOrderIdAsync(Id, handle, ct);
-            var result = orderId is { } oid
-                ? await _services.Orders.CancelAsync(new CancelOrderRequest(UserId, oid), ct)
-                : "the engine never accepted this order";
-            outcomes.Add((DateTimeOffset.UtcNow, "runner", $"cancel #{handle}: {result}"));
+            var again = resent ? " (sent again after a restart or hand-over)" : "";
+            outcomes.Add((DateTimeOffset.UtcNow, "runner", $"{what}: {outcome.Status} — {outcome.Detail}{again}"));
+            _services.Logger.LogInformation("Strategy {StrategyId} of {UserId}: {Order}: {Outcome} ({Detail}){Again}", Id, UserId, what, outcome.Status, outcome.Detail, again);
         }
         await _services.Store.AppendLogsAsync(Id, outcomes, ct);
     }
 
     private static string Wire<T>(T value) where T : Enum => JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
 
-    /// <summary>Stops consuming and releases the sandbox. Does not touch the stored status or the durable consumer.</summary>
+    /// <summary>
+    /// Stops reading klines, lets a step in progress finish, and releases the sandbox. Does not touch the stored status:
+    /// the checkpoint is already where the last committed step left it. Safe to call more than once.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _stopping.CancelAsync();
         try
         {
-            await _loop.WaitAsync(TimeSpan.FromSeconds(10));
+            await _loop.WaitAsync(TimeSpan.FromSeconds(20));
         }
         catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
         {
             // Stopping anyway.
         }
+        await _gate.WaitAsync(TimeSpan.FromSeconds(20));
         _sandbox.Dispose();
         _module.Dispose();
         _stopping.Dispose();

@@ -33,7 +33,8 @@ public sealed record StoredStrategy(
     DateTimeOffset? LastKlineOpenTime,
     long NextHandle,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    ulong? KlineSequence);
 
 public sealed record NewStrategy(Guid UserId, string Name, string Exchange, string Symbol, string Interval, string Parameters, byte[] Module, string ModuleFormat);
 
@@ -42,15 +43,30 @@ public sealed record StrategyLogLine(long Id, DateTimeOffset Time, string Source
 /// <summary>An order a strategy placed during one call, with the handle it was given.</summary>
 public sealed record PendingOrder(long Handle, StrategyOrderRequest Request);
 
+/// <summary>An order of a committed step with its deterministic clientOrderId (<see cref="Runner.ClientOrderIds"/>).</summary>
+public sealed record StepOrder(long Handle, StrategyOrderRequest Request, string ClientOrderId);
+
+/// <summary>
+/// What one call into a strategy changed, committed at once: its log lines, its orders (pending until sent), the
+/// handle counter and, for a kline, the strategy's checkpoint (open time and stream sequence).
+/// </summary>
+public sealed record StrategyStep(
+    IReadOnlyList<(DateTimeOffset Time, string Source, string Message)> Logs,
+    IReadOnlyList<StepOrder> Orders,
+    long NextHandle,
+    DateTimeOffset? KlineOpenTime,
+    ulong? KlineSequence);
+
 /// <summary>The result of applying a fill: whether it was new, the position after it and the strategy's handle.</summary>
 public sealed record AppliedFill(bool Applied, decimal Position, long Handle);
 
-/// <summary>Strategies, their logs, order handles and applied fills in PostgreSQL (migration 0500).</summary>
+/// <summary>Strategies, their logs, order handles and applied fills in PostgreSQL (migrations 0500, 0501).</summary>
 public sealed class StrategyStore(NpgsqlDataSource db)
 {
     private const string Columns = """
         id, user_id, name, exchange, symbol, interval, parameters, module_format, octet_length(module), module_sha256,
-        status, fault_reason, fault_message, fault_call, faulted_at, position, last_kline_open_time, next_handle, created_at, updated_at
+        status, fault_reason, fault_message, fault_call, faulted_at, position, last_kline_open_time, next_handle, created_at, updated_at,
+        kline_sequence
         """;
 
     /// <summary>Stores a new strategy unless the owner already has <paramref name="limit"/>; null when the limit is reached.</summary>
@@ -117,10 +133,91 @@ public sealed class StrategyStore(NpgsqlDataSource db)
         return await ReadAsync(command, ct);
     }
 
-    public async Task<IReadOnlyList<StoredStrategy>> ListRunningAsync(CancellationToken ct)
+    /// <summary>The running strategies of the users in one partition (<see cref="Contracts.Messaging.Partitions.OfUser"/>).</summary>
+    public async Task<IReadOnlyList<StoredStrategy>> ListRunningAsync(int partition, CancellationToken ct)
     {
         await using var command = db.CreateCommand($"SELECT {Columns} FROM strategies WHERE status = 'running' ORDER BY created_at, id");
-        return await ReadAsync(command, ct);
+        return [.. (await ReadAsync(command, ct)).Where(s => Contracts.Messaging.Partitions.OfUser(s.UserId) == partition)];
+    }
+
+    /// <summary>
+    /// Moves a strategy that is not running to running, clearing any fault, with its kline checkpoint at
+    /// <paramref name="fromSequence"/> (it trades from then on). False when it was already running (nothing changed).
+    /// </summary>
+    public async Task<bool> MarkStartedAsync(Guid id, ulong fromSequence, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("""
+            UPDATE strategies SET status = 'running', fault_reason = NULL, fault_message = NULL, fault_call = NULL, faulted_at = NULL,
+                kline_sequence = $2, updated_at = now()
+            WHERE id = $1 AND status <> 'running'
+            """);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = (long)fromSequence });
+        return await command.ExecuteNonQueryAsync(ct) > 0;
+    }
+
+    /// <summary>Commits one step (<see cref="StrategyStep"/>) in one transaction: all of it or nothing.</summary>
+    public async Task CommitStepAsync(Guid id, StrategyStep step, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var (time, source, message) in step.Logs)
+        {
+            var log = new NpgsqlBatchCommand("INSERT INTO strategy_logs (strategy_id, time, source, message) VALUES ($1, $2, $3, $4)");
+            log.Parameters.Add(new() { Value = id });
+            log.Parameters.Add(new() { Value = time });
+            log.Parameters.Add(new() { Value = source });
+            log.Parameters.Add(new() { Value = message.Replace('\0', '\uFFFD') });
+            batch.BatchCommands.Add(log);
+        }
+        foreach (var order in step.Orders)
+        {
+            var insert = new NpgsqlBatchCommand("""
+                INSERT INTO strategy_orders (strategy_id, handle, side, type, quantity, price, status, client_order_id)
+                VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
+                ON CONFLICT DO NOTHING
+                """);
+            insert.Parameters.Add(new() { Value = id });
+            insert.Parameters.Add(new() { Value = order.Handle });
+            insert.Parameters.Add(new() { Value = order.Request.Side == OrderSide.Buy ? "buy" : "sell" });
+            insert.Parameters.Add(new() { Value = order.Request.Type == OrderType.Market ? "market" : "limit" });
+            insert.Parameters.Add(new() { Value = order.Request.Quantity });
+            insert.Parameters.Add(new() { Value = (object?)order.Request.Price ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Numeric });
+            insert.Parameters.Add(new() { Value = order.ClientOrderId });
+            batch.BatchCommands.Add(insert);
+        }
+        var checkpoint = new NpgsqlBatchCommand("""
+            UPDATE strategies SET next_handle = GREATEST(next_handle, $2),
+                last_kline_open_time = COALESCE($3, last_kline_open_time), kline_sequence = COALESCE($4, kline_sequence)
+            WHERE id = $1
+            """);
+        checkpoint.Parameters.Add(new() { Value = id });
+        checkpoint.Parameters.Add(new() { Value = step.NextHandle });
+        checkpoint.Parameters.Add(new() { Value = (object?)step.KlineOpenTime ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        checkpoint.Parameters.Add(new() { Value = step.KlineSequence is { } seq ? (long)seq : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
+        batch.BatchCommands.Add(checkpoint);
+        // One batch is one implicit transaction (one Sync): the step commits whole or not at all.
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Orders committed with their step but with no answer from the engine recorded yet (sent or not before a crash).</summary>
+    public async Task<IReadOnlyList<StepOrder>> PendingOrdersAsync(Guid id, CancellationToken ct)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT handle, side, type, quantity, price, client_order_id FROM strategy_orders
+            WHERE strategy_id = $1 AND status = 'pending' AND client_order_id IS NOT NULL ORDER BY handle
+            """);
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var orders = new List<StepOrder>();
+        while (await reader.ReadAsync(ct))
+        {
+            orders.Add(new StepOrder(reader.GetInt64(0), new StrategyOrderRequest(
+                reader.GetString(1) == "buy" ? OrderSide.Buy : OrderSide.Sell,
+                reader.GetString(2) == "market" ? OrderType.Market : OrderType.Limit,
+                reader.GetDecimal(3), reader.IsDBNull(4) ? null : reader.GetDecimal(4)), reader.GetString(5)));
+        }
+        return orders;
     }
 
     public async Task<byte[]> GetModuleAsync(Guid id, CancellationToken ct)
@@ -173,14 +270,6 @@ public sealed class StrategyStore(NpgsqlDataSource db)
         _ => reason.ToString().ToLowerInvariant(),
     };
 
-    public async Task SetLastKlineAsync(Guid id, DateTimeOffset openTime, CancellationToken ct)
-    {
-        await using var command = db.CreateCommand("UPDATE strategies SET last_kline_open_time = $2 WHERE id = $1");
-        command.Parameters.Add(new() { Value = id });
-        command.Parameters.Add(new() { Value = openTime });
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
     public async Task AppendLogsAsync(Guid id, IReadOnlyList<(DateTimeOffset Time, string Source, string Message)> lines, CancellationToken ct)
     {
         if (lines.Count == 0)
@@ -219,35 +308,6 @@ public sealed class StrategyStore(NpgsqlDataSource db)
             lines.Add(new StrategyLogLine(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetString(3)));
         }
         return lines;
-    }
-
-    /// <summary>Records the orders of one call as pending and advances the handle counter past them.</summary>
-    public async Task AddOrdersAsync(Guid id, IReadOnlyList<PendingOrder> orders, long nextHandle, CancellationToken ct)
-    {
-        if (orders.Count == 0)
-        {
-            return;
-        }
-        await using var batch = db.CreateBatch();
-        foreach (var order in orders)
-        {
-            var command = new NpgsqlBatchCommand("""
-                INSERT INTO strategy_orders (strategy_id, handle, side, type, quantity, price, status) VALUES ($1, $2, $3, $4, $5, $6, 'pending')
-                ON CONFLICT DO NOTHING
-                """);
-            command.Parameters.Add(new() { Value = id });
-            command.Parameters.Add(new() { Value = order.Handle });
-            command.Parameters.Add(new() { Value = order.Request.Side == OrderSide.Buy ? "buy" : "sell" });
-            command.Parameters.Add(new() { Value = order.Request.Type == OrderType.Market ? "market" : "limit" });
-            command.Parameters.Add(new() { Value = order.Request.Quantity });
-            command.Parameters.Add(new() { Value = (object?)order.Request.Price ?? DBNull.Value });
-            batch.BatchCommands.Add(command);
-        }
-        var advance = new NpgsqlBatchCommand("UPDATE strategies SET next_handle = GREATEST(next_handle, $2) WHERE id = $1");
-        advance.Parameters.Add(new() { Value = id });
-        advance.Parameters.Add(new() { Value = nextHandle });
-        batch.BatchCommands.Add(advance);
-        await batch.ExecuteNonQueryAsync(ct);
     }
 
     public async Task SetOrderOutcomeAsync(Guid id, long handle, Guid? orderId, string status, string? detail, CancellationToken ct)
@@ -332,7 +392,8 @@ public sealed class StrategyStore(NpgsqlDataSource db)
                 reader.GetDecimal(15),
                 reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
                 reader.GetInt64(17),
-                reader.GetFieldValue<DateTimeOffset>(18), reader.GetFieldValue<DateTimeOffset>(19)));
+                reader.GetFieldValue<DateTimeOffset>(18), reader.GetFieldValue<DateTimeOffset>(19),
+                reader.IsDBNull(20) ? null : (ulong)reader.GetInt64(20)));
         }
         return list;
     }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using QuantTrader.Ingestor.Diagnostics;
 using QuantTrader.Ingestor.Markets;
 using QuantTrader.Ingestor.Publishing;
@@ -13,23 +12,22 @@ namespace QuantTrader.Ingestor.Connectors.Binance;
 /// server pings are answered by the WebSocket layer), and anything we do send goes through the rate gate.
 /// </summary>
 public sealed class BinanceConnector(
-    IOptions<MarketDataOptions> options,
-    MarketCatalog catalog,
+    MarketDataOptions.BinanceOptions options,
+    IReadOnlyList<Market> markets,
     BinanceMessageParser parser,
-    TradePipelineFactory pipelines,
+    TradePipeline pipeline,
     IngestorMetrics metrics,
-    ILogger<BinanceConnector> logger,
+    ILogger logger,
     TimeProvider time)
-    : ExchangeConnector(Exchanges.Binance, options.Value.Binance, pipelines.Create(Exchanges.Binance), metrics, logger, time)
+    : ExchangeConnector(Exchanges.Binance, markets, options, pipeline, metrics, logger, time)
 {
     protected override IReadOnlyList<Uri> ConnectionUris()
     {
-        var binance = options.Value.Binance;
-        var streams = catalog.Markets(Exchanges.Binance)
-            .Select(m => $"{m.ExchangeSymbol.ToLowerInvariant()}@{binance.Stream}")
+        var streams = Markets
+            .Select(m => $"{m.ExchangeSymbol.ToLowerInvariant()}@{options.Stream}")
             .ToList();
-        var perConnection = Math.Clamp(binance.MaxStreamsPerConnection, 1, 1024);
-        return [.. streams.Chunk(perConnection).Select(chunk => new Uri($"{binance.StreamUrl}?streams={string.Join('/', chunk)}"))];
+        var perConnection = Math.Clamp(options.MaxStreamsPerConnection, 1, 1024);
+        return [.. streams.Chunk(perConnection).Select(chunk => new Uri($"{options.StreamUrl}?streams={string.Join('/', chunk)}"))];
     }
 
     protected override ParseResult Parse(ReadOnlySpan<byte> frame) => parser.Parse(frame);

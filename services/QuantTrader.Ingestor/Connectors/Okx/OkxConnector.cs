@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Options;
 using QuantTrader.Ingestor.Diagnostics;
 using QuantTrader.Ingestor.Markets;
 using QuantTrader.Ingestor.Publishing;
@@ -15,24 +14,24 @@ namespace QuantTrader.Ingestor.Connectors.Okx;
 /// by the parser (<c>count</c> trades ending at <c>tradeId</c>).
 /// </summary>
 public sealed class OkxConnector(
-    IOptions<MarketDataOptions> options,
-    MarketCatalog catalog,
+    MarketDataOptions.OkxOptions options,
+    IReadOnlyList<Market> markets,
     OkxMessageParser parser,
-    TradePipelineFactory pipelines,
+    TradePipeline pipeline,
     IngestorMetrics metrics,
-    ILogger<OkxConnector> logger,
+    ILogger logger,
     TimeProvider time)
-    : ExchangeConnector(Exchanges.Okx, options.Value.Okx, pipelines.Create(Exchanges.Okx), metrics, logger, time)
+    : ExchangeConnector(Exchanges.Okx, markets, options, pipeline, metrics, logger, time)
 {
     /// <summary>OKX limits one request's size; subscriptions go in chunks.</summary>
     private const int ArgsPerSubscribe = 100;
 
     protected override IReadOnlyList<Uri> ConnectionUris() =>
-        catalog.Markets(Exchanges.Okx).Count == 0 ? [] : [new Uri(options.Value.Okx.StreamUrl)];
+        Markets.Count == 0 ? [] : [new Uri(options.StreamUrl)];
 
     protected override async Task OnOpenedAsync(FeedConnection connection, CancellationToken ct)
     {
-        foreach (var chunk in catalog.Markets(Exchanges.Okx).Chunk(ArgsPerSubscribe))
+        foreach (var chunk in Markets.Chunk(ArgsPerSubscribe))
         {
             var request = new
             {
@@ -47,7 +46,7 @@ public sealed class OkxConnector(
 
     protected override async Task OnIdleAsync(FeedConnection connection, TimeSpan idle, CancellationToken ct)
     {
-        var ping = options.Value.Okx.PingAfterIdle;
+        var ping = options.PingAfterIdle;
         var sinceLastPing = connection.LastPingSent is { } sent ? Time.GetUtcNow() - sent : TimeSpan.MaxValue;
         if (idle >= ping && sinceLastPing >= ping)
         {
