@@ -4,7 +4,7 @@ namespace QuantTrader.LoadTest;
 
 /// <summary><c>--rate</c> trades/s across all symbols, <c>--duration</c> seconds, and the rest with defaults.</summary>
 public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSamples, string Report, int Orders, int Frames = 200_000, int Rounds = 5, int Rows = 500_000, int Warmup = 50,
-    int TradesPerMessage = QuantTrader.Contracts.MarketData.TradeMessages.MaxPerMessage, int Writers = 2, double OrderRate = 0)
+    int TradesPerMessage = QuantTrader.Contracts.MarketData.TradeMessages.MaxPerMessage, int Writers = 2, double OrderRate = 0, int Replicas = 1)
 {
     /// <param name="defaults">A mode's own defaults where they differ from the end-to-end run's (name → value).</param>
     public static LoadOptions Parse(string[] args, IReadOnlyDictionary<string, double>? defaults = null)
@@ -33,7 +33,8 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
             Warmup: (int)Number("warmup", 50),
             TradesPerMessage: (int)Number("trades-per-message", QuantTrader.Contracts.MarketData.TradeMessages.MaxPerMessage),
             Writers: (int)Number("writers", new QuantTrader.Persistence.Ingest.PersistenceOptions().Writers),
-            OrderRate: Number("order-rate", 0));
+            OrderRate: Number("order-rate", 0),
+            Replicas: (int)Number("replicas", 1));
     }
 
     /// <summary>The repository the harness runs from, with a trailing separator (its services' executables are under it).</summary>

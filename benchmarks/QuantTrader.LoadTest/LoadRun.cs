@@ -51,10 +51,15 @@ public sealed class LoadRun(SystemUnderTest system, LoadOptions options)
         using var simulator = system.Client("exchange-simulator");
         using var gateway = system.Client("gateway");
 
-        Console.WriteLine("measuring raw ceilings (JetStream publish, binary COPY) …");
-        var jetStream = await RawCeilings.JetStreamPublishPerSecondAsync(natsUrl, options.RawSamples, ct);
-        var copy = await RawCeilings.BinaryCopyRowsPerSecondAsync(postgres, options.RawSamples, ct);
-        Console.WriteLine($"  JetStream publish {jetStream:N0} msg/s, binary COPY {copy:N0} rows/s");
+        var (jetStream, copy) = (double.NaN, double.NaN);
+        // --raw-samples 0: no ceilings (the scaling and max-rate modes drive one system several times and compare the drives).
+        if (options.RawSamples > 0)
+        {
+            Console.WriteLine("measuring raw ceilings (JetStream publish, binary COPY) …");
+            jetStream = await RawCeilings.JetStreamPublishPerSecondAsync(natsUrl, options.RawSamples, ct);
+            copy = await RawCeilings.BinaryCopyRowsPerSecondAsync(postgres, options.RawSamples, ct);
+            Console.WriteLine($"  JetStream publish {jetStream:N0} msg/s, binary COPY {copy:N0} rows/s");
+        }
 
         await using var nats = new NatsConnection(new NatsOpts { Url = natsUrl, SubPendingChannelFullMode = System.Threading.Channels.BoundedChannelFullMode.DropOldest });
         await using var dataSource = NpgsqlDataSource.Create(postgres);
@@ -128,7 +133,7 @@ public sealed class LoadRun(SystemUnderTest system, LoadOptions options)
         };
     }
 
-    internal sealed record Trader(Guid UserId, HttpClient Client);
+    public sealed record Trader(Guid UserId, HttpClient Client);
 
     /// <summary>A user on the team plan (the operator moves it there in the database: the load is not a free-plan load).</summary>
     internal static async Task<Trader> TraderAsync(HttpClient gateway, NpgsqlDataSource db, CancellationToken ct)
@@ -256,7 +261,7 @@ public sealed class LoadRun(SystemUnderTest system, LoadOptions options)
 
     private sealed record SimulatorStats(string Exchange, string Symbol, long LastTradeId);
 
-    private static async Task<Dictionary<(string, string), long>> LastTradeIdsAsync(HttpClient simulator, CancellationToken ct)
+    internal static async Task<Dictionary<(string, string), long>> LastTradeIdsAsync(HttpClient simulator, CancellationToken ct)
     {
         var stats = await simulator.GetFromJsonAsync<List<SimulatorStats>>("/control/stats", Json, ct) ?? [];
         return stats.ToDictionary(s => (s.Exchange, s.Symbol), s => s.LastTradeId);

@@ -55,7 +55,7 @@ public sealed class ProcessStats(string repositoryRoot, string dataDirectory)
         return rows;
     }
 
-    /// <summary>Each named process of this run with its children (PostgreSQL's backends).</summary>
+    /// <summary>Each named process of this run — all its replicas — with their children (PostgreSQL's backends).</summary>
     private IEnumerable<(string Name, List<ProcInfo> Family)> Families()
     {
         var all = ProcInfo.ReadAll();
@@ -71,25 +71,25 @@ public sealed class ProcessStats(string repositoryRoot, string dataDirectory)
             .ToList();
         foreach (var name in Names)
         {
-            var head = candidates
+            // Every root of the name: a service's replicas, NATS's nodes, PostgreSQL's postmaster (not its backends).
+            var heads = candidates
                 .Where(p => p.Name == name || (name.StartsWith("QuantTrader.", StringComparison.Ordinal) && p.CommandLine.Contains(name + ".dll", StringComparison.Ordinal)))
-                // The family's root: a process whose parent is not of the same name (the postmaster, not a backend).
                 .Where(p => !all.TryGetValue(p.ParentId, out var parent) || parent.Name != p.Name)
                 .OrderBy(p => p.StartTicks)
-                .FirstOrDefault();
-            if (head is null)
+                .ToList();
+            if (heads.Count == 0)
             {
                 continue;
             }
-            var family = new List<ProcInfo> { head };
-            family.AddRange(all.Values.Where(p => p.ParentId == head.Id));
+            var family = new List<ProcInfo>(heads);
+            family.AddRange(all.Values.Where(p => heads.Any(h => h.Id == p.ParentId)));
             yield return (name, family);
         }
     }
 
-    /// <summary>The family's own CPU plus what its reaped children used (the root's cutime/cstime).</summary>
+    /// <summary>The family's own CPU plus what its reaped children used (the roots' cutime/cstime).</summary>
     private static double CpuSeconds(List<ProcInfo> family) =>
-        (family.Sum(p => p.UserTicks + p.SystemTicks) + family[0].ReapedChildrenTicks) / TicksPerSecond;
+        (family.Sum(p => p.UserTicks + p.SystemTicks) + family.Sum(p => p.ReapedChildrenTicks)) / TicksPerSecond;
 
     private static long ProportionalBytes(ProcInfo p)
     {
