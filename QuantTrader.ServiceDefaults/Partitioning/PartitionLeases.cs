@@ -198,6 +198,15 @@ public sealed class PartitionLeases(
                 held.Revision = renewed.Value;
                 held.RenewedAt = time.GetUtcNow();
             }
+            else if (scheme.FencedByStore && await store.TryCreateAsync(LeaseKey(partition), Instance, cancellationToken: ct) is { Success: true } retaken)
+            {
+                // It lapsed while this replica could not renew, and nobody took it: the work never stopped, and its
+                // fence in the store still names this owner, so it goes on under the new revision.
+                logger.LogWarning("Partition {Partition} of {Service}: lease lapsed while {Instance} could not renew; taken back (nobody else had), the work goes on",
+                    partition, service, Instance);
+                held.Revision = retaken.Value;
+                held.RenewedAt = time.GetUtcNow();
+            }
             else
             {
                 logger.LogWarning("Partition {Partition} of {Service}: lease lost by {Instance} ({Error}); stopping its work", partition, service, Instance, renewed.Error.Message);
@@ -303,7 +312,7 @@ public sealed class PartitionLeases(
         var now = time.GetUtcNow();
         foreach (var (partition, held) in Snapshot())
         {
-            if (held.Lease.IsHeld && now - held.RenewedAt > limit)
+            if (held.Lease.IsHeld && now - held.RenewedAt > limit && !scheme.FencedByStore)
             {
                 logger.LogWarning("Partition {Partition} of {Service}: not renewed for {Age}; {Instance} stops it before the lease can lapse",
                     partition, service, now - held.RenewedAt, Instance);

@@ -45,6 +45,14 @@ public static class PartitioningExtensions
 /// </param>
 public sealed record PartitionScheme(int Count, bool Sticky)
 {
+    /// <summary>
+    /// The work checks <see cref="PartitionLease.Fence"/> in its own store on every write, so a later owner's first write
+    /// locks the earlier one out. Then an owner that cannot renew (NATS away, a leader election longer than the TTL)
+    /// keeps its partitions instead of stopping them, and takes a lapsed lease back if nobody else did: only another
+    /// replica actually taking over ends its term, never a NATS outage alone.
+    /// </summary>
+    public bool FencedByStore { get; init; }
+
     /// <summary>The market/user split over the live replicas (<see cref="Partitions.Count"/>, rendezvous hashing).</summary>
     public static readonly PartitionScheme Split = new(Partitions.Count, Sticky: false);
 

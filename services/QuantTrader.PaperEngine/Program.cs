@@ -29,7 +29,7 @@ builder.Services.AddSingleton<OutboxPublisher>();
 builder.Services.AddSingleton<ExchangeLoop>();
 builder.Services.AddSingleton<TradeFeed>();
 builder.Services.AddSingleton<OrderRequestHandlers>();
-builder.AddPartitionedWork<ActiveEngine>("paper-engine", PartitionScheme.ActiveStandby);
+builder.AddPartitionedWork<ActiveEngine>("paper-engine", PartitionScheme.ActiveStandby with { FencedByStore = true });
 // Ready once state is loaded, trades flow in and paper.submit/paper.cancel are answered (or as a standby).
 builder.Services.AddHealthChecks().AddCheck<EngineHealth>("paper-engine");
 

@@ -2,10 +2,12 @@ namespace QuantTrader.Partitioning.Tests;
 
 public static class Eventually
 {
-    public static async Task TrueAsync(Func<bool> condition, TimeSpan? within = null)
+    public static Task TrueAsync(Func<bool> condition, TimeSpan? within = null) => TrueAsync(() => Task.FromResult(condition()), within);
+
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan? within = null)
     {
         var deadline = DateTimeOffset.UtcNow + (within ?? TimeSpan.FromSeconds(20));
-        while (!condition())
+        while (!await condition())
         {
             if (DateTimeOffset.UtcNow > deadline)
             {

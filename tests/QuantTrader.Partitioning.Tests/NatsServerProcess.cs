@@ -51,6 +51,29 @@ public sealed class NatsServerProcess : IAsyncDisposable
         throw new InvalidOperationException("nats-server did not listen within 5 s");
     }
 
+    /// <summary>
+    /// Freezes the server (SIGSTOP) for <paramref name="duration"/>, then lets it go on (SIGCONT): to its clients, as a
+    /// cluster without a leader — requests time out, nothing is refused, and what aged out meanwhile expires on resume.
+    /// </summary>
+    public async Task PauseAsync(TimeSpan duration)
+    {
+        await SignalAsync("STOP");
+        try
+        {
+            await Task.Delay(duration);
+        }
+        finally
+        {
+            await SignalAsync("CONT");
+        }
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

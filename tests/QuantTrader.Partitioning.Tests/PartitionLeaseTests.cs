@@ -1,3 +1,6 @@
+using NATS.Client.Core;
+using NATS.Client.KeyValueStore;
+using NATS.Net;
 using QuantTrader.Contracts.Messaging;
 using QuantTrader.ServiceDefaults.Partitioning;
 
@@ -119,6 +122,30 @@ public sealed class PartitionLeaseTests
         await Eventually.TrueAsync(() => b.Leases.Owned.Count == 1);
         Assert.Empty(timeline.Overlaps());
         Assert.Equal(2, timeline.Entries.Count);
+    }
+
+    [Fact]
+    public async Task A_store_fenced_owner_keeps_its_work_through_a_nats_outage_longer_than_the_lease_and_takes_the_lapsed_lease_back()
+    {
+        await using var server = await NatsServerProcess.StartAsync();
+        var timeline = new Timeline();
+        var fenced = PartitionScheme.ActiveStandby with { FencedByStore = true };
+        await using var a = await Replica.StartAsync(server.Url, "replica-a", timeline, "paper-engine", scheme: fenced);
+        await Eventually.TrueAsync(() => a.Leases.Owned.Count == 1);
+
+        // No renewal gets through for twice the lease's lifetime: the lease lapses on the server.
+        await server.PauseAsync(Replica.FastLeases.LeaseTtl * 2);
+
+        await Eventually.TrueAsync(async () =>
+        {
+            await using var probe = new NatsConnection(new NatsOpts { Url = server.Url });
+            var store = await probe.CreateKeyValueStoreContext().GetStoreAsync("LEASES_PAPER_ENGINE");
+            var lease = await store.TryGetEntryAsync<string>("lease.0");
+            return lease.Success && lease.Value.Value == "replica-a";
+        });
+        Assert.Equal([0], a.Leases.Owned);
+        var run = Assert.Single(timeline.Entries);
+        Assert.Null(run.End);
     }
 
     /// <summary>Waits until the running works are exactly the desired split of <paramref name="members"/>; returns when.</summary>

@@ -11,7 +11,8 @@ namespace QuantTrader.PaperEngine.Engine;
 /// engine cannot be split by user or market alone without the two-stage design of exchange-core (accounts reserve,
 /// books match, accounts settle) — what this class keeps is the one guarantee that matters: one writer. Its fence is
 /// written to PostgreSQL when it takes over and checked by every step (<see cref="PaperStore.ClaimAsync"/>), so a
-/// replica that lost its lease cannot write one more step.
+/// replica that lost its lease cannot write one more step. That fence is also why the engine's lease is
+/// <see cref="PartitionScheme.FencedByStore"/>: a NATS outage alone never stops the active engine.
 /// </summary>
 public sealed class ActiveEngine(
     IServiceProvider services,
