@@ -107,13 +107,15 @@ public sealed class PartitionLeases(
         QuantTraderTelemetry.Meter.CreateObservableGauge("quanttrader.partitions.owned", () => new Measurement<int>(Owned.Count,
             new KeyValuePair<string, object?>("service", service), new KeyValuePair<string, object?>("instance", Instance)),
             description: "Partitions this replica owns");
+        using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var fencing = FenceUntilStoppedAsync(watchdog.Token);
         INatsKVStore? store = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 store ??= await OpenStoreAsync(stoppingToken);
-                await RoundAsync(store, claim: true, stoppingToken);
+                await BoundedRoundAsync(store, claim: true, stoppingToken);
                 HasRun = true;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -122,11 +124,10 @@ public sealed class PartitionLeases(
             }
             catch (Exception ex)
             {
-                // NATS away or a leader election: the self-fence below stops partitions whose leases may lapse.
+                // NATS away, a leader election or a call that hung: the self-fence stops partitions whose leases may lapse.
                 logger.LogWarning("Partition leases of {Service}: round failed ({Error}); retrying", service, ex.Message);
             }
 
-            FenceExpired();
             try
             {
                 await Task.Delay(_options.RenewInterval, time, stoppingToken);
@@ -138,6 +139,47 @@ public sealed class PartitionLeases(
         }
 
         await DrainAsync(store);
+        await watchdog.CancelAsync();
+        await fencing;
+    }
+
+    /// <summary>
+    /// A round that cannot hang: a KV call that never answers (seen after a reconnect under load) is cancelled after
+    /// <see cref="RoundTimeout"/>, so the loop goes on renewing — and the self-fence, which runs on its own timer
+    /// (<see cref="FenceUntilStoppedAsync"/>), never depends on a round returning.
+    /// </summary>
+    private async Task BoundedRoundAsync(INatsKVStore store, bool claim, CancellationToken ct)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(RoundTimeout);
+        try
+        {
+            await RoundAsync(store, claim, bounded.Token);
+        }
+        catch (OperationCanceledException) when (bounded.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"a lease round took longer than {RoundTimeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    /// <summary>A third of the lease's lifetime: a round slower than that could not keep a lease anyway.</summary>
+    private TimeSpan RoundTimeout => _options.LeaseTtl / 3;
+
+    /// <summary>The self-fence, every half renew interval, whatever the rounds are doing.</summary>
+    private async Task FenceUntilStoppedAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            FenceExpired();
+            try
+            {
+                await Task.Delay(_options.RenewInterval / 2, time, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
     }
 
     private async Task<INatsKVStore> OpenStoreAsync(CancellationToken ct)
@@ -340,12 +382,11 @@ public sealed class PartitionLeases(
             {
                 try
                 {
-                    await RoundAsync(store, claim: false, CancellationToken.None);
+                    await BoundedRoundAsync(store, claim: false, CancellationToken.None);
                 }
                 catch (Exception ex)
                 {
                     logger.LogWarning("Renewing leases while draining failed: {Error}", ex.Message);
-                    FenceExpired();
                 }
             }
         }
@@ -357,8 +398,9 @@ public sealed class PartitionLeases(
 
         try
         {
-            await RoundAsync(store, claim: false, CancellationToken.None);
-            await store.TryDeleteAsync(MemberKey(Instance), cancellationToken: CancellationToken.None);
+            await BoundedRoundAsync(store, claim: false, CancellationToken.None);
+            using var bounded = new CancellationTokenSource(RoundTimeout);
+            await store.TryDeleteAsync(MemberKey(Instance), cancellationToken: bounded.Token);
             logger.LogInformation("{Service} replica {Instance} released its partitions", service, Instance);
         }
         catch (Exception ex)

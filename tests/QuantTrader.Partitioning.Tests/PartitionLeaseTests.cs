@@ -83,6 +83,24 @@ public sealed class PartitionLeaseTests
     }
 
     [Fact]
+    public async Task A_replica_whose_nats_calls_hang_stops_its_partitions_before_the_leases_can_lapse()
+    {
+        await using var server = await NatsServerProcess.StartAsync();
+        var timeline = new Timeline();
+        await using var a = await Replica.StartAsync(server.Url, "replica-a", timeline);
+        await SettledAsync(timeline, ["replica-a"]);
+        var frozenAt = DateTimeOffset.UtcNow;
+
+        // The server answers nothing (calls hang rather than fail) for longer than a lease lives.
+        await server.PauseAsync(Replica.FastLeases.LeaseTtl * 2);
+
+        var runs = timeline.Entries;
+        Assert.Equal(Partitions.Count, runs.Count);
+        Assert.All(runs, run => Assert.True(run.End - frozenAt < Replica.FastLeases.LeaseTtl + timeline.Drain,
+            $"partition {run.Partition} ran until {run.End - frozenAt} after the freeze; its lease lapsed at most {Replica.FastLeases.LeaseTtl} after it"));
+    }
+
+    [Fact]
     public async Task A_replica_restarted_after_a_crash_takes_its_own_leases_back_without_waiting_for_them_to_lapse()
     {
         await using var server = await NatsServerProcess.StartAsync();
