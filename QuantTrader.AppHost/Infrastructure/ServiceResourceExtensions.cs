@@ -62,7 +62,7 @@ public static class ServiceResourceExtensions
 
     /// <summary>
     /// Runs <paramref name="replicas"/> copies (Aspire's <c>WithReplicas</c>; the Kubernetes publisher reads the same
-    /// annotation). A single writer refuses more than one (<see cref="DeploymentAnnotationExtensions.AsSingleWriter"/>).
+    /// annotation). Every service that holds state splits its work between replicas by partition leases (docs/scaling.md).
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithConfiguredReplicas(this IResourceBuilder<ProjectResource> service, int? replicas)
     {

@@ -29,15 +29,6 @@ public sealed record DatabaseRoleAnnotation(string Role, ParameterResource Passw
 public sealed record DatabaseConnectionAnnotation(string Variable, PostgresDatabaseResource Database, bool OwnsSchema) : IResourceAnnotation;
 
 /// <summary>
-/// The service holds state that exactly one process may own (its consumers' positions, in-memory books, its outputs'
-/// order): two copies would process everything twice. It runs as one replica and is rolled out by Recreate, so an
-/// update never runs the old and the new pod side by side. Per service: once a service partitions its work between
-/// replicas (issue 17: NATS KV leases, handover on SIGTERM) it drops <c>.AsSingleWriter</c> and gets N replicas,
-/// RollingUpdate and a PodDisruptionBudget like every other service, without touching the others.
-/// </summary>
-public sealed record SingleWriterAnnotation(string Why) : IResourceAnnotation;
-
-/// <summary>
 /// How long the service may take to stop after SIGTERM (finish in-flight work, hand its partitions over, flush):
 /// the pod's <c>terminationGracePeriodSeconds</c>. The host's own shutdown timeout is set a few seconds below it, so
 /// the process ends its drain itself before the kubelet's SIGKILL. Services without one get
@@ -49,21 +40,6 @@ public static class DeploymentAnnotationExtensions
 {
     /// <summary>Kubernetes' own default is 30 s; ours leaves a draining consumer (a batch to store, acks to send) 40 s.</summary>
     public static readonly TimeSpan DefaultDrainTime = TimeSpan.FromSeconds(45);
-
-    /// <summary>
-    /// Marks the service as a single writer (<see cref="SingleWriterAnnotation"/>). Asking the model for more than one
-    /// replica of it (<c>QuantTrader:Replicas:{service}</c>, <c>WithReplicas</c>) is an error in every mode, before
-    /// anything starts: a local run and a deployment would both process its work twice.
-    /// </summary>
-    public static IResourceBuilder<T> AsSingleWriter<T>(this IResourceBuilder<T> builder, string why) where T : IResource
-    {
-        if (builder.Resource.Annotations.OfType<ReplicaAnnotation>().LastOrDefault() is { Replicas: > 1 } replicas)
-        {
-            throw new InvalidOperationException(
-                $"{builder.Resource.Name} runs as one replica ({why}); {replicas.Replicas} copies (QuantTrader:Replicas:{builder.Resource.Name}) would process its work twice.");
-        }
-        return builder.WithAnnotation(new SingleWriterAnnotation(why));
-    }
 
     /// <summary>The service needs <paramref name="drainTime"/> to stop cleanly (<see cref="DrainTimeAnnotation"/>).</summary>
     public static IResourceBuilder<T> WithDrainTime<T>(this IResourceBuilder<T> builder, TimeSpan drainTime) where T : IResource

@@ -140,8 +140,7 @@ public sealed class KubernetesManifestGenerator(
         };
         var (volumes, mounts) = Hardening.WritableDirectories(project);
         container.VolumeMounts = mounts;
-        var singleWriter = project.Annotations.OfType<SingleWriterAnnotation>().LastOrDefault();
-        var replicas = Replicas(project, singleWriter, options);
+        var replicas = project.Annotations.OfType<ReplicaAnnotation>().LastOrDefault()?.Replicas ?? options.Replicas;
         // A replica that counts on its own (the gateway's rate limits) enforces its share of the limit.
         env.Add(Env("QuantTrader__Replicas", replicas.ToString(CultureInfo.InvariantCulture)));
         // SIGTERM starts the drain; the host gives its services the shutdown timeout to stop, 5 s less than the pod's
@@ -160,16 +159,13 @@ public sealed class KubernetesManifestGenerator(
                 Spec = new V1DeploymentSpec
                 {
                     Replicas = replicas,
-                    // A single writer is stopped before its successor starts: RollingUpdate would run both for a while.
-                    // The others roll one new pod in before an old one leaves (maxSurge 1, maxUnavailable 0): capacity never
-                    // drops during an update, and a partitioned service hands over one share at a time.
-                    Strategy = singleWriter is not null
-                        ? new V1DeploymentStrategy { Type = "Recreate" }
-                        : new V1DeploymentStrategy
-                        {
-                            Type = "RollingUpdate",
-                            RollingUpdate = new V1RollingUpdateDeployment { MaxSurge = 1, MaxUnavailable = 0 },
-                        },
+                    // One new pod rolls in before an old one leaves (maxSurge 1, maxUnavailable 0): capacity never drops
+                    // during an update, and a partitioned service hands over one share at a time (docs/scaling.md).
+                    Strategy = new V1DeploymentStrategy
+                    {
+                        Type = "RollingUpdate",
+                        RollingUpdate = new V1RollingUpdateDeployment { MaxSurge = 1, MaxUnavailable = 0 },
+                    },
                     Selector = new V1LabelSelector { MatchLabels = Selector(project.Name) },
                     Template = new V1PodTemplateSpec
                     {
@@ -826,24 +822,5 @@ public sealed class KubernetesManifestGenerator(
                 span[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
             }
         });
-    }
-
-    /// <summary>
-    /// <c>--replicas</c> scales the services that can run side by side; a single writer stays at one, and asking the
-    /// model for more of it is an error rather than a deployment that processes everything twice.
-    /// </summary>
-    private static int Replicas(ProjectResource project, SingleWriterAnnotation? singleWriter, KubernetesOptions options)
-    {
-        var own = project.Annotations.OfType<ReplicaAnnotation>().LastOrDefault()?.Replicas;
-        if (singleWriter is null)
-        {
-            return own ?? options.Replicas;
-        }
-        if (own > 1)
-        {
-            throw new InvalidOperationException(
-                $"{project.Name} runs as one replica ({singleWriter.Why}); {own} copies would process its work twice.");
-        }
-        return 1;
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class KubernetesPublisherTests(PublishedFolder folder) : I
         {
             var deployment = Assert.Single(Deployments, d => d.Metadata.Name == name);
             // --replicas 2 scales the services that can run side by side, QuantTrader:Replicas:accounts=3 wins over it
-            // for accounts; a single writer stays at one (see below).
+            // for accounts.
             Assert.Equal(name == "accounts" ? PublishedFolder.AccountsReplicas : 2, deployment.Spec.Replicas);
             Assert.Equal(name, deployment.Spec.Template.Metadata.Labels["app.kubernetes.io/name"]);
             Assert.Equal("quanttrader", deployment.Spec.Template.Metadata.Labels["app.kubernetes.io/part-of"]);
