@@ -162,8 +162,8 @@ public sealed class PartitionLeases(
         }
     }
 
-    /// <summary>A third of the lease's lifetime: a round slower than that could not keep a lease anyway.</summary>
-    private TimeSpan RoundTimeout => _options.LeaseTtl / 3;
+    /// <summary>Half the lease's lifetime: a round slower than that could not keep a lease anyway.</summary>
+    private TimeSpan RoundTimeout => _options.LeaseTtl / 2;
 
     /// <summary>The self-fence, every half renew interval, whatever the rounds are doing.</summary>
     private async Task FenceUntilStoppedAsync(CancellationToken ct)
@@ -214,55 +214,8 @@ public sealed class PartitionLeases(
             : scheme.Sticky ? Enumerable.Range(0, scheme.Count).ToHashSet()
             : PartitionAssignment.DesiredFor(Instance, members, scheme.Count);
 
-        foreach (var (partition, held) in Snapshot())
-        {
-            if (held.Work.IsCompleted && (held.Releasing || !held.Lease.IsHeld))
-            {
-                // Drained (or lost): give the lease back if it is still ours, so the next owner need not wait for it to lapse.
-                if (held.Lease.IsHeld)
-                {
-                    var deleted = await store.TryDeleteAsync(LeaseKey(partition), new NatsKVDeleteOpts { Revision = held.Revision }, ct);
-                    logger.LogInformation("Partition {Partition} of {Service} released by {Instance}{Note}", partition, service, Instance,
-                        deleted.Success ? "" : " (lease already gone)");
-                }
-                Remove(partition);
-                continue;
-            }
-
-            if (!held.Lease.IsHeld)
-            {
-                continue;
-            }
-
-            var renewed = await store.TryUpdateAsync(LeaseKey(partition), Instance, held.Revision, cancellationToken: ct);
-            if (renewed.Success)
-            {
-                held.Revision = renewed.Value;
-                held.RenewedAt = time.GetUtcNow();
-            }
-            else if (scheme.FencedByStore && await store.TryCreateAsync(LeaseKey(partition), Instance, cancellationToken: ct) is { Success: true } retaken)
-            {
-                // It lapsed while this replica could not renew, and nobody took it: the work never stopped, and its
-                // fence in the store still names this owner, so it goes on under the new revision.
-                logger.LogWarning("Partition {Partition} of {Service}: lease lapsed while {Instance} could not renew; taken back (nobody else had), the work goes on",
-                    partition, service, Instance);
-                held.Revision = retaken.Value;
-                held.RenewedAt = time.GetUtcNow();
-            }
-            else
-            {
-                logger.LogWarning("Partition {Partition} of {Service}: lease lost by {Instance} ({Error}); stopping its work", partition, service, Instance, renewed.Error.Message);
-                held.Lease.Lose();
-                continue;
-            }
-
-            if (!held.Releasing && !desired.Contains(partition) && !scheme.Sticky)
-            {
-                logger.LogInformation("Partition {Partition} of {Service}: handing over from {Instance} (draining)", partition, service, Instance);
-                held.Releasing = true;
-                held.Lease.Stop();
-            }
-        }
+        // All at once: each is a round trip to a replicated stream, and sixteen in a row under load outlast a lease.
+        await Task.WhenAll(Snapshot().Select(h => KeepAsync(store, h.Key, h.Value, desired, ct)));
 
         if (!claim)
         {
@@ -298,6 +251,59 @@ public sealed class PartitionLeases(
                     Start(partition, resumed.Value);
                 }
             }
+        }
+    }
+
+    /// <summary>One held partition in a round: release it once drained, else renew it, and start its hand-over if another replica should own it.</summary>
+    private async Task KeepAsync(INatsKVStore store, int partition, Held held, IReadOnlySet<int> desired, CancellationToken ct)
+    {
+        if (held.Work.IsCompleted && (held.Releasing || !held.Lease.IsHeld))
+        {
+            // Drained (or lost): give the lease back if it is still ours, so the next owner need not wait for it to lapse.
+            if (held.Lease.IsHeld)
+            {
+                var deleted = await store.TryDeleteAsync(LeaseKey(partition), new NatsKVDeleteOpts { Revision = held.Revision }, ct);
+                logger.LogInformation("Partition {Partition} of {Service} released by {Instance}{Note}", partition, service, Instance,
+                    deleted.Success ? "" : " (lease already gone)");
+            }
+            Remove(partition);
+            return;
+        }
+
+        if (!held.Lease.IsHeld)
+        {
+            return;
+        }
+
+        // The lease lives from the server's write, which may come any time during the call: count from its start.
+        var sent = time.GetUtcNow();
+        var renewed = await store.TryUpdateAsync(LeaseKey(partition), Instance, held.Revision, cancellationToken: ct);
+        if (renewed.Success)
+        {
+            held.Revision = renewed.Value;
+            held.RenewedAt = sent;
+        }
+        else if (scheme.FencedByStore && await store.TryCreateAsync(LeaseKey(partition), Instance, cancellationToken: ct) is { Success: true } retaken)
+        {
+            // It lapsed while this replica could not renew, and nobody took it: the work never stopped, and its
+            // fence in the store still names this owner, so it goes on under the new revision.
+            logger.LogWarning("Partition {Partition} of {Service}: lease lapsed while {Instance} could not renew; taken back (nobody else had), the work goes on",
+                partition, service, Instance);
+            held.Revision = retaken.Value;
+            held.RenewedAt = sent;
+        }
+        else
+        {
+            logger.LogWarning("Partition {Partition} of {Service}: lease lost by {Instance} ({Error}); stopping its work", partition, service, Instance, renewed.Error.Message);
+            held.Lease.Lose();
+            return;
+        }
+
+        if (!held.Releasing && !desired.Contains(partition) && !scheme.Sticky)
+        {
+            logger.LogInformation("Partition {Partition} of {Service}: handing over from {Instance} (draining)", partition, service, Instance);
+            held.Releasing = true;
+            held.Lease.Stop();
         }
     }
 
@@ -437,7 +443,14 @@ public sealed class PartitionLeases(
 
         public ulong Revision { get; set; }
 
-        public DateTimeOffset RenewedAt { get; set; }
+        private long _renewedAtTicks;
+
+        /// <summary>When the last successful renewal was sent; read by the self-fence's own timer, hence atomic.</summary>
+        public DateTimeOffset RenewedAt
+        {
+            get => new(Interlocked.Read(ref _renewedAtTicks), TimeSpan.Zero);
+            set => Interlocked.Exchange(ref _renewedAtTicks, value.UtcTicks);
+        }
 
         public bool Releasing { get; set; }
     }

@@ -44,10 +44,8 @@ public sealed class PaperTradingKit : IAsyncDisposable
     public async Task<Trade> TradeAsync(string exchange, string symbol, decimal price, decimal quantity, long? tradeId = null, bool redelivery = false)
     {
         var trade = new Trade(exchange, symbol, tradeId ?? Interlocked.Increment(ref _nextTradeId), price, quantity, TakerSide.Buy, DateTimeOffset.UtcNow);
-        var ack = await Js.PublishAsync(Subjects.MarketRaw(exchange, symbol),
-            JsonSerializer.SerializeToUtf8Bytes(trade, ContractsJsonContext.Wire.Trade),
-            opts: new NatsJSPubOpts { MsgId = redelivery ? $"{trade.MessageId}:again:{Guid.NewGuid():N}" : trade.MessageId });
-        ack.EnsureSuccess();
+        await PublishOnceAsync(Subjects.MarketRaw(exchange, symbol), JsonSerializer.SerializeToUtf8Bytes(trade, ContractsJsonContext.Wire.Trade),
+            redelivery ? $"{trade.MessageId}:again:{Guid.NewGuid():N}" : trade.MessageId);
         return trade;
     }
 
@@ -69,9 +67,31 @@ public sealed class PaperTradingKit : IAsyncDisposable
     public async Task PublishAsync(IReadOnlyList<Trade> trades, bool redelivery = false)
     {
         var id = TradeMessages.MessageId(trades);
-        var ack = await Js.PublishAsync(Subjects.MarketRaw(trades[0].Exchange, trades[0].Symbol), TradeMessages.Encode(trades),
-            opts: new NatsJSPubOpts { MsgId = redelivery ? $"{id}:again:{Guid.NewGuid():N}" : id });
-        ack.EnsureSuccess();
+        await PublishOnceAsync(Subjects.MarketRaw(trades[0].Exchange, trades[0].Symbol), TradeMessages.Encode(trades),
+            redelivery ? $"{id}:again:{Guid.NewGuid():N}" : id);
+    }
+
+    /// <summary>
+    /// Publishes until the stream acknowledges, as the ingestor does: while a NATS node dies or a leader is elected an
+    /// acknowledgement can fail to come, and the same message id makes a second publish of a stored message a no-op.
+    /// </summary>
+    private async Task PublishOnceAsync(string subject, byte[] payload, string messageId)
+    {
+        var deadline = DateTimeOffset.UtcNow + Wait;
+        while (true)
+        {
+            try
+            {
+                var ack = await Js.PublishAsync(subject, payload, opts: new NatsJSPubOpts { MsgId = messageId });
+                ack.EnsureSuccess();
+                return;
+            }
+            catch (Exception ex) when (ex is NatsJSPublishNoResponseException or NatsNoRespondersException or NatsJSApiException { Error.Code: 503 }
+                && DateTimeOffset.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+            }
+        }
     }
 
     /// <summary>How many messages TRADING holds on one subject (counts what the engine published, duplicates included).</summary>
