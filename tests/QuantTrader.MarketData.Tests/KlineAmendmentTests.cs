@@ -31,10 +31,10 @@ public sealed class KlineAmendmentTests
         var reference = new KlineAggregator("binance", "BTCUSDT", [interval]);
         foreach (var trade in trades)
         {
-            reference.OnTrade(trade);
+            reference.OnTrade(trade, trade.Count);
         }
 
-        return reference.OnClock(At(600), Lateness).Select(c => c.Kline).Single(k => k.OpenTime == openTime);
+        return reference.OnClock(openTime + TimeSpan.FromDays(2), Lateness).Select(c => c.Kline).Single(k => k.OpenTime == openTime);
     }
 
     [Fact]
@@ -238,5 +238,95 @@ public sealed class KlineAmendmentTests
         var intervals = aggregator.Snapshot().Intervals.ToDictionary(i => i.Interval);
         Assert.Equal([At(114), At(115), At(116), At(117), At(118)], intervals["1m"].Recent!.Select(k => k.Kline.OpenTime));
         Assert.Null(intervals["1d"].Recent);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    public void Whatever_arrives_late_the_last_version_of_every_closed_kline_equals_its_accepted_trades_and_a_restored_copy_says_the_same(int seed)
+    {
+        var random = new Random(seed);
+        var aggregator = new KlineAggregator("binance", "BTCUSDT", amendWindow: AmendWindow);
+        KlineAggregator? copy = null;
+        var latest = new Dictionary<(string, DateTimeOffset), (Kline Kline, int Number)>();
+        var accepted = new Dictionary<(string, DateTimeOffset), List<Trade>>();
+        var now = At(0);
+        for (var step = 0; step < 3000; step++)
+        {
+            now += TimeSpan.FromMilliseconds(random.Next(0, 4000));
+            if (random.Next(20) == 0)
+            {
+                // The clock, a little behind or right on time.
+                var clock = now + TimeSpan.FromMilliseconds(random.Next(0, 5000));
+                Record(aggregator.OnClock(clock, Lateness), copy?.OnClock(clock, Lateness));
+                continue;
+            }
+
+            // Mostly in time; some late by up to 8 minutes (some amended, some too old and dropped).
+            var time = random.Next(6) == 0 ? now - TimeSpan.FromMilliseconds(random.Next(0, 480_000)) : now;
+            var trade = new Trade("binance", "BTCUSDT", step + 1, random.Next(90, 110) + (random.Next(100) / 100m),
+                random.Next(1, 500) / 100m, random.Next(2) == 0 ? TakerSide.Buy : TakerSide.Sell, time, Count: random.Next(1, 3));
+            var lateBefore = aggregator.Intervals.Select(aggregator.LateTradesFor).ToArray();
+            Record(aggregator.OnTradeQuiet(trade, trade.Count), copy?.OnTradeQuiet(trade, trade.Count));
+            for (var i = 0; i < aggregator.Intervals.Count; i++)
+            {
+                var interval = aggregator.Intervals[i];
+                if (aggregator.LateTradesFor(interval) == lateBefore[i])
+                {
+                    var key = (interval, KlineAggregator.WindowStart(time, KlineIntervals.All[interval]));
+                    (accepted.TryGetValue(key, out var list) ? list : accepted[key] = []).Add(trade);
+                }
+            }
+
+            var amendments = aggregator.TakeAmendments();
+            Assert.Equal(amendments, copy?.TakeAmendments() ?? amendments);
+            foreach (var amendment in amendments)
+            {
+                var key = (amendment.Kline.Interval, amendment.Kline.OpenTime);
+                Assert.Equal(latest[key].Number + 1, amendment.Number);
+                latest[key] = (amendment.Kline, amendment.Number);
+            }
+
+            if (step == 1500)
+            {
+                copy = new KlineAggregator("binance", "BTCUSDT", amendWindow: AmendWindow);
+                copy.Restore(JsonSerializer.Deserialize<KlineAggregatorSnapshot>(JsonSerializer.Serialize(aggregator.Snapshot(), Json), Json)!);
+            }
+        }
+
+        Assert.True(aggregator.AmendedTrades > 0 && aggregator.LateTrades > 0, "the run had both amended and dropped late trades");
+        foreach (var interval in aggregator.Intervals)
+        {
+            // Window by window in time order, as a recomputation does: empty windows carry the previous close.
+            decimal? previousClose = null;
+            foreach (var ((_, openTime), (kline, _)) in latest.Where(l => l.Key.Item1 == interval).OrderBy(l => l.Key.Item2))
+            {
+                if (accepted.TryGetValue((interval, openTime), out var trades))
+                {
+                    Assert.Equal(Recomputed(interval, openTime, [.. trades]), kline);
+                }
+                else
+                {
+                    Assert.Equal((0L, previousClose), (kline.Trades, (decimal?)kline.Close));
+                }
+
+                previousClose = kline.Close;
+            }
+        }
+
+        void Record(IReadOnlyList<KlineChange> changes, IReadOnlyList<KlineChange>? fromCopy)
+        {
+            Assert.Equal(changes, fromCopy ?? changes);
+            foreach (var change in changes)
+            {
+                latest[(change.Kline.Interval, change.Kline.OpenTime)] = (change.Kline, 0);
+            }
+        }
     }
 }
