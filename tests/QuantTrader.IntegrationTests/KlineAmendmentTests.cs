@@ -1,3 +1,6 @@
+using System.Text.Json;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
 using Npgsql;
 using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Messaging;
@@ -75,6 +78,70 @@ public sealed class KlineAmendmentTests(SystemFixture system)
         // Still one amendment: nothing re-publishes it (a replay would carry the same message id and be dropped).
         Assert.Equal(2, (await ClosedAsync(bus, symbol, minute, cts.Token)).Count);
     }
+
+    [Fact]
+    public async Task Persistence_keeps_the_highest_amendment_whatever_order_a_redelivery_brings_the_versions_in()
+    {
+        using var cts = new CancellationTokenSource(Wait * 2);
+        await using var bus = await MarketBus.ConnectAsync(system);
+        var symbol = MarketBus.NewSymbol();
+        var minute = new DateTimeOffset(DateTimeOffset.UtcNow.Ticks / TimeSpan.TicksPerMinute * TimeSpan.TicksPerMinute, TimeSpan.Zero).AddMinutes(-30);
+        Kline Version(decimal close, long trades) =>
+            new("binance", symbol, "1m", minute, minute.AddMinutes(1).AddMilliseconds(-1), 100m, 120m, 90m, close, trades, trades * 100m, trades, 0m, 0m, Closed: true);
+
+        // The newest version first, then the older ones (a redelivered original close, a replayed first amendment).
+        await PublishClosedAsync(bus, Version(102m, 5), amendment: 2);
+        await PublishClosedAsync(bus, Version(101m, 4), amendment: 1);
+        await PublishClosedAsync(bus, Version(100m, 3), amendment: 0);
+        Assert.Equal((102m, 5L, 2), await StoredAsync(symbol, minute, expectedAmendment: 2, cts.Token));
+
+        // A later amendment still replaces it.
+        await PublishClosedAsync(bus, Version(103m, 6), amendment: 3);
+        Assert.Equal((103m, 6L, 3), await StoredAsync(symbol, minute, expectedAmendment: 3, cts.Token));
+    }
+
+    private static async Task PublishClosedAsync(MarketBus bus, Kline kline, int amendment)
+    {
+        var headers = new NatsHeaders();
+        var id = $"{kline.Exchange}:{kline.Symbol}:{kline.Interval}:{kline.OpenTime.ToUnixTimeMilliseconds()}:closed";
+        if (amendment > 0)
+        {
+            headers[KlineHeaders.Amendment] = amendment.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            id += $":{amendment}";
+        }
+
+        var ack = await bus.Js.PublishAsync(Subjects.MarketKline(kline.Exchange, kline.Interval, kline.Symbol),
+            JsonSerializer.SerializeToUtf8Bytes(kline, ContractsJsonContext.Wire.Kline), headers: headers, opts: new NatsJSPubOpts { MsgId = id });
+        ack.EnsureSuccess();
+    }
+
+    /// <summary>
+    /// The stored close, trade count and amendment once persistence has read every message published so far: a marker
+    /// kline (the next minute) published now is stored only after them (one durable consumer, written in stream order).
+    /// </summary>
+    private async Task<(decimal Close, long Trades, int Amendment)> StoredAsync(string symbol, DateTimeOffset minute, int expectedAmendment, CancellationToken ct)
+    {
+        var marker = minute.AddMinutes(1 + expectedAmendment);
+        await using var bus = await MarketBus.ConnectAsync(system);
+        await PublishClosedAsync(bus, new Kline("binance", symbol, "1m", marker, marker.AddMinutes(1).AddMilliseconds(-1), 1m, 1m, 1m, 1m, 1m, 1m, 1, 0m, 0m, Closed: true), amendment: 0);
+        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
+        var stored = await Eventually.ReturnsAsync(async () =>
+        {
+            await using var query = db.CreateCommand("""
+                SELECT k.close, k.trades, COALESCE(k.amendment, 0) FROM klines k
+                WHERE k.exchange = 'binance' AND k.symbol = $1 AND k.interval = '1m' AND k.open_time = $2
+                  AND EXISTS (SELECT 1 FROM klines m WHERE m.exchange = 'binance' AND m.symbol = $1 AND m.interval = '1m' AND m.open_time = $3)
+                """);
+            query.Parameters.AddWithValue(symbol);
+            query.Parameters.AddWithValue(minute);
+            query.Parameters.AddWithValue(marker);
+            await using var reader = await query.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct) ? new StoredVersion(reader.GetDecimal(0), reader.GetInt64(1), reader.GetInt32(2)) : null;
+        }, Wait, "the kline and the marker after it stored");
+        return (stored.Close, stored.Trades, stored.Amendment);
+    }
+
+    private sealed record StoredVersion(decimal Close, long Trades, int Amendment);
 
     /// <summary>The closed 1m klines of the minute in MARKET_KLINE, in stream order, with their amendment header.</summary>
     private static async Task<List<(string? Amendment, Kline Kline)>> ClosedAsync(MarketBus bus, string symbol, DateTimeOffset minute, CancellationToken ct) =>
