@@ -79,10 +79,30 @@ public sealed class MarketBus : IAsyncDisposable
         }
     }
 
-    /// <summary>Every kline message stored in MARKET_KLINE for one market and interval so far, in stream order.</summary>
-    public async Task<List<Kline>> KlinesAsync(string exchange, string interval, string symbol, CancellationToken ct)
+    /// <summary>
+    /// Several trades of one market in one message, as the ingestor publishes a batch (its REST backfill of a gap, or
+    /// a busy feed): the payload is their array and the message id spans their ids (<see cref="TradeMessages"/>).
+    /// </summary>
+    public async Task PublishTradesAsync(IReadOnlyList<Trade> trades)
     {
-        var klines = new List<Kline>();
+        var ack = await Js.PublishAsync(
+            Subjects.MarketRaw(trades[0].Exchange, trades[0].Symbol),
+            TradeMessages.Encode(trades),
+            opts: new NatsJSPubOpts { MsgId = TradeMessages.MessageId(trades) });
+        if (!ack.Duplicate)
+        {
+            ack.EnsureSuccess();
+        }
+    }
+
+    /// <summary>Every kline message stored in MARKET_KLINE for one market and interval so far, in stream order.</summary>
+    public async Task<List<Kline>> KlinesAsync(string exchange, string interval, string symbol, CancellationToken ct) =>
+        [.. (await KlineMessagesAsync(exchange, interval, symbol, ct)).Select(m => m.Kline)];
+
+    /// <summary>Every kline message stored in MARKET_KLINE for one market and interval so far, with its headers, in stream order.</summary>
+    public async Task<List<(NatsHeaders? Headers, Kline Kline)>> KlineMessagesAsync(string exchange, string interval, string symbol, CancellationToken ct)
+    {
+        var klines = new List<(NatsHeaders?, Kline)>();
         var subject = Subjects.MarketKline(exchange, interval, symbol);
         var stream = await Js.GetStreamAsync(Streams.MarketKline().Name!, new StreamInfoRequest { SubjectsFilter = subject }, ct);
         if (stream.Info.State.Subjects is not { } subjects || !subjects.TryGetValue(subject, out var count) || count == 0)
@@ -105,7 +125,7 @@ public sealed class MarketBus : IAsyncDisposable
             {
                 await foreach (var msg in consumer.FetchNoWaitAsync<byte[]>(new NatsJSFetchOpts { MaxMsgs = 1000 }, cancellationToken: ct))
                 {
-                    klines.Add(JsonSerializer.Deserialize(msg.Data!, ContractsJsonContext.Wire.Kline)!);
+                    klines.Add((msg.Headers, JsonSerializer.Deserialize(msg.Data!, ContractsJsonContext.Wire.Kline)!));
                 }
             }
         }

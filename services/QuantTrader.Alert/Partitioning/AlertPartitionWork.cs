@@ -116,8 +116,12 @@ public sealed class AlertPartitionWork(
     private async Task OnKlineAsync(AlertPartition partition, INatsJSMsg<byte[]> msg, ulong sequence, CancellationToken ct)
     {
         Kline? kline = null;
-        // Klines built from imported history never fire alerts.
-        if (msg.Data is { Length: > 0 } data && !(msg.Headers?.TryGetValue(SourceHeader, out var source) == true && source == "history"))
+        // Klines built from imported history never fire alerts. Nor does an amended close (late trades added to a kline
+        // already closed, docs/klines.md): the rules acted on that kline's original close, and a closed-kline rule must
+        // fire once per kline — the amendment only corrects what is stored.
+        if (msg.Data is { Length: > 0 } data
+            && !(msg.Headers?.TryGetValue(SourceHeader, out var source) == true && source == "history")
+            && !(msg.Headers?.ContainsKey(KlineHeaders.Amendment) == true))
         {
             using var activity = NatsTracing.StartProcessIfSampled(msg.Subject, msg.Headers);
             try

@@ -12,6 +12,15 @@ public sealed class KlineOptions
     /// </summary>
     public TimeSpan AllowedLateness { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a closed live kline still takes late trades as an amendment (re-published with them added, header
+    /// <c>QuantTrader-Amendment</c>) instead of dropping them: while its window ended no more than this before the
+    /// latest window end the market's aggregator has closed. It must cover an ingestor hand-over (lease lapse ~15 s)
+    /// plus the REST backfill of its gap; 5 minutes leaves a wide margin and is also MARKET_KLINE's duplicate window, so
+    /// a replayed amendment is always still recognised. Zero: never amend (every late trade is dropped).
+    /// </summary>
+    public TimeSpan AmendWindow { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>At most one update of the open kline per symbol and interval in this period (the latest state wins).</summary>
     public TimeSpan OpenUpdateInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -36,7 +36,7 @@ public sealed class KlinePartition(
         await EnsureStreamsAsync(stopping);
 
         var restored = await checkpoints.LoadAsync(partition, stopping);
-        var aggregators = new PartitionAggregators(partition, publisher, logger);
+        var aggregators = new PartitionAggregators(partition, publisher, _options, logger);
         aggregators.Restore(restored.Aggregators);
 
         var live = new PartitionConsumer(js, Streams.MarketRaw().Name!, Subjects.MarketRawPartition(partition), $"kline-{partition}", logger);

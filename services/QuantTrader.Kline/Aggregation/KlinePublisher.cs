@@ -4,6 +4,7 @@ using NATS.Client.Core;
 using NATS.Client.JetStream;
 using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Messaging;
+using QuantTrader.MarketData.Klines;
 using QuantTrader.ServiceDefaults.Messaging;
 using KlineRecord = QuantTrader.Contracts.MarketData.Kline;
 
@@ -19,6 +20,7 @@ public sealed class KlinePublisher(
     ILogger<KlinePublisher> logger)
 {
     private static readonly Counter<long> ClosedCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.kline.closed", description: "Closed klines published");
+    private static readonly Counter<long> AmendedCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.kline.amended", description: "Closed klines re-published with late trades added (amendments)");
 
     /// <summary>
     /// The closed kline's message id: the same for every replay of the trades that closed it, by any owner of its
@@ -27,15 +29,33 @@ public sealed class KlinePublisher(
     public static string ClosedMessageId(KlineRecord kline) =>
         $"{kline.Exchange}:{kline.Symbol}:{kline.Interval}:{kline.OpenTime.ToUnixTimeMilliseconds()}:closed";
 
+    /// <summary>
+    /// An amendment's message id: its own (the closed kline's id and the amendment number), so the duplicate window drops
+    /// a replay of the same amendment but not the amendment after the original close.
+    /// </summary>
+    public static string AmendmentMessageId(KlineRecord kline, int number) =>
+        $"{ClosedMessageId(kline)}:{number.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
     public async Task PublishClosedAsync(string source, KlineRecord kline, CancellationToken ct)
     {
-        await PublishStoredAsync(source, kline, ClosedMessageId(kline), ct);
+        await PublishStoredAsync(source, kline, ClosedMessageId(kline), amendment: 0, ct);
         ClosedCounter.Add(1);
+    }
+
+    /// <summary>A closed kline again, with late trades added: marked by <see cref="KlineHeaders.Amendment"/>.</summary>
+    public async Task PublishAmendmentAsync(KlineAmendment amendment, CancellationToken ct)
+    {
+        var kline = amendment.Kline;
+        await PublishStoredAsync(KlineSources.Live, kline, AmendmentMessageId(kline, amendment.Number), amendment.Number, ct);
+        AmendedCounter.Add(1);
+        logger.LogInformation(
+            "Amended closed kline {Exchange}:{Symbol} {Interval} {OpenTime:O} (amendment {Amendment}) with {LateTrades} late trades: now {Trades} trades, volume {Volume}, close {Close}",
+            kline.Exchange, kline.Symbol, kline.Interval, kline.OpenTime, amendment.Number, amendment.LateTrades, kline.Trades, kline.Volume, kline.Close);
     }
 
     /// <summary>A history kline still open when its import went idle: stored, without a message id (it is not final).</summary>
     public Task PublishIdleHistoryAsync(KlineRecord kline, CancellationToken ct) =>
-        PublishStoredAsync(KlineSources.History, kline, msgId: null, ct);
+        PublishStoredAsync(KlineSources.History, kline, msgId: null, amendment: 0, ct);
 
     /// <summary>
     /// An open-kline update on core NATS (<see cref="Subjects.MarketCandle"/>), not in MARKET_KLINE: every consumer of
@@ -60,13 +80,18 @@ public sealed class KlinePublisher(
         }
     }
 
-    private async Task PublishStoredAsync(string source, KlineRecord kline, string? msgId, CancellationToken ct)
+    private async Task PublishStoredAsync(string source, KlineRecord kline, string? msgId, int amendment, CancellationToken ct)
     {
         var subject = Subjects.MarketKline(kline.Exchange, kline.Interval, kline.Symbol);
         var headers = new NatsHeaders();
         if (source == KlineSources.History)
         {
             headers[KlineSources.Header] = KlineSources.History;
+        }
+
+        if (amendment > 0)
+        {
+            headers[KlineHeaders.Amendment] = amendment.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         using var activity = NatsTracing.StartPublish(subject, headers);

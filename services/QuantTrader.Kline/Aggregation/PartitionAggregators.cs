@@ -10,13 +10,16 @@ namespace QuantTrader.Kline.Aggregation;
 /// The aggregators of one partition's markets, one per (source, exchange, symbol), and the trade path into them. Used by
 /// one input at a time (the partition's gate), so nothing here locks.
 /// </summary>
-public sealed class PartitionAggregators(int partition, KlinePublisher publisher, ILogger logger)
+public sealed class PartitionAggregators(int partition, KlinePublisher publisher, KlineOptions options, ILogger logger)
 {
     private static readonly Counter<long> TradesCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.kline.trades", description: "Trades aggregated");
     private static readonly Counter<long> LateCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.kline.late_trades", description: "Trades dropped by at least one interval as late");
     private static readonly Counter<long> RejectedCounter = QuantTraderTelemetry.Meter.CreateCounter<long>("quanttrader.kline.rejected_trades", description: "Messages that were not valid trades");
 
     private readonly Dictionary<(string Source, string Exchange, string Symbol), MarketKlines> _markets = [];
+
+    // Markets whose aggregator amended closed klines during the current message.
+    private readonly List<MarketKlines> _amending = [];
 
     public int Partition => partition;
 
@@ -34,7 +37,7 @@ public sealed class PartitionAggregators(int partition, KlinePublisher publisher
         _markets.Clear();
         foreach (var s in saved)
         {
-            var aggregator = new KlineAggregator(s.Snapshot.Exchange, s.Snapshot.Symbol);
+            var aggregator = NewAggregator(s.Source, s.Snapshot.Exchange, s.Snapshot.Symbol);
             aggregator.Restore(s.Snapshot);
             _markets[(s.Source, s.Snapshot.Exchange, s.Snapshot.Symbol)] = new MarketKlines(s.Source, aggregator);
         }
@@ -52,7 +55,7 @@ public sealed class PartitionAggregators(int partition, KlinePublisher publisher
                 return;
             }
 
-            market = new MarketKlines(source, new KlineAggregator(trade.Exchange, trade.Symbol));
+            market = new MarketKlines(source, NewAggregator(source, trade.Exchange, trade.Symbol));
             _markets[key] = market;
         }
 
@@ -72,10 +75,15 @@ public sealed class PartitionAggregators(int partition, KlinePublisher publisher
         }
 
         TradesCounter.Add(1);
+        if (market.Aggregator.HasAmendments && !_amending.Contains(market))
+        {
+            _amending.Add(market);
+        }
+
         if (market.Aggregator.LateTrades > lateBefore)
         {
             LateCounter.Add(1);
-            logger.LogDebug("Late trade {TradeId} of {Exchange}:{Symbol} at {Time}: dropped by the intervals already closed",
+            logger.LogDebug("Late trade {TradeId} of {Exchange}:{Symbol} at {Time}: dropped by the intervals closed beyond the amend window",
                 trade.TradeId, trade.Exchange, trade.Symbol, trade.Time);
         }
 
@@ -90,6 +98,28 @@ public sealed class PartitionAggregators(int partition, KlinePublisher publisher
             await publisher.PublishClosedAsync(source, closed[i].Kline, ct);
         }
     }
+
+    /// <summary>
+    /// After the trades of one message: the closed klines its late trades amended, one amendment per kline however many
+    /// of the message's trades it took (a backfill sends its trades in batches). Per message, so a replay of the same
+    /// messages makes the same amendments; always before the next checkpoint, which therefore holds none pending.
+    /// </summary>
+    public async Task PublishAmendmentsAsync(CancellationToken ct)
+    {
+        foreach (var market in _amending)
+        {
+            foreach (var amendment in market.Aggregator.TakeAmendments())
+            {
+                await publisher.PublishAmendmentAsync(amendment, ct);
+            }
+        }
+
+        _amending.Clear();
+    }
+
+    /// <summary>Live aggregators amend closed klines; history ones never (a late history trade is a re-import's overlap).</summary>
+    private KlineAggregator NewAggregator(string source, string exchange, string symbol) =>
+        new(exchange, symbol, amendWindow: source == KlineSources.Live ? options.AmendWindow : TimeSpan.Zero);
 
     /// <summary>The snapshots of the aggregators that changed since the last checkpoint (then taken as clean).</summary>
     public List<SavedAggregator> TakeChanged()

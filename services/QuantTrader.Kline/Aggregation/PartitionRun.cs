@@ -64,6 +64,8 @@ public sealed class PartitionRun(
                 {
                     await aggregators.ApplyAsync(source, trade, seq, now, ct);
                 }
+
+                await aggregators.PublishAmendmentsAsync(ct);
             }
         }
 

@@ -16,10 +16,21 @@ namespace QuantTrader.MarketData.Klines;
 /// <item>A kline closes when a trade of a later window arrives (<see cref="OnTrade"/>) or when the clock passes its end
 /// plus the allowed lateness (<see cref="OnClock"/>).</item>
 /// </list>
+/// <para>
 /// Late-trade rule: once an interval has moved past a window (a later window is open, or the window was closed by
 /// either path), that window is final. A trade that falls in it is dropped for that interval and counted in
 /// <see cref="LateTradesFor"/>; it still counts for the longer intervals whose window is open. <see cref="LateTrades"/>
-/// counts trades dropped by at least one interval. Closed klines are never re-published with corrections.
+/// counts trades dropped by at least one interval.
+/// </para>
+/// <para>
+/// Amended closes (only with an <c>amendWindow</c> above zero): an interval keeps its closed windows whose end lies
+/// within the amend window of the aggregator's horizon (the latest window end any interval has closed). A late trade
+/// of such a window is not dropped: it is added to that closed kline exactly as it would have been had the window still
+/// been open (arrival order: it becomes the close), empty klines after it that carried its old close as their price
+/// follow it, and the kline is handed out by <see cref="TakeAmendments"/> with its amendment number (1, 2, …). The
+/// horizon moves only with closes, which are inputs a replay reproduces (trades) or checkpoints (the clock), and the
+/// kept windows are part of <see cref="Snapshot"/>, so a replay from a snapshot makes the same amendments.
+/// </para>
 /// <para>
 /// Deterministic: the output depends only on the trades, their order and the clock values passed in, never on
 /// the wall clock, so replaying the same input yields the same klines. Not thread-safe: one aggregator per symbol,
@@ -41,6 +52,10 @@ public sealed class KlineAggregator
     private readonly IntervalState[] _intervals;
     private readonly string[] _intervalNames;
     private readonly int _maxEmptyKlinesPerGap;
+    private readonly long _amendWindowTicks;
+
+    // Closed windows amended by late trades since the last TakeAmendments, in the order they were first amended.
+    private readonly List<(IntervalState State, ClosedWindow Window)> _pendingAmendments = [];
 
     // Running sums over every trade since the last rebase, shared by all intervals: a trade costs these 2–4 decimal
     // additions once instead of once per interval. An interval's window sum is the running sum minus its base (the
@@ -51,18 +66,23 @@ public sealed class KlineAggregator
     private decimal _sumTakerBuyQuoteVolume;
 
     /// <param name="intervals">Interval names from <see cref="KlineIntervals.All"/>; all of them when null.</param>
+    /// <param name="amendWindow">How long after the horizon a closed window still takes late trades as amendments
+    /// (class remarks); zero (the default): never, every late trade is dropped.</param>
     public KlineAggregator(
         string exchange,
         string symbol,
         IEnumerable<string>? intervals = null,
-        int maxEmptyKlinesPerGap = DefaultMaxEmptyKlinesPerGap)
+        int maxEmptyKlinesPerGap = DefaultMaxEmptyKlinesPerGap,
+        TimeSpan amendWindow = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(exchange);
         ArgumentException.ThrowIfNullOrWhiteSpace(symbol);
         ArgumentOutOfRangeException.ThrowIfNegative(maxEmptyKlinesPerGap);
+        ArgumentOutOfRangeException.ThrowIfLessThan(amendWindow, TimeSpan.Zero);
         Exchange = exchange;
         Symbol = symbol;
         _maxEmptyKlinesPerGap = maxEmptyKlinesPerGap;
+        _amendWindowTicks = amendWindow.Ticks;
 
         var names = (intervals ?? KlineIntervals.All.Keys).Distinct(StringComparer.Ordinal).ToList();
         foreach (var name in names)
@@ -96,6 +116,15 @@ public sealed class KlineAggregator
 
     /// <summary>Trades dropped by at least one interval because that interval's window had already closed.</summary>
     public long LateTrades { get; private set; }
+
+    /// <summary>Trades added to at least one closed kline as an amendment (not dropped).</summary>
+    public long AmendedTrades { get; private set; }
+
+    /// <summary>How long a closed window takes late trades as amendments; zero when amendments are off.</summary>
+    public TimeSpan AmendWindow => TimeSpan.FromTicks(_amendWindowTicks);
+
+    /// <summary>True when closed klines were amended since the last <see cref="TakeAmendments"/>.</summary>
+    public bool HasAmendments => _pendingAmendments.Count > 0;
 
     /// <summary>Empty klines not emitted because a gap exceeded the per-gap limit.</summary>
     public long SkippedEmptyKlines { get; private set; }
@@ -181,6 +210,7 @@ public sealed class KlineAggregator
         var quantityScale = quantity.Scale;
         var notionalScale = notional.Scale;
         var late = false;
+        var amended = false;
         var rebase = false;
         foreach (var state in _intervals)
         {
@@ -191,16 +221,22 @@ public sealed class KlineAggregator
                 if (state.HasOpen && windowStart > state.OpenTicks)
                 {
                     (changes ??= new List<KlineChange>(_intervals.Length)).Add(
-                        new KlineChange(ToKline(state, closed: true), KlineChangeKind.Closed));
-                    state.CloseOpen();
+                        new KlineChange(CloseOpen(state), KlineChangeKind.Closed));
                 }
 
                 if (!state.HasOpen)
                 {
                     if (state.HasLastClosed && windowStart <= state.LastClosedOpenTicks)
                     {
-                        Drop(state, quantity, notional, takerBuy);
-                        late = true;
+                        if (AmendOrDrop(state, windowStart, trade, tradeCount, notional, takerBuy))
+                        {
+                            amended = true;
+                        }
+                        else
+                        {
+                            late = true;
+                        }
+
                         continue;
                     }
 
@@ -214,8 +250,15 @@ public sealed class KlineAggregator
                 else
                 {
                     // windowStart < the open window: that window's interval has moved past it.
-                    Drop(state, quantity, notional, takerBuy);
-                    late = true;
+                    if (AmendOrDrop(state, windowStart, trade, tradeCount, notional, takerBuy))
+                    {
+                        amended = true;
+                    }
+                    else
+                    {
+                        late = true;
+                    }
+
                     continue;
                 }
             }
@@ -295,7 +338,124 @@ public sealed class KlineAggregator
             LateTrades++;
         }
 
+        if (amended)
+        {
+            AmendedTrades++;
+        }
+
         return changes;
+    }
+
+    /// <summary>
+    /// A trade of a window <paramref name="state"/>'s interval has closed: added to that closed kline when it is still
+    /// kept and within the amend window (true), else dropped and counted (false). Either way the open window's sums
+    /// leave it out.
+    /// </summary>
+    private bool AmendOrDrop(IntervalState state, long windowStart, Trade trade, int tradeCount, decimal notional, bool takerBuy)
+    {
+        var window = _amendWindowTicks > 0 ? state.Kept(windowStart) : null;
+        if (window is null || window.OpenTicks + state.LengthTicks + _amendWindowTicks <= Horizon())
+        {
+            Drop(state, trade.Quantity, notional, takerBuy);
+            return false;
+        }
+
+        Exclude(state, trade.Quantity, notional, takerBuy);
+        window.Add(trade.Price, trade.Quantity, notional, takerBuy, tradeCount);
+        Pending(state, window);
+
+        // Had the trade been in time, the empty klines after its window (O = H = L = C = the previous close) would carry
+        // its new close, and so would the empty klines still to come: they follow it.
+        var close = window.Close;
+        for (var next = state.Kept(window.OpenTicks + state.LengthTicks); next is { Trades: 0 } && next.Close != close;
+             next = state.Kept(next.OpenTicks + state.LengthTicks))
+        {
+            next.Open = next.High = next.Low = next.Close = close;
+            Pending(state, next);
+            window = next;
+        }
+
+        if (window.OpenTicks == state.LastClosedOpenTicks)
+        {
+            state.LastClose = close;
+        }
+
+        return true;
+    }
+
+    private void Pending(IntervalState state, ClosedWindow window)
+    {
+        if (window.PendingTrades++ == 0)
+        {
+            _pendingAmendments.Add((state, window));
+        }
+    }
+
+    /// <summary>The latest window end any interval has closed: how far the aggregator's closes have come.</summary>
+    private long Horizon()
+    {
+        var horizon = long.MinValue;
+        foreach (var state in _intervals)
+        {
+            if (state.HasLastClosed)
+            {
+                horizon = Math.Max(horizon, state.LastClosedOpenTicks + state.LengthTicks);
+            }
+        }
+        return horizon;
+    }
+
+    /// <summary>
+    /// The closed klines amended by late trades since the last call, each once with its next amendment number, in the
+    /// order they were first amended (deterministic). Take them after every input that may amend (the trades of a
+    /// message) and before a <see cref="Snapshot"/>: amendments not yet taken are not part of the snapshot.
+    /// </summary>
+    public IReadOnlyList<KlineAmendment> TakeAmendments()
+    {
+        if (_pendingAmendments.Count == 0)
+        {
+            return [];
+        }
+
+        var amendments = new List<KlineAmendment>(_pendingAmendments.Count);
+        foreach (var (state, window) in _pendingAmendments)
+        {
+            window.Amendments++;
+            amendments.Add(new KlineAmendment(window.ToKline(this, state), window.Amendments, window.PendingTrades));
+            window.PendingTrades = 0;
+        }
+
+        _pendingAmendments.Clear();
+        return amendments;
+    }
+
+    /// <summary>Closes the open window of <paramref name="state"/> and keeps it for amendments; returns the closed kline.</summary>
+    private Kline CloseOpen(IntervalState state)
+    {
+        var kline = ToKline(state, closed: true);
+        state.CloseOpen();
+        Keep(state, kline, amendments: 0);
+        return kline;
+    }
+
+    /// <summary>Keeps a closed kline for amendments (when on), and forgets the kept ones that left the amend window.</summary>
+    private void Keep(IntervalState state, Kline kline, int amendments)
+    {
+        if (_amendWindowTicks == 0)
+        {
+            return;
+        }
+
+        state.Recent.Add(new ClosedWindow(kline, amendments));
+        // The interval's own last close is at or before the aggregator's horizon: what it forgets, no trade could amend.
+        var horizon = state.LastClosedOpenTicks + state.LengthTicks;
+        var stale = 0;
+        while (stale < state.Recent.Count && state.Recent[stale].OpenTicks + state.LengthTicks + _amendWindowTicks <= horizon)
+        {
+            stale++;
+        }
+
+        state.Recent.RemoveRange(0, stale);
     }
 
     /// <summary>
@@ -305,6 +465,12 @@ public sealed class KlineAggregator
     private static void Drop(IntervalState state, decimal quantity, decimal notional, bool takerBuy)
     {
         state.LateTrades++;
+        Exclude(state, quantity, notional, takerBuy);
+    }
+
+    /// <summary>Adds a trade that is not in <paramref name="state"/>'s open window to its bases, so its sums leave it out.</summary>
+    private static void Exclude(IntervalState state, decimal quantity, decimal notional, bool takerBuy)
+    {
         state.BaseVolume += quantity;
         state.BaseQuoteVolume += notional;
         if (takerBuy)
@@ -353,8 +519,7 @@ public sealed class KlineAggregator
                     continue;
                 }
 
-                changes.Add(new KlineChange(ToKline(state, closed: true), KlineChangeKind.Closed));
-                state.CloseOpen();
+                changes.Add(new KlineChange(CloseOpen(state), KlineChangeKind.Closed));
             }
 
             EmitEmpty(state, firstUnfinished, changes);
@@ -363,7 +528,10 @@ public sealed class KlineAggregator
         return changes;
     }
 
-    /// <summary>The open state of every interval, to persist and <see cref="Restore"/> after a restart.</summary>
+    /// <summary>
+    /// The state of every interval (open kline, last close, the closed klines kept for amendments), to persist and
+    /// <see cref="Restore"/> after a restart. Amendments not yet taken (<see cref="TakeAmendments"/>) are not in it.
+    /// </summary>
     public KlineAggregatorSnapshot Snapshot() => new(
         Exchange,
         Symbol,
@@ -372,8 +540,10 @@ public sealed class KlineAggregator
             s.HasOpen ? ToKline(s, closed: false) : null,
             s.HasLastClosed ? ToTime(s.LastClosedOpenTicks) : null,
             s.HasLastClosed ? s.LastClose : null,
-            s.LateTrades))],
-        LateTrades);
+            s.LateTrades,
+            s.Recent.Count == 0 ? null : [.. s.Recent.Select(w => new KlineClosedSnapshot(w.ToKline(this, s), w.Amendments))]))],
+        LateTrades,
+        AmendedTrades);
 
     /// <summary>
     /// Replaces the state with <paramref name="snapshot"/>. Intervals the snapshot does not mention start empty,
@@ -406,6 +576,7 @@ public sealed class KlineAggregator
         }
 
         _sumVolume = _sumQuoteVolume = _sumTakerBuyVolume = _sumTakerBuyQuoteVolume = 0m;
+        _pendingAmendments.Clear();
         foreach (var state in _intervals)
         {
             state.Reset();
@@ -424,10 +595,16 @@ public sealed class KlineAggregator
                 }
 
                 state.LateTrades = saved.LateTrades;
+                // Written by a version without amendments: nothing kept, so the first late trades after it are dropped.
+                foreach (var kept in saved.Recent ?? [])
+                {
+                    Keep(state, kept.Kline, kept.Amendments);
+                }
             }
         }
 
         LateTrades = snapshot.LateTrades;
+        AmendedTrades = snapshot.AmendedTrades;
     }
 
     /// <summary>The start of the window of length <paramref name="length"/> containing <paramref name="time"/>.</summary>
@@ -495,6 +672,18 @@ public sealed class KlineAggregator
 
         SkippedEmptyKlines += gap - emitted;
         state.LastClosedOpenTicks = until - length;
+        if (_amendWindowTicks > 0)
+        {
+            // Only the empty windows that end within the amend window of this interval's new last close are kept.
+            for (var i = Math.Max(0L, emitted - (_amendWindowTicks / length) - 1); i < emitted; i++)
+            {
+                var openTime = first + (length * i);
+                Keep(state, new Kline(
+                    Exchange, Symbol, state.Name, ToTime(openTime), ToTime(openTime + length - TimeSpan.TicksPerMillisecond),
+                    price, price, price, price, 0m, 0m, 0, 0m, 0m, Closed: true), amendments: 0);
+            }
+        }
+
         return changes;
     }
 
@@ -542,6 +731,20 @@ public sealed class KlineAggregator
         }
 
         Require(saved.LateTrades >= 0, "negative late-trade count");
+        DateTimeOffset? previousKept = null;
+        foreach (var kept in saved.Recent ?? [])
+        {
+            var c = kept.Kline;
+            Require(c.Exchange == Exchange && c.Symbol == Symbol && c.Interval == state.Name, "kept closed kline of another series");
+            Require(c.Closed, "kept kline is not closed");
+            Require(kept.Amendments >= 0, "negative amendment number");
+            Require(WindowStart(c.OpenTime, state.Length) == c.OpenTime, "kept kline's open time is not a window start");
+            Require(saved.LastClosedOpenTime is { } last && c.OpenTime <= last, "kept kline is after the last closed one");
+            Require(previousKept is not { } previous || c.OpenTime > previous, "kept klines are not in time order");
+            Require(c.Low > 0 && c.Low <= c.High && c.Volume >= 0 && c.Trades >= 0, "kept kline is not a valid candle");
+            previousKept = c.OpenTime;
+        }
+
         Require(saved.LastClosedOpenTime.HasValue == saved.LastClose.HasValue,
             "last closed time and last close price go together");
         if (saved.LastClosedOpenTime is { } lastClosed)
@@ -609,6 +812,29 @@ public sealed class KlineAggregator
         public decimal LastClose;
         public long LateTrades;
 
+        /// <summary>The closed windows kept for amendments, oldest first (empty when amendments are off).</summary>
+        public readonly List<ClosedWindow> Recent = [];
+
+        /// <summary>The kept closed window that opens at <paramref name="openTicks"/>, or null.</summary>
+        public ClosedWindow? Kept(long openTicks)
+        {
+            // A handful of windows at most (the amend window over the interval's length): a scan from the newest.
+            for (var i = Recent.Count - 1; i >= 0; i--)
+            {
+                if (Recent[i].OpenTicks == openTicks)
+                {
+                    return Recent[i];
+                }
+
+                if (Recent[i].OpenTicks < openTicks)
+                {
+                    break;
+                }
+            }
+
+            return null;
+        }
+
         /// <summary>Opens a window at the running sums of <paramref name="owner"/> as they are before the current trade.</summary>
         public void Start(long openTicks, decimal price, KlineAggregator owner)
         {
@@ -658,6 +884,59 @@ public sealed class KlineAggregator
             LastClosedOpenTicks = 0;
             LastClose = 0m;
             LateTrades = 0;
+            Recent.Clear();
         }
+    }
+
+    /// <summary>
+    /// A closed kline kept for amendments, as published (its sums are plain decimals: a late trade adds to them as a
+    /// per-window sum would have), with the number of amendments published of it and the late trades not yet taken.
+    /// </summary>
+    private sealed class ClosedWindow(Kline kline, int amendments)
+    {
+        public readonly long OpenTicks = kline.OpenTime.UtcTicks;
+        public decimal Open = kline.Open;
+        public decimal High = kline.High;
+        public decimal Low = kline.Low;
+        public decimal Close = kline.Close;
+        public decimal Volume = kline.Volume;
+        public decimal QuoteVolume = kline.QuoteVolume;
+        public long Trades = kline.Trades;
+        public decimal TakerBuyVolume = kline.TakerBuyVolume;
+        public decimal TakerBuyQuoteVolume = kline.TakerBuyQuoteVolume;
+        public int Amendments = amendments;
+        public int PendingTrades;
+
+        /// <summary>The trade, as the window's last in arrival order (what it would have been had it come in time).</summary>
+        public void Add(decimal price, decimal quantity, decimal notional, bool takerBuy, int tradeCount)
+        {
+            if (Trades == 0)
+            {
+                // An empty kline's prices were the previous close, not a trade of its own.
+                Open = High = Low = price;
+            }
+            else if (price > High)
+            {
+                High = price;
+            }
+            else if (price < Low)
+            {
+                Low = price;
+            }
+
+            Close = price;
+            Trades += tradeCount;
+            Volume += quantity;
+            QuoteVolume += notional;
+            if (takerBuy)
+            {
+                TakerBuyVolume += quantity;
+                TakerBuyQuoteVolume += notional;
+            }
+        }
+
+        public Kline ToKline(KlineAggregator owner, IntervalState state) => new(
+            owner.Exchange, owner.Symbol, state.Name, ToTime(OpenTicks), ToTime(OpenTicks + state.LengthTicks - TimeSpan.TicksPerMillisecond),
+            Open, High, Low, Close, Volume, QuoteVolume, Trades, TakerBuyVolume, TakerBuyQuoteVolume, Closed: true);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NATS.Client.Core;
 using NATS.Client.JetStream.Models;
 using Npgsql;
 
@@ -16,6 +17,8 @@ public abstract class CopySink<TRow> : IEventSink<TRow>
     public abstract string? FilterSubject { get; }
     public abstract StreamConfig Stream();
     public abstract Decoded<TRow> Decode(string subject, byte[]? data);
+
+    public virtual Decoded<TRow> Decode(string subject, NatsHeaders? headers, byte[]? data) => Decode(subject, data);
 
     /// <summary>Column list, in the order <see cref="WriteRow"/> writes them.</summary>
     protected abstract string Columns { get; }

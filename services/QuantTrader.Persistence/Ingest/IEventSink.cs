@@ -1,3 +1,4 @@
+using NATS.Client.Core;
 using NATS.Client.JetStream.Models;
 using Npgsql;
 
@@ -36,6 +37,9 @@ public interface IEventSink<TRow>
     string? FilterSubject { get; }
 
     Decoded<TRow> Decode(string subject, byte[]? data);
+
+    /// <summary>For sinks whose rows depend on a header too (klines: the amendment number); the others ignore them.</summary>
+    Decoded<TRow> Decode(string subject, NatsHeaders? headers, byte[]? data) => Decode(subject, data);
 
     /// <summary>
     /// True when batches may be written concurrently, on several connections, in any order, with the same result:

@@ -178,7 +178,7 @@ public sealed class JetStreamSink<TRow>(
                 opts: new NatsJSConsumeOpts { MaxMsgs = _options.BatchSize }, cancellationToken: ct))
             {
                 // Decoding here overlaps it with the writer's COPY of the previous batch.
-                var item = new Item(message, sink.Decode(message.Subject, message.Data));
+                var item = new Item(message, sink.Decode(message.Subject, message.Headers, message.Data));
                 var rows = item.Decoded.RowCount;
                 while (Interlocked.Read(ref _rowsInFlight) > 0 && Interlocked.Read(ref _rowsInFlight) + rows > rowBudget)
                 {

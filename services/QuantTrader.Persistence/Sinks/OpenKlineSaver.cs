@@ -24,7 +24,7 @@ public sealed class OpenKlineSaver(
 {
     private readonly KlineSink _sink = new();
     private readonly Lock _gate = new();
-    private Dictionary<(string, string, string, DateTimeOffset), Kline> _latest = [];
+    private Dictionary<(string, string, string, DateTimeOffset), StoredKline> _latest = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,11 +35,11 @@ public sealed class OpenKlineSaver(
             {
                 await foreach (var msg in nats.SubscribeAsync<byte[]>(Subjects.MarketCandleAll, cancellationToken: stoppingToken))
                 {
-                    if (_sink.Decode(msg.Subject, msg.Data) is { Row: { } kline, PoisonReason: null })
+                    if (_sink.Decode(msg.Subject, msg.Data) is { Row: { Kline: var kline } row, PoisonReason: null })
                     {
                         lock (_gate)
                         {
-                            _latest[(kline.Exchange, kline.Symbol, kline.Interval, kline.OpenTime)] = kline;
+                            _latest[(kline.Exchange, kline.Symbol, kline.Interval, kline.OpenTime)] = row;
                         }
                     }
                 }
@@ -64,7 +64,7 @@ public sealed class OpenKlineSaver(
         {
             while (await timer.WaitForNextTickAsync(ct))
             {
-                Dictionary<(string, string, string, DateTimeOffset), Kline> batch;
+                Dictionary<(string, string, string, DateTimeOffset), StoredKline> batch;
                 lock (_gate)
                 {
                     if (_latest.Count == 0)

@@ -186,7 +186,11 @@ internal sealed class RunningStrategy : IAsyncDisposable
                 {
                     using var activity = NatsTracing.StartProcess(message.Subject, message.Headers);
                     activity?.SetTag("quanttrader.strategy.id", Id);
-                    if (!await HandleKlineAsync(message.Data, message.Metadata?.Sequence.Stream))
+                    // An amended close (late trades added to a kline already closed, docs/klines.md) is not a new
+                    // kline: the strategy stepped on the original close and must see each kline once, so it is skipped
+                    // by its header, whatever the open-time check below knows after a restart.
+                    var data = message.Headers?.ContainsKey(KlineHeaders.Amendment) == true ? null : message.Data;
+                    if (!await HandleKlineAsync(data, message.Metadata?.Sequence.Stream))
                     {
                         return;
                     }
