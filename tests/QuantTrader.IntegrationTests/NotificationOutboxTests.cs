@@ -83,6 +83,65 @@ public sealed class NotificationOutboxTests(SystemFixture system)
     }
 
     [Fact]
+    public async Task Deliveries_held_by_a_replica_killed_with_requests_in_flight_are_taken_over_by_the_other_after_their_claims_lapse()
+    {
+        await using var receiver = await IdempotentReceiver.StartAsync();
+        receiver.Hold = TimeSpan.FromSeconds(4);
+        await using var extra = await ExtraReplica.StartAsync(system, "alert");
+        var (extraPartitions, _) = await AlertReplicas.SettledSplitAsync(system, extra);
+        var (userId, rules) = await FireOnMarketsOfAsync(extraPartitions, receiver, count: 8);
+
+        // The extra replica records the firings and, nudged at once, claims them: kill it while it has requests out.
+        var claimer = extra.Environment["Partitions__Instance"];
+        await Eventually.SucceedsAsync(async () =>
+        {
+            Assert.True(receiver.Wire.Count >= 1, "no request arrived yet");
+            Assert.True(await ClaimedByAsync(claimer) >= 1, $"{claimer} holds no claimed deliveries");
+        }, Wait);
+        await extra.KillAsync();
+
+        // Its claims lapse (30 s) and the surviving replica delivers them: one effect per key.
+        var expected = await ExpectedKeysAsync(userId, rules);
+        await Eventually.SucceedsAsync(() =>
+        {
+            Assert.Equal(expected.Keys.Order(), receiver.Effects.Keys.Order());
+            return Task.CompletedTask;
+        }, Wait);
+        await Eventually.SucceedsAsync(async () => Assert.All(await StatusesAsync(userId), s => Assert.Equal("delivered", s)), Wait);
+        Assert.All(receiver.Wire, r => Assert.Equal(expected[r.HeaderKey], r.EventId));
+    }
+
+    [Fact]
+    public async Task A_replica_stopped_by_SIGTERM_gives_its_deliveries_back_within_its_drain_and_the_other_delivers_them()
+    {
+        // Requests held longer than the drain (5 s): the stopping replica must cut them off and give them back.
+        await using var receiver = await IdempotentReceiver.StartAsync();
+        receiver.Hold = TimeSpan.FromSeconds(8);
+        await using var extra = await ExtraReplica.StartAsync(system, "alert");
+        var (extraPartitions, _) = await AlertReplicas.SettledSplitAsync(system, extra);
+        var (userId, rules) = await FireOnMarketsOfAsync(extraPartitions, receiver, count: 8);
+        var claimer = extra.Environment["Partitions__Instance"];
+        await Eventually.SucceedsAsync(async () =>
+        {
+            Assert.True(receiver.Wire.Count >= 1, "no request arrived yet");
+            Assert.True(await ClaimedByAsync(claimer) >= 1, $"{claimer} holds no claimed deliveries");
+        }, Wait);
+
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await extra.StopAsync(TimeSpan.FromSeconds(30));
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(25), $"the replica took {stopping.Elapsed.TotalSeconds:F1} s to stop");
+        Assert.Equal(0, await ClaimedByAsync(claimer));
+
+        var expected = await ExpectedKeysAsync(userId, rules);
+        await Eventually.SucceedsAsync(() =>
+        {
+            Assert.Equal(expected.Keys.Order(), receiver.Effects.Keys.Order());
+            return Task.CompletedTask;
+        }, Wait);
+        await Eventually.SucceedsAsync(async () => Assert.All(await StatusesAsync(userId), s => Assert.Equal("delivered", s)), Wait);
+    }
+
+    [Fact]
     public async Task A_delivery_that_exhausts_its_retries_is_listed_as_failed_to_its_user_only_and_a_resend_delivers_it()
     {
         await using var receiver = await IdempotentReceiver.StartAsync();
@@ -156,6 +215,37 @@ public sealed class NotificationOutboxTests(SystemFixture system)
         using var response = await client.GetAsync("/api/v1/notifications?status=lost");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("status", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("field").GetString());
+    }
+
+    /// <summary>A new user with <paramref name="count"/> rules on markets of <paramref name="partitions"/>, all fired.</summary>
+    private async Task<(Guid UserId, int Rules)> FireOnMarketsOfAsync(IReadOnlySet<int> partitions, IdempotentReceiver receiver, int count)
+    {
+        var (userId, _, client) = await system.CreateUserAsync();
+        using (client)
+        {
+            await using var bus = await MarketBus.ConnectAsync(system);
+            var symbols = Enumerable.Range(0, count).Select(_ => AlertReplicas.SymbolIn(partitions)).ToList();
+            foreach (var symbol in symbols)
+            {
+                await CreateRuleAsync(client, symbol, receiver.Url);
+            }
+
+            foreach (var symbol in symbols)
+            {
+                await bus.PublishTradeAsync(new Trade("binance", symbol, 1, 101m, 1m, TakerSide.Buy, DateTimeOffset.UtcNow));
+            }
+        }
+
+        return (userId, count);
+    }
+
+    /// <summary>Outbox rows a replica holds claimed now.</summary>
+    private async Task<long> ClaimedByAsync(string claimer)
+    {
+        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
+        await using var query = db.CreateCommand("SELECT count(*) FROM notification_outbox WHERE status = 'delivering' AND claimed_by = $1");
+        query.Parameters.Add(new() { Value = claimer });
+        return (long)(await query.ExecuteScalarAsync())!;
     }
 
     /// <summary>'once', price above 100, with a webhook: a trade at 101 fires it.</summary>
