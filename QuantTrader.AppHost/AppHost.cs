@@ -39,10 +39,10 @@ var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", n
 alert.WithExternalEgress("webhook deliveries");
 // Webhooks to loopback/private/link-local addresses are refused (SSRF) unless the operator allows them (tests, on-premise receivers).
 alert.WithEnvironment("Alerts__Webhooks__AllowPrivateNetworks", builder.Configuration["QuantTrader:AllowPrivateWebhooks"] ?? "false");
-// The first retry delay of webhook deliveries (doubled each retry; default 1 s): the tests shorten the dead-letter path.
+// The first retry delay of notification deliveries (doubled each retry; default 1 s): the tests shorten the dead-letter path.
 if (builder.Configuration["QuantTrader:WebhookRetryBaseDelay"] is { } webhookRetryBaseDelay)
 {
-    alert.WithEnvironment("Alerts__Webhooks__BaseDelay", webhookRetryBaseDelay);
+    alert.WithEnvironment("Notifications__Delivery__BaseDelay", webhookRetryBaseDelay);
 }
 var risk = builder.AddQuantTraderService<Projects.QuantTrader_Risk>("risk", nats, signingKey).WithStorage(database, persistence);
 // Active/standby: one replica runs the engine (a NATS KV lease, fenced in PostgreSQL), the others take over when it stops or dies.

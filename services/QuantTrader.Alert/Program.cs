@@ -1,7 +1,7 @@
+using QuantTrader.Alert.Notifications;
 using QuantTrader.Alert.Partitioning;
 using QuantTrader.Alert.Rules;
 using QuantTrader.Alert.Runtime;
-using QuantTrader.Alert.Webhooks;
 using QuantTrader.ServiceDefaults.Identity;
 using QuantTrader.ServiceDefaults.Messaging;
 using QuantTrader.ServiceDefaults.Partitioning;
@@ -20,10 +20,9 @@ builder.Services.AddSingleton<RuleStore>();
 builder.Services.AddSingleton<StoredKlines>();
 builder.Services.AddSingleton<FiringRecorder>();
 
-// Webhooks: signed, retried, SSRF-guarded. Registered before the partitions, so it stops after they have drained.
-builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection(WebhookOptions.Section));
-builder.Services.AddSingleton<WebhookDispatcher>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+// Notifications: a durable outbox written with each firing, delivered by any replica's worker through its channel
+// (the signed webhook), retried, fair per destination (docs/notifications.md). Before the partitions: it stops after them.
+builder.AddNotifications();
 
 // Evaluation split by market partition over the replicas: one owner per partition, resumed from its checkpoint
 // (docs/alerts.md § Replicas).
@@ -41,5 +40,6 @@ app.UseGatewayIdentity();
 app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapAlertsApi();
+app.MapNotificationsApi();
 
 app.Run();

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
-using QuantTrader.Alert.Webhooks;
-using static QuantTrader.Alert.Webhooks.DestinationBreaker;
+using QuantTrader.Alert.Notifications;
+using static QuantTrader.Alert.Notifications.DestinationBreaker;
 
 namespace QuantTrader.Alert.Tests;
 

@@ -225,6 +225,8 @@ public sealed class AccountsAndGatewayTests(SystemFixture system)
         ("get", "/api/v1/analytics/performance"), ("get", "/api/v1/analytics/equity"),
         // Beyond API.md: per-account fee rates (issue #5 asks for them; API.md names no route).
         ("get", "/api/v1/fees"), ("put", "/api/v1/fees"),
+        // Issue #20 § 3: the caller's notification deliveries, and resending a failed one.
+        ("get", "/api/v1/notifications"), ("post", "/api/v1/notifications/{}/resend"),
     ];
 
     [Fact]

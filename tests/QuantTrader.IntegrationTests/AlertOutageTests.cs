@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using QuantTrader.Alert.Notifications;
 using QuantTrader.Alert.Partitioning;
 using QuantTrader.Alert.Rules;
 using QuantTrader.Alert.Runtime;
@@ -32,9 +33,8 @@ public sealed class AlertOutageTests(SystemFixture system)
 
         var store = new RuleStore(unreachable);
         var logger = new RecordingLogger();
-        var recorder = new FiringRecorder(store, bus.JetStream,
-            new WebhookDispatcher(Options.Create(new WebhookOptions()), store, bus.JetStream, TimeProvider.System, NullLogger<WebhookDispatcher>.Instance),
-            TimeProvider.System, logger);
+        using var webhook = new WebhookChannel(Options.Create(new WebhookOptions()), store, TimeProvider.System);
+        var recorder = new FiringRecorder(store, bus.JetStream, new NotificationOutbox([webhook], Options.Create(new DeliveryOptions())), TimeProvider.System, logger);
         var symbol = MarketBus.NewSymbol();
         var rule = new AlertRule
         {

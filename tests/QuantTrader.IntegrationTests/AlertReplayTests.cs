@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using QuantTrader.Alert.Evaluation;
+using QuantTrader.Alert.Notifications;
 using QuantTrader.Alert.Partitioning;
 using QuantTrader.Alert.Rules;
 using QuantTrader.Alert.Runtime;
@@ -43,10 +44,10 @@ public sealed class AlertReplayTests(SystemFixture system)
             await insert.ExecuteNonQueryAsync();
         }
 
-        using var webhooks = new WebhookDispatcher(Options.Create(new WebhookOptions { AllowPrivateNetworks = true }), store, bus.JetStream,
-            TimeProvider.System, NullLogger<WebhookDispatcher>.Instance);
-        await webhooks.StartAsync(CancellationToken.None);
-        var recorder = new FiringRecorder(store, bus.JetStream, webhooks, TimeProvider.System, NullLogger<FiringRecorder>.Instance);
+        // The firings' deliveries go into the shared outbox; the running alert service's worker delivers them.
+        using var webhook = new WebhookChannel(Options.Create(new WebhookOptions { AllowPrivateNetworks = true }), store, TimeProvider.System);
+        var outbox = new NotificationOutbox([webhook], Options.Create(new DeliveryOptions()));
+        var recorder = new FiringRecorder(store, bus.JetStream, outbox, TimeProvider.System, NullLogger<FiringRecorder>.Instance);
         var t = DateTimeOffset.UtcNow;
         Trade[] trades = [.. new[] { 99m, 101m, 99m }.Select((price, i) => new Trade("binance", symbol, i + 1, price, 1m, TakerSide.Buy, t.AddMilliseconds(i)))];
 
@@ -59,13 +60,12 @@ public sealed class AlertReplayTests(SystemFixture system)
         }, TimeSpan.FromSeconds(30));
 
         // The next owner starts from a checkpoint before them (the first died before saving one) and evaluates them
-        // again: the same firing, by its id — nothing recorded, published or sent twice.
+        // again: the same firing, by its id — nothing recorded, published, queued in the outbox or sent twice.
         await OwnAndEvaluateAsync(database, store, recorder, partition, ruleId, trades);
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.Equal((1, 1), (await AlertReplicas.FiringsOfAsync(system, userId)).GetValueOrDefault(ruleId));
         Assert.Equal(1, receiver.DeliveredFor(ruleId));
         Assert.Equal([Triggers.FiringId(ruleId, trades[1].MessageId)], receiver.Deliveries.Keys);
-        await webhooks.StopAsync(CancellationToken.None);
     }
 
     private static async Task OwnAndEvaluateAsync(NpgsqlDataSource database, RuleStore store, FiringRecorder recorder, int partition, Guid ruleId, Trade[] trades)

@@ -116,6 +116,7 @@ public sealed class AlertReplicaTests(SystemFixture system)
         }
 
         Assert.All(receiver.Deliveries.Values, n => Assert.Equal(1, n));
+        Assert.Empty(receiver.Mismatches);
     }
 
     private static async Task<Guid> CreateRuleAsync(HttpClient client, string symbol, string type, decimal value, string repeat, string webhookUrl)
@@ -222,6 +223,7 @@ public sealed class AlertReplicaTests(SystemFixture system)
             }
 
             Assert.All(receiver.Deliveries.Values, n => Assert.Equal(1, n));
+            Assert.Empty(receiver.Mismatches);
         }
 
         private async Task RunAsync()

@@ -143,19 +143,32 @@ internal static class AlertReplicas
     }
 }
 
-/// <summary>A webhook endpoint that answers 200 at once and counts deliveries per event id.</summary>
+/// <summary>
+/// A webhook endpoint that answers 200 at once and counts effects per event id, acting once per idempotency key as
+/// docs/notifications.md tells receivers to: delivery is at least once, so a request repeated after a crash (same key,
+/// same event) is recognised and dropped — and counted in <see cref="Repeats"/>, after checking it is the same event.
+/// </summary>
 internal sealed class EventReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<Guid, Guid> _eventOfKey = new();
+    private int _repeats;
 
     private EventReceiver(WebApplication app) => _app = app;
 
     public string Url { get; private set; } = "";
 
+    /// <summary>Effects per event id.</summary>
     public ConcurrentDictionary<Guid, int> Deliveries { get; } = new();
 
-    /// <summary>Per alert: the event ids delivered for it.</summary>
+    /// <summary>Per alert: the event ids acted on for it.</summary>
     public ConcurrentDictionary<Guid, ConcurrentBag<Guid>> ByAlert { get; } = new();
+
+    /// <summary>Requests whose idempotency key had been acted on (dropped).</summary>
+    public int Repeats => Volatile.Read(ref _repeats);
+
+    /// <summary>A repeated key that came with another event (must never happen).</summary>
+    public List<string> Mismatches { get; } = [];
 
     public static async Task<EventReceiver> StartAsync()
     {
@@ -167,6 +180,21 @@ internal sealed class EventReceiver : IAsyncDisposable
         {
             var body = await JsonDocument.ParseAsync(request.Body);
             var eventId = Guid.Parse(request.Headers["X-QuantTrader-Event-Id"].ToString());
+            var key = Guid.Parse(request.Headers["Idempotency-Key"].ToString());
+            if (!receiver._eventOfKey.TryAdd(key, eventId))
+            {
+                Interlocked.Increment(ref receiver._repeats);
+                if (receiver._eventOfKey[key] != eventId)
+                {
+                    lock (receiver.Mismatches)
+                    {
+                        receiver.Mismatches.Add($"key {key}: event {receiver._eventOfKey[key]}, then {eventId}");
+                    }
+                }
+
+                return Results.Ok();
+            }
+
             receiver.Deliveries.AddOrUpdate(eventId, 1, (_, n) => n + 1);
             receiver.ByAlert.GetOrAdd(body.RootElement.GetProperty("alertId").GetGuid(), _ => []).Add(eventId);
             return Results.Ok();

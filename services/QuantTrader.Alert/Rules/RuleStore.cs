@@ -2,11 +2,12 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using QuantTrader.Alert.Notifications;
 using QuantTrader.Contracts.Messaging;
 
 namespace QuantTrader.Alert.Rules;
 
-/// <summary>Alert rules, webhook secrets and firings in PostgreSQL (migrations 0301, 0304).</summary>
+/// <summary>Alert rules, webhook secrets and firings in PostgreSQL (migrations 0301, 0304), and the firings' outbox rows (0305).</summary>
 public sealed class RuleStore(NpgsqlDataSource dataSource)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -20,10 +21,10 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
     /// <summary>What recording a firing found.</summary>
     public enum RecordOutcome
     {
-        /// <summary>Recorded now, or earlier by this same step but not yet published: publish it and send its webhook.</summary>
+        /// <summary>Recorded now (with its outbox rows), or earlier by this same step but not yet published: publish it.</summary>
         ToPublish,
 
-        /// <summary>Recorded and published before (a replayed step): nothing more to do, no second webhook.</summary>
+        /// <summary>Recorded and published before (a replayed step): nothing more to do, no second delivery.</summary>
         AlreadyPublished,
 
         /// <summary>The rule is gone or a <c>once</c> rule that already fired: nothing is recorded.</summary>
@@ -123,8 +124,11 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
     /// again. Only an active rule fires (a deleted one, or a once-rule that already fired, records nothing), and the
     /// event id is the row's key: a replayed step (same rule, same trigger, same id) records nothing twice and says
     /// whether the first one was already published.
+    /// <para>The firing's deliveries (<paramref name="notifications"/>) go into <c>notification_outbox</c> in the same
+    /// statement, due at <paramref name="now"/>: a delivery exists exactly when its firing does, and a replayed step,
+    /// recording nothing, adds none (their keys derive from the event id; ON CONFLICT DO NOTHING besides).</para>
     /// </summary>
-    public async Task<RecordOutcome> RecordFiringAsync(Guid eventId, Firing firing, CancellationToken ct)
+    public async Task<RecordOutcome> RecordFiringAsync(Guid eventId, Firing firing, IReadOnlyList<OutboxEntry> notifications, DateTimeOffset now, CancellationToken ct)
     {
         var rule = firing.Rule;
         // The final SELECT reads the table as it was before this statement: 'published' is the earlier row's flag,
@@ -138,7 +142,13 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
                 INSERT INTO alert_firings (event_id, alert_id, user_id, exchange, symbol, time, price, value, message, webhook_url)
                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM fired
                 ON CONFLICT (event_id) DO NOTHING
-                RETURNING event_id)
+                RETURNING event_id),
+            queued AS (
+                INSERT INTO notification_outbox (id, user_id, event_id, kind, channel, target, destination, market_partition, payload, max_attempts, next_attempt_at, created_at, updated_at)
+                SELECT n.id, $3, $1, n.kind, n.channel, n.target, n.destination, $12, n.payload::jsonb, n.max_attempts, $13, $13, $13
+                FROM recorded CROSS JOIN unnest($14::uuid[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::integer[])
+                    AS n(id, kind, channel, target, destination, payload, max_attempts)
+                ON CONFLICT (id) DO NOTHING)
             SELECT EXISTS (SELECT 1 FROM recorded), (SELECT published FROM alert_firings WHERE event_id = $1)
             """);
         command.Parameters.Add(new() { Value = eventId });
@@ -152,6 +162,15 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = firing.Message });
         command.Parameters.Add(new() { Value = (object?)rule.WebhookUrl ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = rule.Repeat == RepeatMode.Once ? "fired" : "active" });
+        command.Parameters.Add(new() { Value = (short)Partitions.OfMarket(rule.Exchange, rule.Symbol) });
+        command.Parameters.Add(new() { Value = now });
+        command.Parameters.Add(new() { Value = notifications.Select(n => n.Id).ToArray() });
+        command.Parameters.Add(new() { Value = notifications.Select(n => n.Kind).ToArray() });
+        command.Parameters.Add(new() { Value = notifications.Select(n => n.Channel).ToArray() });
+        command.Parameters.Add(new() { Value = notifications.Select(n => n.Target).ToArray() });
+        command.Parameters.Add(new() { Value = notifications.Select(n => n.Destination).ToArray() });
+        command.Parameters.Add(new() { Value = notifications.Select(n => n.Payload).ToArray() });
+        command.Parameters.Add(new() { Value = notifications.Select(n => n.MaxAttempts).ToArray() });
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return reader.GetBoolean(0) ? RecordOutcome.ToPublish
@@ -203,21 +222,6 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("SELECT secret FROM alert_webhook_secrets WHERE user_id = $1");
         command.Parameters.Add(new() { Value = userId });
         return await command.ExecuteScalarAsync(ct) as string;
-    }
-
-    public async Task RecordDeliveryAsync(Guid eventId, int attempt, int? statusCode, string? error, bool succeeded, bool deadLetter, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand("""
-            INSERT INTO alert_webhook_deliveries (event_id, attempt, status_code, error, succeeded, dead_letter)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            """);
-        command.Parameters.Add(new() { Value = eventId });
-        command.Parameters.Add(new() { Value = attempt });
-        command.Parameters.Add(new() { Value = statusCode.HasValue ? statusCode.Value : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
-        command.Parameters.Add(new() { Value = (object?)error ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new() { Value = succeeded });
-        command.Parameters.Add(new() { Value = deadLetter });
-        await command.ExecuteNonQueryAsync(ct);
     }
 
     private const string SelectRules = """

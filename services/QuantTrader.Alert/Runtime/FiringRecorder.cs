@@ -3,8 +3,8 @@ using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using QuantTrader.Alert.Evaluation;
+using QuantTrader.Alert.Notifications;
 using QuantTrader.Alert.Rules;
-using QuantTrader.Alert.Webhooks;
 using QuantTrader.Contracts.Alerts;
 using QuantTrader.Contracts.Messaging;
 using QuantTrader.ServiceDefaults.Messaging;
@@ -13,10 +13,11 @@ using QuantTrader.ServiceDefaults.Storage;
 namespace QuantTrader.Alert.Runtime;
 
 /// <summary>
-/// What happens when rules fire or re-arm: record (rule state + event, one statement), publish <see cref="AlertFired"/>
-/// on <c>alerts.fired.{userId}</c> under the firing's deterministic id, mark it published, hand the webhook to the
-/// dispatcher — in that order, so a step replayed after a hand-over or crash (same rule, same trigger, same id) finds
-/// its firing recorded and published and neither publishes nor sends its webhook again.
+/// What happens when rules fire or re-arm: record (rule state + event + its notifications in the outbox, one
+/// statement), publish <see cref="AlertFired"/> on <c>alerts.fired.{userId}</c> under the firing's deterministic id,
+/// mark it published — in that order, so a step replayed after a hand-over or crash (same rule, same trigger, same id)
+/// finds its firing recorded and published and neither publishes again nor adds a delivery (the outbox rows' keys
+/// derive from the firing id). Delivering is the outbox's (<see cref="NotificationOutbox"/>), durable from the record on.
 /// <para>The engine moves a rule's state in memory when it fires, before the firing is recorded; so recording is
 /// retried until it succeeds (<see cref="UntilDoneAsync"/>) while the database is unreachable, with backoff up to
 /// <see cref="MaxRetryDelay"/>, and the consumer that delivered the trade or kline waits meanwhile (JetStream keeps the
@@ -27,7 +28,7 @@ public sealed class FiringRecorder(
     // The publishing connection: fired alerts are published from the consumers' loops, whose backlog must not hold up
     // their own traffic (NatsClientExtensions.Publisher).
     [FromKeyedServices(NatsClientExtensions.Publisher)] INatsJSContext js,
-    WebhookDispatcher webhooks,
+    NotificationOutbox outbox,
     TimeProvider time,
     ILogger<FiringRecorder> logger)
 {
@@ -55,8 +56,14 @@ public sealed class FiringRecorder(
 
             var eventId = Triggers.FiringId(rule.Id, firing.Trigger);
             var outcome = RuleStore.RecordOutcome.RuleInactive;
-            await UntilDoneAsync(async token => outcome = await store.RecordFiringAsync(eventId, firing, token),
+            var notifications = outbox.EntriesFor(eventId, firing);
+            await UntilDoneAsync(async token => outcome = await store.RecordFiringAsync(eventId, firing, notifications, time.GetUtcNow(), token),
                 $"recording firing {eventId} of alert {rule.Id}", ct);
+            if (notifications.Count > 0)
+            {
+                outbox.Notify();
+            }
+
             if (outcome != RuleStore.RecordOutcome.ToPublish)
             {
                 ReplayedCounter.Add(1);
@@ -85,9 +92,8 @@ public sealed class FiringRecorder(
     }
 
     /// <summary>
-    /// Publishes (the bus drops a second publish of the id within ALERTS' duplicate window), marks the row published,
-    /// and only then queues the webhook: a crash before the mark publishes again (de-duplicated) and sends the webhook
-    /// once; a crash after it can lose the webhook (docs/alerts.md § Replicas), never send it twice.
+    /// Publishes (the bus drops a second publish of the id within ALERTS' duplicate window) and marks the row published:
+    /// a crash before the mark publishes again, de-duplicated. The notifications are in the outbox already.
     /// </summary>
     private async Task PublishAsync(RuleStore.StoredFiring firing, CancellationToken ct)
     {
@@ -99,7 +105,6 @@ public sealed class FiringRecorder(
             ContractsJsonContext.Wire.AlertFired);
         await js.PublishStoredAsync(subject, payload, firing.EventId.ToString(), headers, logger, ct);
         await store.MarkPublishedAsync(firing.EventId, ct);
-        webhooks.Enqueue(firing);
     }
 
     /// <summary>

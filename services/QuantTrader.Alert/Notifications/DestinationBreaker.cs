@@ -1,13 +1,13 @@
-namespace QuantTrader.Alert.Webhooks;
+namespace QuantTrader.Alert.Notifications;
 
 /// <summary>
-/// Circuit breaker of one webhook destination (host:port). Closed: attempts go out. After
+/// Circuit breaker of one delivery destination (a webhook's host:port). Closed: attempts go out. After
 /// <c>failureThreshold</c> consecutive unreachable attempts (connection failures, timeouts) it opens: no attempt goes
 /// out for <c>openFor</c>, so a black-hole endpoint stops holding delivery slots; the deliveries wait in the
 /// destination's queue. Then it is half-open: one probe attempt goes out; its success closes the breaker, its failure
 /// opens it again for another <c>openFor</c>. An HTTP answer, even an error, shows the destination is alive: it
 /// counts as a success here (the delivery's own retries handle the error status).
-/// Not thread-safe: the dispatcher calls it under its lock.
+/// Not thread-safe: the delivery worker calls it under its lock.
 /// </summary>
 public sealed class DestinationBreaker(int failureThreshold, TimeSpan openFor, TimeProvider time)
 {
@@ -60,6 +60,9 @@ public sealed class DestinationBreaker(int failureThreshold, TimeSpan openFor, T
         _probeOut = false;
         State = BreakerState.Closed;
     }
+
+    /// <summary>An attempt acquired was not made after all (nothing sent): a probe it was may go out again.</summary>
+    public void OnNotAttempted() => _probeOut = false;
 
     /// <summary>The destination could not be reached or did not answer in time.</summary>
     public void OnUnreachable()

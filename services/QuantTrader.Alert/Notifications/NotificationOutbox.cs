@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using QuantTrader.Alert.Rules;
+using QuantTrader.Contracts.Messaging;
+
+namespace QuantTrader.Alert.Notifications;
+
+/// <summary>
+/// What the rest of the service knows of notifications: which outbox rows an event gets (<see cref="EntriesFor"/>,
+/// written by the event's own recording statement), and a nudge that wakes this replica's delivery worker when rows
+/// were written (<see cref="Notify"/>) instead of waiting for its next poll. No caller depends on a channel.
+/// </summary>
+public sealed class NotificationOutbox(IEnumerable<INotificationChannel> channels, IOptions<DeliveryOptions> options)
+{
+    public const string AlertFiredKind = "alert.fired";
+
+    private static readonly JsonSerializerOptions Json = CreateJson();
+    private readonly Dictionary<string, INotificationChannel> _channels = channels.ToDictionary(c => c.Name, StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>The deliveries of an alert firing: today the rule's webhook, if it has one.</summary>
+    public IReadOnlyList<OutboxEntry> EntriesFor(Guid eventId, Firing firing)
+    {
+        var rule = firing.Rule;
+        if (rule.WebhookUrl is not { } url || !_channels.TryGetValue("webhook", out var webhook))
+        {
+            return [];
+        }
+
+        var payload = JsonSerializer.Serialize(
+            new FiredAlertPayload(eventId, rule.Id, rule.UserId, rule.Exchange, rule.Symbol, firing.Time, firing.Price, firing.Value, firing.Message), Json);
+        return [new OutboxEntry(NotificationKeys.For(eventId, NotificationKeys.RuleWebhook), AlertFiredKind, webhook.Name, url, webhook.DestinationOf(url),
+            payload, options.Value.MaxAttempts)];
+    }
+
+    /// <summary>Rows were written (or made due): the worker looks at the outbox now.</summary>
+    public void Notify()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Another nudge got there first: one wake-up covers both.
+            }
+        }
+    }
+
+    /// <summary>Until nudged or <paramref name="timeout"/> passes.</summary>
+    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken ct)
+    {
+        using var timer = new CancellationTokenSource(timeout, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(ct, timer.Token);
+        try
+        {
+            await _wake.WaitAsync(either.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // The poll interval passed.
+        }
+    }
+
+    private static JsonSerializerOptions CreateJson()
+    {
+        // The API's JSON conventions (camelCase, UTC times with Z): the payload is what receivers read.
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        ContractsJsonContext.Configure(json);
+        return json;
+    }
+}
+
+/// <summary>What an <c>alert.fired</c> notification says: the firing (the webhook body, with its key and timestamp).</summary>
+public sealed record FiredAlertPayload(
+    Guid EventId, Guid AlertId, Guid UserId, string Exchange, string Symbol, DateTimeOffset Time, decimal Price, decimal? Value, string Message);
