@@ -14,6 +14,9 @@ public sealed record AuditFigures
     public long FiringsDoubledByTrigger { get; init; }
     public long OnceRulesFiredAgain { get; init; }
     public long WebhooksDeliveredAgain { get; init; }
+
+    /// <summary>Requests repeating a key (at-least-once delivery after a kill); dropped by the receiver, not an error.</summary>
+    public long WebhookRepeatsOnTheWire { get; init; }
     public long AlertsDouble => FiringsDoubledByTrigger + OnceRulesFiredAgain + WebhooksDeliveredAgain;
     public long AlertsExpected { get; init; }
     public long AlertsFired { get; init; }
@@ -36,7 +39,7 @@ public sealed record AuditFigures
 /// <item>closed 1m klines equal to a recomputation from the stored trades (open/close by trade id, high, low, volumes,
 /// trade count, taker-buy volumes), for every market and minute of the run;</item>
 /// <item>alerts: no two firings of one rule for one trigger (rule, market, time, price), no <c>once</c> rule fired twice,
-/// no webhook delivered twice (the receiver's count per event id); and every expected firing present;</item>
+/// no webhook taking effect twice (a firing arriving under two idempotency keys); and every expected firing present;</item>
 /// <item>fills: none twice for one (order, print), in the engine's table and in persistence's; no print filling the
 /// resting orders for more than its quantity; every balance equal to the opening one plus the fills, exactly;</item>
 /// <item>the strategy: one order per kline it saw, none twice.</item>
@@ -64,8 +67,9 @@ public sealed class FailoverAudit(NpgsqlDataSource db)
             """, ct, once);
         var fired = await ScalarAsync("SELECT count(*) FROM alert_firings WHERE alert_id = ANY($1)", ct, rules);
         var eventIds = await ListAsync("SELECT event_id::text FROM alert_firings WHERE alert_id = ANY($1) AND webhook_url IS NOT NULL", ct, rules);
-        var webhooksAgain = webhooks.Deliveries.Values.Sum(n => (long)Math.Max(0, n - 1));
-        var webhooksMissing = eventIds.Count(id => !webhooks.Deliveries.ContainsKey(id));
+        var effects = webhooks.EffectsPerEvent;
+        var webhooksAgain = effects.Values.Sum(n => (long)Math.Max(0, n - 1));
+        var webhooksMissing = eventIds.Count(id => !effects.ContainsKey(id));
 
         // The engine's own rows, and persistence's copy from the fill events.
         var fills = await ScalarAsync("SELECT count(*) FROM paper_fills WHERE user_id = ANY($1)", ct, users);
@@ -93,6 +97,7 @@ public sealed class FailoverAudit(NpgsqlDataSource db)
             FiringsDoubledByTrigger = doubledByTrigger,
             OnceRulesFiredAgain = onceAgain,
             WebhooksDeliveredAgain = webhooksAgain,
+            WebhookRepeatsOnTheWire = webhooks.RepeatsOnTheWire,
             AlertsExpected = ExpectedFirings(scenario),
             AlertsFired = fired,
             WebhooksMissing = webhooksMissing,

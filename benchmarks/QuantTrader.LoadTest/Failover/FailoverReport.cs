@@ -35,7 +35,7 @@ public static class FailoverReport
         sb.AppendLine(c, $"| trades lost / duplicated | {a.Lost:N0} / {a.Duplicated:N0} of {a.Expected:N0} | 0 / 0 | {Report.Met(a.Lost == 0 && a.Duplicated == 0)} |");
         sb.AppendLine(c, $"| closed 1m klines differing from a recomputation from stored trades | {a.KlinesDiffering} of {a.KlinesCompared} | 0 | {Report.Met(a.KlinesEqual)} |");
         sb.AppendLine(c, $"| alert firings: fired / expected | {a.AlertsFired} / {a.AlertsExpected} | equal | {Report.Met(a.AlertsFired == a.AlertsExpected)} |");
-        sb.AppendLine(c, $"| alerts double: same rule + trigger / once rule again / webhook delivered again | {a.FiringsDoubledByTrigger} / {a.OnceRulesFiredAgain} / {a.WebhooksDeliveredAgain} | 0 | {Report.Met(a.AlertsDouble == 0)} |");
+        sb.AppendLine(c, $"| alerts double: same rule + trigger / once rule again / webhook taking effect again (one firing under two idempotency keys) | {a.FiringsDoubledByTrigger} / {a.OnceRulesFiredAgain} / {a.WebhooksDeliveredAgain} | 0 | {Report.Met(a.AlertsDouble == 0)} |");
         sb.AppendLine(c, $"| webhooks never delivered | {a.WebhooksMissing} | 0 | {Report.Met(a.WebhooksMissing == 0)} |");
         sb.AppendLine(c, $"| fills double (order + print), of {a.Fills} | {a.FillsDouble} | 0 | {Report.Met(a.FillsDouble == 0)} |");
         sb.AppendLine(c, $"| prints filling resting orders beyond their quantity | {a.PrintsOverfilled} | 0 | {Report.Met(a.PrintsOverfilled == 0)} |");
@@ -59,7 +59,7 @@ public static class FailoverReport
         }
         var a = r.Audit;
         yield return $"  trades {a.Expected:N0} sent, {a.Lost} lost, {a.Duplicated} duplicated; klines {a.KlinesDiffering} of {a.KlinesCompared} differ";
-        yield return $"  alerts fired {a.AlertsFired} of {a.AlertsExpected} expected; doubled by trigger {a.FiringsDoubledByTrigger}, once rules again {a.OnceRulesFiredAgain}, webhooks again {a.WebhooksDeliveredAgain}, webhooks missing {a.WebhooksMissing}";
+        yield return $"  alerts fired {a.AlertsFired} of {a.AlertsExpected} expected; doubled by trigger {a.FiringsDoubledByTrigger}, once rules again {a.OnceRulesFiredAgain}, webhooks taking effect again {a.WebhooksDeliveredAgain} (repeats on the wire, dropped by key: {a.WebhookRepeatsOnTheWire}), webhooks missing {a.WebhooksMissing}";
         yield return $"  fills {a.Fills} ({a.FillsDouble} double, {a.PrintsOverfilled} prints overfilled); balances {a.BalancesChecked - a.BalanceMismatches.Count} of {a.BalancesChecked} reconcile";
         foreach (var mismatch in a.BalanceMismatches.Take(10))
         {

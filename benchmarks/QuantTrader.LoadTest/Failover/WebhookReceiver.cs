@@ -5,14 +5,17 @@ using System.Net.Sockets;
 namespace QuantTrader.LoadTest.Failover;
 
 /// <summary>
-/// The alerts' webhook endpoint: answers every delivery 200 and counts them by the event id the alert service sends
-/// in <c>X-QuantTrader-Event-Id</c>, so a firing delivered twice (by two replicas, or again after a hand-over) shows.
+/// The alerts' webhook endpoint, as docs/notifications.md asks a receiver to be: answers every delivery 200 and acts
+/// once per <c>Idempotency-Key</c>. Delivery is at least once (a request in flight when its sender dies is sent again,
+/// with the same key), so what must never happen is one firing (<c>X-QuantTrader-Event-Id</c>) arriving under two keys —
+/// that would take effect twice. Repeats on the wire are counted apart.
 /// </summary>
 public sealed class WebhookReceiver : IAsyncDisposable
 {
     private const string EventIdHeader = "X-QuantTrader-Event-Id";
+    private const string KeyHeader = "Idempotency-Key";
     private readonly HttpListener _listener = new();
-    private readonly ConcurrentDictionary<string, int> _deliveries = new();
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, int>> _effects = new();
     private readonly Task _loop;
 
     private WebhookReceiver(int port)
@@ -25,8 +28,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public string Url { get; }
 
-    /// <summary>Deliveries per event id.</summary>
-    public IReadOnlyDictionary<string, int> Deliveries => _deliveries;
+    /// <summary>Event id → the idempotency keys it arrived under (more than one = it took effect more than once).</summary>
+    public IReadOnlyDictionary<string, int> EffectsPerEvent => _effects.ToDictionary(e => e.Key, e => e.Value.Count);
+
+    /// <summary>Requests that repeated a key already seen (sent again after a crash; the receiver drops them).</summary>
+    public long RepeatsOnTheWire => _effects.Values.Sum(keys => keys.Values.Sum(n => (long)n - 1));
 
     public static WebhookReceiver Start()
     {
@@ -51,7 +57,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 return;
             }
             var eventId = context.Request.Headers[EventIdHeader] ?? "(none)";
-            _deliveries.AddOrUpdate(eventId, 1, (_, n) => n + 1);
+            var key = context.Request.Headers[KeyHeader] ?? "(none)";
+            _effects.GetOrAdd(eventId, _ => new()).AddOrUpdate(key, 1, (_, n) => n + 1);
             context.Response.StatusCode = 200;
             context.Response.Close();
         }
