@@ -17,7 +17,7 @@ namespace QuantTrader.Benchmarks.Strategies;
 /// ledger and portfolio, release of ended orders) plus the backtest's fill records — with 100 buy limits resting
 /// (1 huge one at 49 990 that never completes, 99 at 49 989 … 49 891), one new <c>Trade</c> per print.</item>
 /// <item><b>Full run</b>: <see cref="Backtester.RunOnTrades"/> of a strategy that places a ladder of 100 buy limits
-/// (50 000 − 0.5 × 1 … 100) on its first kline, over 10 000 one-minute klines and 200 000 prints (20 per bar): the
+/// (49 990 − 0.5 × 1 … 100) on its first kline, over 10 000 one-minute klines and 200 000 prints (20 per bar): the
 /// strategy's <c>on_kline</c> per bar, the equity curve, the fills, everything a backtest on trades does but reading
 /// the database. Reported per print.</item>
 /// </list>
@@ -35,7 +35,7 @@ public class BacktestOnTradesBenchmarks
     private static readonly DateTimeOffset T0 = new(2024, 3, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly Instrument BtcUsdt = new("binance", "BTCUSDT", "BTC", "USDT", new InstrumentRules(0.01m, 0.00001m, 5m));
 
-    /// <summary>On its first kline: 100 buy limits of 1, at close − 0.5, close − 1, … close − 50 (25 calls' worth of orders in one).</summary>
+    /// <summary>On its first kline: 100 buy limits of 1, at close − 10.5, close − 11, … close − 60 (25 calls' worth of orders in one).</summary>
     private const string Ladder = """
         (module
           (import "qt" "place_order" (func $place (param i32 i32 f64 f64) (result i64)))
@@ -50,7 +50,7 @@ public class BacktestOnTradesBenchmarks
                 (local.set $i (i32.const 1))
                 (loop $next
                   (drop (call $place (i32.const 0) (i32.const 1) (f64.const 1)
-                    (f64.sub (local.get $close) (f64.mul (f64.const 0.5) (f64.convert_i32_s (local.get $i))))))
+                    (f64.sub (f64.sub (local.get $close) (f64.const 10)) (f64.mul (f64.const 0.5) (f64.convert_i32_s (local.get $i))))))
                   (local.set $i (i32.add (local.get $i) (i32.const 1)))
                   (br_if $next (i32.le_s (local.get $i) (i32.const 100))))))
             (i32.const 0)))
