@@ -16,6 +16,9 @@ builder.Services.AddOpenApi();
 
 builder.Services.AddSingleton<StrategyStore>();
 builder.Services.AddSingleton<KlineHistory>();
+builder.Services.AddSingleton<TradeHistory>();
+builder.Services.AddSingleton<AccountFeeRates>();
+builder.Services.AddSingleton<BacktestMarkets>();
 builder.Services.AddSingleton<BacktestSlots>();
 builder.Services.AddSingleton<OrderGateway>();
 builder.Services.AddSingleton<QuoteBalanceSource>();

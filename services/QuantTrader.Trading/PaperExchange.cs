@@ -59,6 +59,11 @@ public sealed record AccountPortfolio(Guid UserId, PortfolioSnapshot Portfolio);
 public sealed class PaperExchange
 {
     private readonly Dictionary<string, MatchingEngine> _books = new(StringComparer.Ordinal);
+
+    // The same books by (exchange, symbol): every print looks its book up, and building the "exchange:symbol" key for
+    // it allocated a string per print (a backtest matches millions).
+    private readonly Dictionary<(string Exchange, string Symbol), MatchingEngine> _byMarket = [];
+    private MatchingEngine? _lastBook;
     private readonly Dictionary<Guid, FeeRates> _fees = [];
     private readonly Dictionary<Guid, Portfolio> _portfolios = [];
 
@@ -73,7 +78,9 @@ public sealed class PaperExchange
         ArgumentNullException.ThrowIfNull(instruments);
         foreach (var instrument in instruments)
         {
-            _books.Add(instrument.Key, new MatchingEngine(instrument));
+            var book = new MatchingEngine(instrument);
+            _books.Add(instrument.Key, book);
+            _byMarket.Add((instrument.Exchange, instrument.Symbol), book);
         }
 
         ReservationPolicy = reservationPolicy ?? ReservationPolicy.Default;
@@ -87,7 +94,7 @@ public sealed class PaperExchange
     public ReservationPolicy ReservationPolicy { get; }
 
     /// <summary>The book of one market, or null if it is not traded here.</summary>
-    public MatchingEngine? GetBook(string exchange, string symbol) => _books.GetValueOrDefault($"{exchange}:{symbol}");
+    public MatchingEngine? GetBook(string exchange, string symbol) => _byMarket.GetValueOrDefault((exchange, symbol));
 
     /// <summary>All books.</summary>
     public IEnumerable<MatchingEngine> Books => _books.Values;
@@ -195,9 +202,17 @@ public sealed class PaperExchange
     public MatchResult OnTrade(Trade trade)
     {
         ArgumentNullException.ThrowIfNull(trade);
-        if (!_books.TryGetValue($"{trade.Exchange}:{trade.Symbol}", out var book))
+        var book = _lastBook;
+        if (book is null
+            || !string.Equals(book.Instrument.Exchange, trade.Exchange, StringComparison.Ordinal)
+            || !string.Equals(book.Instrument.Symbol, trade.Symbol, StringComparison.Ordinal))
         {
-            return MatchResult.Empty;
+            if (!_byMarket.TryGetValue((trade.Exchange, trade.Symbol), out book))
+            {
+                return MatchResult.Empty;
+            }
+
+            _lastBook = book; // prints come in runs of one market: a message's batch, a backtest's whole range
         }
 
         var result = book.OnTrade(trade);
@@ -275,7 +290,10 @@ public sealed class PaperExchange
             var key = $"{book.Exchange}:{book.Symbol}";
             var instrument = list.FirstOrDefault(i => i.Key == key)
                 ?? throw new ArgumentException($"Snapshot has a book for {key}, which is not among the instruments.", nameof(snapshot));
-            exchange._books[key] = MatchingEngine.Restore(instrument, book);
+            var restored = MatchingEngine.Restore(instrument, book);
+            exchange._books[key] = restored;
+            exchange._byMarket[(instrument.Exchange, instrument.Symbol)] = restored;
+            exchange._lastBook = null;
         }
 
         foreach (var f in snapshot.Fees)

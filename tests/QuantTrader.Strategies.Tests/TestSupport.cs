@@ -73,7 +73,7 @@ internal static class Klines
     public static readonly DateTimeOffset Start = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>One-minute closed klines whose open is the previous close and whose range is ±0.5% around the move.</summary>
-    public static List<Kline> FromCloses(IEnumerable<decimal> closes)
+    public static List<Kline> FromCloses(IEnumerable<decimal> closes, decimal volume = 10m)
     {
         var result = new List<Kline>();
         decimal? previous = null;
@@ -85,7 +85,7 @@ internal static class Klines
             var low = Math.Min(open, close) * 0.995m;
             var openTime = Start.AddMinutes(i++);
             result.Add(new Kline("binance", "BTCUSDT", "1m", openTime, openTime.AddMinutes(1).AddMilliseconds(-1),
-                open, high, low, close, 10m, 10m * close, 100, 5m, 5m * close, true));
+                open, high, low, close, volume, volume * close, 100, volume / 2, volume / 2 * close, true));
             previous = close;
         }
         return result;

@@ -1,5 +1,7 @@
 using QuantTrader.Contracts.Trading;
 using QuantTrader.Strategies.Sandbox;
+using QuantTrader.Trading;
+using QuantTrader.Trading.Accounts;
 
 namespace QuantTrader.Strategies.Backtesting;
 
@@ -8,10 +10,23 @@ public sealed record BacktestOptions
     /// <summary>Starting balance in the quote asset; the strategy starts flat (position 0).</summary>
     public decimal InitialBalance { get; init; } = 10_000m;
 
-    /// <summary>Fee as a fraction of the fill's notional, charged in the quote asset on every fill.</summary>
-    public decimal FeeRate { get; init; } = 0.001m;
+    /// <summary>
+    /// Maker and taker rates, as the paper engine charges them (fraction of the fill's notional, in the quote asset).
+    /// The API passes the account's own rates unless the request overrides them.
+    /// </summary>
+    public FeeRates Fees { get; init; } = FeeRates.Default;
 
-    /// <summary>Tick and step used to round the strategy's orders, as the live order path would.</summary>
+    /// <summary>
+    /// The market traded: assets and exchange rules (tick, step, minimum notional) the paper engine validates orders
+    /// against. Null: the klines' exchange and symbol, assets named <c>BASE</c> and <c>QUOTE</c>, the tick and step of
+    /// <see cref="Instrument"/> and no minimum notional.
+    /// </summary>
+    public Instrument? Market { get; init; }
+
+    /// <summary>What a market buy locks above the last price, as configured for the paper engine (5 % by default).</summary>
+    public ReservationPolicy Reservations { get; init; } = ReservationPolicy.Default;
+
+    /// <summary>Tick and step used to round the strategy's orders before they reach the engine.</summary>
     public InstrumentFilters Instrument { get; init; } = InstrumentFilters.Unrestricted;
 
     /// <summary>
@@ -31,7 +46,21 @@ public sealed record BacktestOptions
     public StrategyEngine? Engine { get; init; }
 }
 
-public enum BacktestOrderStatus { Open, Filled, Canceled, Rejected }
+/// <summary>Where a backtest's prints came from.</summary>
+public enum BacktestSource
+{
+    /// <summary>Stored trades, print by print.</summary>
+    Trades,
+
+    /// <summary>Klines, each split into four prints (<see cref="BarPrints"/>).</summary>
+    Klines,
+}
+
+/// <summary>
+/// An order's state at the end of the run. <see cref="Open"/> is the paper engine's <c>new</c>: accepted, nothing
+/// filled yet (including a stop that has not triggered).
+/// </summary>
+public enum BacktestOrderStatus { Open, Filled, Canceled, Rejected, PartiallyFilled, Expired }
 
 public sealed record BacktestOrder(
     long Handle,
@@ -41,8 +70,14 @@ public sealed record BacktestOrder(
     decimal Quantity,
     decimal? Price,
     BacktestOrderStatus Status,
-    string? RejectReason);
+    string? RejectReason,
+    decimal? StopPrice = null,
+    TimeInForce TimeInForce = TimeInForce.Gtc,
+    decimal FilledQuantity = 0m,
+    decimal AveragePrice = 0m,
+    decimal Fees = 0m);
 
+/// <summary>One execution, as the paper engine made it: <paramref name="TradeId"/> is the print it matched.</summary>
 public sealed record BacktestFill(
     long Handle,
     DateTimeOffset Time,
@@ -50,9 +85,14 @@ public sealed record BacktestFill(
     OrderType Type,
     decimal Price,
     decimal Quantity,
-    decimal Fee);
+    decimal Fee,
+    Liquidity Liquidity,
+    long TradeId);
 
-/// <summary>Marked to the bar's close after the strategy has seen the bar.</summary>
+/// <summary>
+/// Marked to the bar's close after the strategy has seen the bar. <paramref name="QuoteBalance"/> is the whole quote
+/// balance, free and locked by open orders; <paramref name="Position"/> the whole base balance.
+/// </summary>
 public sealed record EquityPoint(DateTimeOffset Time, decimal Close, decimal QuoteBalance, decimal Position, decimal Equity);
 
 public sealed record BacktestLogLine(DateTimeOffset Time, string Message);
@@ -71,11 +111,14 @@ public sealed record BacktestResult(
     decimal FinalEquity,
     StrategyFault? Fault,
     ulong TotalFuel,
-    BacktestStop? Stopped = null)
+    BacktestStop? Stopped,
+    BacktestSource Source,
+    long Prints)
 {
     /// <summary>
     /// The result as UTF-8 JSON with a fixed property order, invariant number formatting and enums as names: the
-    /// same module, parameters, klines and options give the same bytes, which is what "deterministic" is tested on.
+    /// same module, parameters, klines, prints and options give the same bytes, which is what "deterministic" is
+    /// tested on.
     /// </summary>
     public byte[] ToCanonicalJson() => BacktestJson.Serialize(this);
 }

@@ -1,31 +1,36 @@
 using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Trading;
 using QuantTrader.Strategies.Sandbox;
+using QuantTrader.Trading;
 
 namespace QuantTrader.Strategies.Backtesting;
 
 /// <summary>
-/// Runs a strategy over closed klines on a simulated clock, with a bar fill model:
+/// Runs a strategy over closed klines on a simulated clock, with the paper engine's own matching, ledger and fees
+/// (<see cref="BacktestVenue"/>): every order type and time in force it knows, maker/taker rates, a print's quantity
+/// consumed by the fills on it, decimal throughout (docs/backtesting.md, docs/matching.md).
 /// <list type="bullet">
-/// <item>An order placed while the strategy handles bar <c>i</c> (in <c>on_kline</c> or <c>on_fill</c>) is first
-/// matched against bar <c>i+1</c>; orders placed on the last bar never fill.</item>
-/// <item>Market orders fill in full at the next bar's open.</item>
-/// <item>A buy limit fills when the bar's low reaches its price, at the better of the open and the limit (a gap down
-/// through the limit fills at the open); a sell limit likewise on the high. Unfilled limits stay open (GTC).</item>
-/// <item>Fills are charged <see cref="BacktestOptions.FeeRate"/> of their notional in the quote asset.</item>
-/// <item>Spot and long-only: a buy needs quote balance for notional plus fee, a sell needs the position; an order
-/// that cannot be paid for when it would fill is rejected then.</item>
-/// <item>Per bar: match resting orders against the bar, deliver each fill to <c>on_fill</c>, deliver the bar to
-/// <c>on_kline</c>, then mark equity to the bar's close.</item>
+/// <item>The prints are the market's stored trades (<see cref="RunOnTrades"/>) or, without them, each bar's four
+/// prints of the <see cref="BarPrints"/> model (<see cref="Run(StrategyModule, string?, IReadOnlyList{Kline}, BacktestOptions?, CancellationToken)"/>);
+/// <see cref="BacktestResult.Source"/> names which.</item>
+/// <item>Per bar: the bar's prints are matched one by one (each fill goes to <c>on_fill</c> right after its print),
+/// then the bar goes to <c>on_kline</c>, then equity is marked to the bar's close. An order placed while the strategy
+/// handles a bar or a fill fills only on later prints (the paper engine's "only later prints" rule), so an order
+/// placed on bar <c>i</c> meets bar <c>i+1</c>'s prints first; orders placed on the last bar never fill.</item>
+/// <item>Spot: a buy locks quote and a sell locks base when it is placed, as on paper; an order the engine refuses
+/// is recorded as rejected with its reason.</item>
 /// </list>
 /// Everything is decimal arithmetic over the inputs and fuel-limited wasm, so the same inputs give byte-identical
 /// <see cref="BacktestResult.ToCanonicalJson"/> output. A strategy fault ends the run early with
 /// <see cref="BacktestResult.Fault"/> set; it is never thrown. Using up <see cref="BacktestOptions.FuelBudget"/>
-/// ends it early with <see cref="BacktestResult.Stopped"/> set; cancellation is checked before every bar (a call
-/// into the strategy is itself bounded by its fuel and deadline) and throws <see cref="OperationCanceledException"/>.
+/// ends it early with <see cref="BacktestResult.Stopped"/> set; cancellation is checked before every bar and every
+/// 4,096 prints (a call into the strategy is itself bounded by its fuel and deadline) and throws
+/// <see cref="OperationCanceledException"/>.
 /// </summary>
 public static class Backtester
 {
+    private const int CancellationCheckPrints = 4096;
+
     /// <exception cref="Validation.StrategyValidationException">The module is not a valid ABI v1 strategy.</exception>
     public static BacktestResult Run(byte[] moduleBytes, string? parameters, IReadOnlyList<Kline> klines, BacktestOptions? options = null,
         CancellationToken cancellationToken = default)
@@ -36,20 +41,42 @@ public static class Backtester
         return Run(module, parameters, klines, options, cancellationToken);
     }
 
-    /// <summary>Runs an already compiled module (compile once, backtest many parameter sets).</summary>
+    /// <summary>Runs an already compiled module on the bar → prints model (compile once, backtest many parameter sets).</summary>
     public static BacktestResult Run(StrategyModule module, string? parameters, IReadOnlyList<Kline> klines, BacktestOptions? options = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        RunCore(module, parameters, klines, trades: null, options, cancellationToken);
+
+    /// <summary>
+    /// Runs on stored trades: <paramref name="trades"/> are the market's prints over the klines' range in trade-id order
+    /// (streamed: read once, never held). Each bar's prints are those up to its close time; prints after the last bar
+    /// are not read.
+    /// </summary>
+    public static BacktestResult RunOnTrades(StrategyModule module, string? parameters, IReadOnlyList<Kline> klines, IEnumerable<Trade> trades,
+        BacktestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(trades);
+        return RunCore(module, parameters, klines, trades, options, cancellationToken);
+    }
+
+    private static BacktestResult RunCore(StrategyModule module, string? parameters, IReadOnlyList<Kline> klines, IEnumerable<Trade>? trades,
+        BacktestOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(klines);
         options ??= new BacktestOptions();
         CheckKlines(klines);
 
-        var account = new SimulatedAccount(options) { Clock = klines.Count > 0 ? klines[0].OpenTime : default };
-        using var sandbox = StrategySandbox.Create(module, account, parameters, options.Sandbox with { Instrument = options.Instrument });
+        var venue = new BacktestVenue(MarketOf(klines, options), options.Fees, options.InitialBalance, options.Reservations)
+        {
+            Clock = klines.Count > 0 ? klines[0].OpenTime : default,
+        };
+        using var sandbox = StrategySandbox.Create(module, venue, parameters, options.Sandbox with { Instrument = options.Instrument });
+        using var stored = trades?.GetEnumerator();
+        var pending = stored is not null && stored.MoveNext() ? stored.Current : null;
         var equity = new List<EquityPoint>(klines.Count);
         ulong fuel = sandbox.LastCallFuel;
         var bars = 0;
+        var prints = 0L;
         BacktestStop? stopped = null;
         bool OverBudget()
         {
@@ -61,45 +88,84 @@ public static class Backtester
             return stopped is not null;
         }
 
+        void Match(Trade print)
+        {
+            if (++prints % CancellationCheckPrints == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            venue.Clock = print.Time;
+            var fills = venue.OnPrint(print);
+            for (var i = 0; i < fills.Count && sandbox.State == StrategyInstanceState.Running && !OverBudget(); i++)
+            {
+                fuel += sandbox.OnFill(fills[i]).FuelUsed;
+            }
+        }
+
+        var index = -1L;
         foreach (var kline in klines)
         {
+            index++;
             cancellationToken.ThrowIfCancellationRequested();
             if (sandbox.State != StrategyInstanceState.Running || OverBudget())
             {
                 break;
             }
-            account.Clock = kline.CloseTime;
-            foreach (var fill in account.Match(kline))
+            if (stored is null)
             {
-                if (OverBudget())
+                foreach (var print in BarPrints.Of(kline, (index * BarPrints.PerBar) + 1))
                 {
-                    break;
+                    Match(print);
                 }
-                var delivered = sandbox.OnFill(fill);
-                fuel += delivered.FuelUsed;
             }
+            else
+            {
+                while (pending is not null && pending.Time <= kline.CloseTime)
+                {
+                    Match(pending);
+                    pending = stored.MoveNext() ? stored.Current : null;
+                }
+            }
+            venue.Clock = kline.CloseTime;
             if (sandbox.State == StrategyInstanceState.Running && !OverBudget())
             {
                 fuel += sandbox.OnKline(kline).FuelUsed;
             }
             bars++;
-            equity.Add(new EquityPoint(kline.CloseTime, kline.Close, account.QuoteBalance, account.Position,
-                account.QuoteBalance + account.Position * kline.Close));
+            var quote = venue.QuoteTotal;
+            var position = venue.Position;
+            equity.Add(new EquityPoint(kline.CloseTime, kline.Close, quote, position, quote + (position * kline.Close)));
         }
 
         var lastClose = klines.Count > 0 ? klines[Math.Max(0, bars - 1)].Close : 0m;
+        var finalQuote = venue.QuoteTotal;
+        var finalPosition = venue.Position;
         return new BacktestResult(
             bars,
-            account.Orders.Select(o => o.ToRecord()).ToList(),
-            account.Fills,
+            venue.Orders,
+            [.. venue.Fills],
             equity,
-            account.Logs,
-            account.QuoteBalance,
-            account.Position,
-            account.QuoteBalance + account.Position * lastClose,
+            [.. venue.Logs],
+            finalQuote,
+            finalPosition,
+            finalQuote + (finalPosition * lastClose),
             sandbox.Fault,
             fuel,
-            stopped);
+            stopped,
+            stored is null ? BacktestSource.Klines : BacktestSource.Trades,
+            prints);
+    }
+
+    /// <summary>The market of <see cref="BacktestOptions.Market"/>, or one made from the klines and the rounding filters.</summary>
+    private static Instrument MarketOf(IReadOnlyList<Kline> klines, BacktestOptions options)
+    {
+        if (options.Market is { } market)
+        {
+            return market;
+        }
+        var (exchange, symbol) = klines.Count > 0 ? (klines[0].Exchange, klines[0].Symbol) : ("backtest", "BASEQUOTE");
+        return new Instrument(exchange, symbol, "BASE", "QUOTE",
+            new InstrumentRules(options.Instrument.TickSize, options.Instrument.StepSize, 0m));
     }
 
     private static void CheckKlines(IReadOnlyList<Kline> klines)
@@ -115,123 +181,5 @@ public static class Backtester
                 throw new ArgumentException($"Kline {i} ({klines[i].OpenTime:O}) is not after kline {i - 1}; klines must be in ascending open time.", nameof(klines));
             }
         }
-    }
-
-    /// <summary>The backtest's side of <see cref="IStrategyHost"/>: a spot account and a book of resting orders.</summary>
-    private sealed class SimulatedAccount(BacktestOptions options) : IStrategyHost
-    {
-        private readonly List<SimulatedOrder> _resting = [];
-        private readonly Dictionary<long, SimulatedOrder> _byHandle = [];
-        private long _nextHandle = 1;
-
-        public DateTimeOffset Clock { get; set; }
-
-        public decimal Position { get; private set; }
-
-        public decimal QuoteBalance { get; private set; } = options.InitialBalance;
-
-        public List<SimulatedOrder> Orders { get; } = [];
-
-        public List<BacktestFill> Fills { get; } = [];
-
-        public List<BacktestLogLine> Logs { get; } = [];
-
-        public long PlaceOrder(StrategyOrderRequest request)
-        {
-            var order = new SimulatedOrder(_nextHandle++, Clock, request);
-            Orders.Add(order);
-            _resting.Add(order);
-            _byHandle.Add(order.Handle, order);
-            return order.Handle;
-        }
-
-        public bool Cancel(long handle)
-        {
-            if (!_byHandle.TryGetValue(handle, out var order) || order.Status != BacktestOrderStatus.Open)
-            {
-                return false;
-            }
-            order.Status = BacktestOrderStatus.Canceled;
-            return true;
-        }
-
-        public void Log(string message) => Logs.Add(new BacktestLogLine(Clock, message));
-
-        /// <summary>Matches every order that was open before this bar, oldest first.</summary>
-        public IReadOnlyList<StrategyFill> Match(Kline bar)
-        {
-            // Drop final orders first; the rest were all placed before this bar (during earlier bars), and a
-            // snapshot keeps orders placed from on_fill on this bar out of this bar's matching.
-            _resting.RemoveAll(o => o.Status != BacktestOrderStatus.Open);
-            if (_resting.Count == 0)
-            {
-                return Array.Empty<StrategyFill>();
-            }
-            var fills = new List<StrategyFill>();
-            foreach (var order in _resting.ToArray())
-            {
-                if (FillPrice(order.Request, bar) is not { } price)
-                {
-                    continue;
-                }
-                var quantity = order.Request.Quantity;
-                var notional = price * quantity;
-                var fee = notional * options.FeeRate;
-                if (order.Request.Side == OrderSide.Buy)
-                {
-                    if (QuoteBalance < notional + fee)
-                    {
-                        order.Reject($"insufficient quote balance: need {notional + fee}, have {QuoteBalance}");
-                        continue;
-                    }
-                    QuoteBalance -= notional + fee;
-                    Position += quantity;
-                }
-                else
-                {
-                    if (Position < quantity)
-                    {
-                        order.Reject($"insufficient position: need {quantity}, have {Position}");
-                        continue;
-                    }
-                    QuoteBalance += notional - fee;
-                    Position -= quantity;
-                }
-                order.Status = BacktestOrderStatus.Filled;
-                Fills.Add(new BacktestFill(order.Handle, bar.OpenTime, order.Request.Side, order.Request.Type, price, quantity, fee));
-                fills.Add(new StrategyFill(order.Handle, order.Request.Side, price, quantity, fee));
-            }
-            return fills;
-        }
-
-        private static decimal? FillPrice(StrategyOrderRequest request, Kline bar) => request switch
-        {
-            { Type: OrderType.Market } => bar.Open,
-            { Type: OrderType.Limit, Side: OrderSide.Buy, Price: { } limit } when bar.Low <= limit => Math.Min(bar.Open, limit),
-            { Type: OrderType.Limit, Side: OrderSide.Sell, Price: { } limit } when bar.High >= limit => Math.Max(bar.Open, limit),
-            _ => null,
-        };
-    }
-
-    private sealed class SimulatedOrder(long handle, DateTimeOffset placedAt, StrategyOrderRequest request)
-    {
-        public long Handle { get; } = handle;
-
-        public DateTimeOffset PlacedAt { get; } = placedAt;
-
-        public StrategyOrderRequest Request { get; } = request;
-
-        public BacktestOrderStatus Status { get; set; } = BacktestOrderStatus.Open;
-
-        public string? RejectReason { get; private set; }
-
-        public void Reject(string reason)
-        {
-            Status = BacktestOrderStatus.Rejected;
-            RejectReason = reason;
-        }
-
-        public BacktestOrder ToRecord() =>
-            new(Handle, PlacedAt, Request.Side, Request.Type, Request.Quantity, Request.Price, Status, RejectReason);
     }
 }

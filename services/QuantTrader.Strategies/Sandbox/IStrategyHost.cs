@@ -29,9 +29,18 @@ public interface IStrategyHost
 /// <summary>
 /// An order as the strategy asked for it, already converted from the ABI's f64 to decimal and rounded to the
 /// instrument: quantity down to the step size, a buy limit down and a sell limit up to the tick size (never a
-/// worse price than the strategy asked for). <paramref name="Price"/> is null for market orders.
+/// worse price than the strategy asked for). <paramref name="Price"/> is null for market and stop-market orders,
+/// <paramref name="StopPrice"/> for everything but stops. ABI v1 places only market and limit orders, good till
+/// cancelled; the stop and time-in-force fields are there for hosts (the backtester) that take every order the paper
+/// engine knows.
 /// </summary>
-public sealed record StrategyOrderRequest(OrderSide Side, OrderType Type, decimal Quantity, decimal? Price);
+public sealed record StrategyOrderRequest(
+    OrderSide Side,
+    OrderType Type,
+    decimal Quantity,
+    decimal? Price,
+    decimal? StopPrice = null,
+    TimeInForce TimeInForce = TimeInForce.Gtc);
 
 /// <summary>A fill delivered to the strategy's <c>on_fill</c>.</summary>
 public sealed record StrategyFill(long Handle, OrderSide Side, decimal Price, decimal Quantity, decimal Fee);

@@ -8,11 +8,15 @@ using QuantTrader.Strategies.Backtesting;
 using QuantTrader.Strategies.Sandbox;
 using QuantTrader.StrategyRunner.Api;
 using QuantTrader.StrategyRunner.Storage;
+using QuantTrader.Trading;
 using PerformanceEquityPoint = QuantTrader.Performance.EquityPoint;
 
 namespace QuantTrader.StrategyRunner.Backtests;
 
-/// <summary>Exchange, symbol and interval default to the strategy's own.</summary>
+/// <summary>
+/// Exchange, symbol and interval default to the strategy's own. Fees default to the caller's paper account's maker
+/// and taker rates; <c>feeRate</c> sets both, <c>makerFeeRate</c>/<c>takerFeeRate</c> one each (they win over it).
+/// </summary>
 public sealed record BacktestRequest(
     Guid? StrategyId,
     string? Exchange,
@@ -21,7 +25,9 @@ public sealed record BacktestRequest(
     DateTimeOffset? From,
     DateTimeOffset? To,
     decimal? InitialBalance,
-    decimal? FeeRate);
+    decimal? FeeRate,
+    decimal? MakerFeeRate = null,
+    decimal? TakerFeeRate = null);
 
 public sealed record BacktestFaultView(string Reason, string Message, string Call);
 
@@ -34,6 +40,11 @@ public sealed record BacktestResponse(
     DateTimeOffset To,
     decimal InitialBalance,
     decimal FeeRate,
+    decimal MakerFeeRate,
+    decimal TakerFeeRate,
+    BacktestSource Source,
+    string SourceDetail,
+    long Prints,
     int Bars,
     IReadOnlyList<BacktestFill> Fills,
     IReadOnlyList<BacktestOrder> Orders,
@@ -57,13 +68,14 @@ public static class BacktestsApi
         app.MapPost("/api/v1/backtests", RunAsync)
             .WithTags("Backtests")
             .RequireCaller()
-            .WithSummary("Run one of your strategies over stored closed klines [from, to): fills, orders, equity curve and statistics. The same request gives byte-identical output. "
+            .WithSummary("Run one of your strategies over stored closed klines [from, to) on the paper engine's own matching, ledger and fees: on the market's stored trades print by print when they cover the range, else on each bar split into four prints (source says which). "
+                + "Fees are your paper account's maker/taker rates unless feeRate, makerFeeRate or takerFeeRate override them. Fills, orders, equity curve and statistics; the same request gives byte-identical output. "
                 + "Budgets per plan: backtestFuel fuel per run (stopped says so when used up) and concurrentBacktests at once (429 beyond). A run stops when its client goes away.");
         return app;
     }
 
     private static async Task<IResult> RunAsync(BacktestRequest request, HttpContext http, StrategyStore store, KlineHistory history,
-        BacktestSlots slots, ILogger<KlineHistory> logger, CancellationToken ct)
+        TradeHistory trades, AccountFeeRates accountFees, BacktestMarkets markets, BacktestSlots slots, ILogger<KlineHistory> logger, CancellationToken ct)
     {
         if (request.StrategyId is not { } strategyId)
         {
@@ -86,10 +98,12 @@ public static class BacktestsApi
         {
             return ProblemResults.Validation("initialBalance", "initialBalance must be positive and at most 1e12.");
         }
-        var feeRate = request.FeeRate ?? 0.001m;
-        if (feeRate < 0 || feeRate >= 0.1m)
+        foreach (var (field, rate) in new[] { ("feeRate", request.FeeRate), ("makerFeeRate", request.MakerFeeRate), ("takerFeeRate", request.TakerFeeRate) })
         {
-            return ProblemResults.Validation("feeRate", "feeRate is a fraction of the notional: at least 0 and below 0.1 (0.001 = 0.1%).");
+            if (rate is < 0 or >= 0.1m)
+            {
+                return ProblemResults.Validation(field, $"{field} is a fraction of the notional: at least 0 and below 0.1 (0.001 = 0.1%).");
+            }
         }
         var caller = http.GetCaller();
         var strategy = await store.FindAsync(caller.UserId, strategyId, ct);
@@ -132,14 +146,29 @@ public static class BacktestsApi
             return ProblemResults.Validation("to", $"The range holds more than {MaxBars} {interval} klines; narrow it or use a longer interval.");
         }
         var moduleBytes = await store.GetModuleAsync(strategy.Id, ct);
-        var options = new BacktestOptions { InitialBalance = initialBalance, FeeRate = feeRate, FuelBudget = (ulong)Math.Max(0, caller.Limits.BacktestFuel) };
+        var fees = await FeesAsync(request, accountFees, caller.UserId, ct);
+        var coverage = await trades.CoverAsync(exchange, symbol, klines, barLength, ct);
+        var options = new BacktestOptions
+        {
+            InitialBalance = initialBalance,
+            Fees = fees,
+            Market = markets.Find(exchange, symbol),
+            FuelBudget = (ulong)Math.Max(0, caller.Limits.BacktestFuel),
+        };
 
         // CPU-bound and synchronous (wasm under fuel): off the request thread. The request's token reaches the run,
         // so a client that goes away (or the gateway's timeout) stops it at the next bar and frees the slot.
         BacktestResult result;
         try
         {
-            result = await Task.Run(() => Backtester.Run(moduleBytes, strategy.Parameters, klines, options, ct), ct);
+            result = await Task.Run(() =>
+            {
+                using var module = StrategyModule.Load(moduleBytes, options.Engine);
+                return coverage.Covered && klines.Count > 0
+                    ? Backtester.RunOnTrades(module, strategy.Parameters, klines,
+                        trades.Read(exchange, symbol, klines[0].OpenTime, klines[^1].OpenTime + barLength), options, ct)
+                    : Backtester.Run(module, strategy.Parameters, klines, options, ct);
+            }, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -154,14 +183,28 @@ public static class BacktestsApi
             result.EquityCurve.Select(p => new PerformanceEquityPoint(p.Time, p.Equity)).ToList(),
             ClosedTradePnls(result.Fills),
             PerformanceOptions.ForBarInterval(barLength));
-        logger.LogInformation("Backtest of strategy {StrategyId} over {Bars} {Interval} klines of {Exchange} {Symbol}: {Fills} fills, final equity {Equity}",
-            strategy.Id, result.BarsProcessed, interval, exchange, symbol, result.Fills.Count, result.FinalEquity);
+        logger.LogInformation("Backtest of strategy {StrategyId} over {Bars} {Interval} klines of {Exchange} {Symbol} on {Source} ({Prints} prints): {Fills} fills, final equity {Equity}",
+            strategy.Id, result.BarsProcessed, interval, exchange, symbol, result.Source, result.Prints, result.Fills.Count, result.FinalEquity);
 
-        return TypedResults.Ok(new BacktestResponse(strategy.Id, exchange, symbol, interval, from, to, initialBalance, feeRate,
+        return TypedResults.Ok(new BacktestResponse(strategy.Id, exchange, symbol, interval, from, to, initialBalance,
+            request.FeeRate ?? fees.Taker, fees.Maker, fees.Taker, result.Source,
+            coverage.Detail, result.Prints,
             result.BarsProcessed, result.Fills, result.Orders, result.EquityCurve, statistics,
             result.FinalQuoteBalance, result.FinalPosition, result.FinalEquity,
             result.Fault is { } f ? new BacktestFaultView(StrategyStore.FaultReasonName(f.Reason), f.Message, f.Call) : null,
             result.Logs, result.TotalFuel, result.Stopped));
+    }
+
+    /// <summary>The request's rates where it gives them (makerFeeRate/takerFeeRate, else feeRate), the account's for the rest.</summary>
+    private static async Task<FeeRates> FeesAsync(BacktestRequest request, AccountFeeRates accountFees, Guid userId, CancellationToken ct)
+    {
+        var (maker, taker) = (request.MakerFeeRate ?? request.FeeRate, request.TakerFeeRate ?? request.FeeRate);
+        if (maker is null || taker is null)
+        {
+            var account = await accountFees.ReadAsync(userId, ct);
+            (maker, taker) = (maker ?? account.Maker, taker ?? account.Taker);
+        }
+        return new FeeRates(maker.Value, taker.Value);
     }
 
     /// <summary>

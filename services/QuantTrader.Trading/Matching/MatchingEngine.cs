@@ -275,6 +275,11 @@ public sealed class MatchingEngine
 
     private static decimal? First(SortedDictionary<decimal, LinkedList<BookOrder>> side)
     {
+        if (side.Count == 0)
+        {
+            return null; // an enumerator allocates even over an empty tree; most sides of a backtest's book are empty
+        }
+
         foreach (var key in side.Keys)
         {
             return key;
