@@ -9,6 +9,11 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
     /// <param name="defaults">A mode's own defaults where they differ from the end-to-end run's (name → value).</param>
     public static LoadOptions Parse(string[] args, IReadOnlyDictionary<string, double>? defaults = null)
     {
+        if (args.Length % 2 != 0)
+        {
+            // A lone word (--help) must not start a 50k trades/s run that rewrites docs/benchmarks.md.
+            throw new ArgumentException($"expected --name value pairs, got '{string.Join(' ', args)}'; the modes and their options are listed at the top of Program.cs");
+        }
         var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
@@ -17,6 +22,11 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
                 throw new ArgumentException($"expected --name value, got '{args[i]}'");
             }
             values[args[i][2..]] = args[i + 1];
+        }
+        string[] known = ["mode", "rate", "duration", "raw-samples", "report", "orders", "frames", "rounds", "rows", "warmup", "trades-per-message", "writers", "order-rate", "replicas"];
+        if (values.Keys.FirstOrDefault(k => !known.Contains(k, StringComparer.OrdinalIgnoreCase)) is { } unknown)
+        {
+            throw new ArgumentException($"unknown option --{unknown}; known: {string.Join(", ", known.Select(k => "--" + k))}");
         }
         double Number(string name, double fallback) => values.TryGetValue(name, out var v)
             ? double.Parse(v, CultureInfo.InvariantCulture)
