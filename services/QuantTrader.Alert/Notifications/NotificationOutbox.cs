@@ -13,6 +13,7 @@ namespace QuantTrader.Alert.Notifications;
 public sealed class NotificationOutbox(IEnumerable<INotificationChannel> channels, IOptions<DeliveryOptions> options)
 {
     public const string AlertFiredKind = "alert.fired";
+    public const string ChannelTestKind = "channel.test";
 
     private static readonly JsonSerializerOptions Json = CreateJson();
     private readonly Dictionary<string, INotificationChannel> _channels = channels.ToDictionary(c => c.Name, StringComparer.Ordinal);
@@ -32,6 +33,15 @@ public sealed class NotificationOutbox(IEnumerable<INotificationChannel> channel
         return [new OutboxEntry(NotificationKeys.For(eventId, NotificationKeys.RuleWebhook), AlertFiredKind, webhook.Name, url, webhook.DestinationOf(url),
             payload, options.Value.MaxAttempts)];
     }
+
+    /// <summary>
+    /// The delivery of an event to one of the user's channels: the outbox's <c>channel</c> is its type, the target its
+    /// id (the settings are read, decrypted, at send time, so no secret is copied into the outbox), its own queue, and
+    /// the key <c>channel:{id}</c> — one key per event and channel, the same on every replay, attempt and resend.
+    /// </summary>
+    public OutboxEntry ChannelEntry(Guid eventId, string kind, Guid channelId, string type, string payload) =>
+        new(NotificationKeys.For(eventId, NotificationKeys.OfChannel(channelId)), kind, type, channelId.ToString(), $"{type}:{channelId:N}", payload,
+            options.Value.MaxAttempts);
 
     /// <summary>Rows were written (or made due): the worker looks at the outbox now.</summary>
     public void Notify()
