@@ -19,19 +19,21 @@ public sealed class NotificationOutbox(IEnumerable<INotificationChannel> channel
     private readonly Dictionary<string, INotificationChannel> _channels = channels.ToDictionary(c => c.Name, StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0, 1);
 
-    /// <summary>The deliveries of an alert firing: today the rule's webhook, if it has one.</summary>
+    /// <summary>The deliveries of an alert firing: the rule's own webhook, if it has one, and one per channel it names.</summary>
     public IReadOnlyList<OutboxEntry> EntriesFor(Guid eventId, Firing firing)
     {
         var rule = firing.Rule;
-        if (rule.WebhookUrl is not { } url || !_channels.TryGetValue("webhook", out var webhook))
-        {
-            return [];
-        }
-
         var payload = JsonSerializer.Serialize(
             new FiredAlertPayload(eventId, rule.Id, rule.UserId, rule.Exchange, rule.Symbol, firing.Time, firing.Price, firing.Value, firing.Message), Json);
-        return [new OutboxEntry(NotificationKeys.For(eventId, NotificationKeys.RuleWebhook), AlertFiredKind, webhook.Name, url, webhook.DestinationOf(url),
-            payload, options.Value.MaxAttempts)];
+        var entries = new List<OutboxEntry>();
+        if (rule.WebhookUrl is { } url && _channels.TryGetValue("webhook", out var webhook))
+        {
+            entries.Add(new OutboxEntry(NotificationKeys.For(eventId, NotificationKeys.RuleWebhook), AlertFiredKind, webhook.Name, url, webhook.DestinationOf(url),
+                payload, options.Value.MaxAttempts));
+        }
+
+        entries.AddRange(rule.Channels.Select(channel => ChannelEntry(eventId, AlertFiredKind, channel.Id, channel.Type, payload)));
+        return entries;
     }
 
     /// <summary>
