@@ -15,6 +15,9 @@ public sealed class ChannelOptions
     /// <summary>Telegram: about 30 messages per second per bot.</summary>
     public TimeSpan TelegramPerBotInterval { get; set; } = TimeSpan.FromMilliseconds(34);
 
+    /// <summary>Slack: about one message per second to one incoming webhook.</summary>
+    public TimeSpan SlackPerWebhookInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>One send's time limit (must stay well below the outbox claim's 30 s, spacing waits included).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 }
