@@ -39,6 +39,11 @@ var alert = builder.AddQuantTraderService<Projects.QuantTrader_Alert>("alert", n
 alert.WithExternalEgress("webhook deliveries");
 // Webhooks to loopback/private/link-local addresses are refused (SSRF) unless the operator allows them (tests, on-premise receivers).
 alert.WithEnvironment("Alerts__Webhooks__AllowPrivateNetworks", builder.Configuration["QuantTrader:AllowPrivateWebhooks"] ?? "false");
+// The Telegram Bot API's address (default https://api.telegram.org): the tests point it at their fake.
+if (builder.Configuration["QuantTrader:TelegramApiBase"] is { } telegramApiBase)
+{
+    alert.WithEnvironment("Notifications__Channels__TelegramBaseUrl", telegramApiBase);
+}
 // The first retry delay of notification deliveries (doubled each retry; default 1 s): the tests shorten the dead-letter path.
 if (builder.Configuration["QuantTrader:WebhookRetryBaseDelay"] is { } webhookRetryBaseDelay)
 {

@@ -1,3 +1,4 @@
+using QuantTrader.Alert.Channels;
 using QuantTrader.Alert.Notifications;
 using QuantTrader.Alert.Partitioning;
 using QuantTrader.Alert.Rules;
@@ -24,6 +25,9 @@ builder.Services.AddSingleton<FiringRecorder>();
 // (the signed webhook), retried, fair per destination (docs/notifications.md). Before the partitions: it stops after them.
 builder.AddNotifications();
 
+// A user's channels (Telegram, Discord, Slack, webhook): settings encrypted at rest, named by rules (docs/notifications.md § Channels).
+builder.AddChannels();
+
 // Evaluation split by market partition over the replicas: one owner per partition, resumed from its checkpoint
 // (docs/alerts.md § Replicas).
 builder.Services.AddSingleton<AlertStreams>();
@@ -41,5 +45,6 @@ app.MapDefaultEndpoints();
 app.MapOpenApi();
 app.MapAlertsApi();
 app.MapNotificationsApi();
+app.MapChannelsApi();
 
 app.Run();

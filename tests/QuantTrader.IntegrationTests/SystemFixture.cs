@@ -34,6 +34,9 @@ public class SystemFixture : IAsyncLifetime
 
     public FakeStripe Stripe { get; private set; } = null!;
 
+    /// <summary>Telegram's Bot API (the alert service's base URL), Discord's and Slack's webhooks (by URL).</summary>
+    public FakeChatServices Chat { get; private set; } = null!;
+
     /// <summary>The webhook signing secret the system under test is configured with.</summary>
     public const string StripeWebhookSecret = "whsec_test_quanttrader_integration";
 
@@ -67,6 +70,7 @@ public class SystemFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         Stripe = await FakeStripe.StartAsync();
+        Chat = await FakeChatServices.StartAsync();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.QuantTrader_AppHost>(
             [
                 "QuantTrader:GatewayPort=0", // a live system may already hold 8080
@@ -74,6 +78,7 @@ public class SystemFixture : IAsyncLifetime
                 "Parameters:stripe-secret-key=sk_test_fake",
                 $"Parameters:stripe-webhook-secret={StripeWebhookSecret}",
                 $"QuantTrader:StripeApiBase={Stripe.BaseUrl}",
+                $"QuantTrader:TelegramApiBase={Chat.BaseUrl}",
                 "QuantTrader:AllowPrivateWebhooks=true", // the webhook receiver of AlertTests listens on loopback
                 "QuantTrader:WebhookRetryBaseDelay=00:00:00.200", // six tries end in ~6 s instead of ~31 s (dead-letter test)
                 "QuantTrader:MarketData:SimulatorPort=0", // a live system may hold the simulator's 8091
@@ -164,6 +169,11 @@ public class SystemFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Gateway?.Dispose();
+        if (Chat is not null)
+        {
+            await Chat.DisposeAsync();
+        }
+
         if (Stripe is not null)
         {
             await Stripe.DisposeAsync();

@@ -16,7 +16,7 @@ public static class RouteTable
         ["kline"] = ["/api/v1/markets/{exchange}/{symbol}/indicators/{**rest}"],
         ["paper-engine"] = ["/api/v1/orders/{**rest}", "/api/v1/fills/{**rest}", "/api/v1/portfolio/{**rest}", "/api/v1/fees/{**rest}"],
         ["risk"] = ["/api/v1/risk/{**rest}"],
-        ["alert"] = ["/api/v1/alerts/{**rest}", "/api/v1/notifications/{**rest}"],
+        ["alert"] = ["/api/v1/alerts/{**rest}", "/api/v1/notifications/{**rest}", "/api/v1/notification-channels/{**rest}"],
         ["strategy-runner"] = ["/api/v1/strategies/{**rest}", "/api/v1/backtests/{**rest}"],
         ["analytics"] = ["/api/v1/analytics/{**rest}"],
     };

@@ -14,6 +14,9 @@ public static class NotificationKeys
     /// <summary>The rule's own webhook (today's one channel per rule); a user's channels will be <c>channel:{id}</c>.</summary>
     public const string RuleWebhook = "webhook";
 
+    /// <summary>A user's notification channel.</summary>
+    public static string OfChannel(Guid channelId) => $"channel:{channelId}";
+
     public static Guid For(Guid eventId, string channel)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];

@@ -13,25 +13,37 @@ namespace QuantTrader.Alert.Notifications;
 public sealed class NotificationOutbox(IEnumerable<INotificationChannel> channels, IOptions<DeliveryOptions> options)
 {
     public const string AlertFiredKind = "alert.fired";
+    public const string ChannelTestKind = "channel.test";
 
     private static readonly JsonSerializerOptions Json = CreateJson();
     private readonly Dictionary<string, INotificationChannel> _channels = channels.ToDictionary(c => c.Name, StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0, 1);
 
-    /// <summary>The deliveries of an alert firing: today the rule's webhook, if it has one.</summary>
+    /// <summary>The deliveries of an alert firing: the rule's own webhook, if it has one, and one per channel it names.</summary>
     public IReadOnlyList<OutboxEntry> EntriesFor(Guid eventId, Firing firing)
     {
         var rule = firing.Rule;
-        if (rule.WebhookUrl is not { } url || !_channels.TryGetValue("webhook", out var webhook))
-        {
-            return [];
-        }
-
         var payload = JsonSerializer.Serialize(
             new FiredAlertPayload(eventId, rule.Id, rule.UserId, rule.Exchange, rule.Symbol, firing.Time, firing.Price, firing.Value, firing.Message), Json);
-        return [new OutboxEntry(NotificationKeys.For(eventId, NotificationKeys.RuleWebhook), AlertFiredKind, webhook.Name, url, webhook.DestinationOf(url),
-            payload, options.Value.MaxAttempts)];
+        var entries = new List<OutboxEntry>();
+        if (rule.WebhookUrl is { } url && _channels.TryGetValue("webhook", out var webhook))
+        {
+            entries.Add(new OutboxEntry(NotificationKeys.For(eventId, NotificationKeys.RuleWebhook), AlertFiredKind, webhook.Name, url, webhook.DestinationOf(url),
+                payload, options.Value.MaxAttempts));
+        }
+
+        entries.AddRange(rule.Channels.Select(channel => ChannelEntry(eventId, AlertFiredKind, channel.Id, channel.Type, payload)));
+        return entries;
     }
+
+    /// <summary>
+    /// The delivery of an event to one of the user's channels: the outbox's <c>channel</c> is its type, the target its
+    /// id (the settings are read, decrypted, at send time, so no secret is copied into the outbox), its own queue, and
+    /// the key <c>channel:{id}</c> — one key per event and channel, the same on every replay, attempt and resend.
+    /// </summary>
+    public OutboxEntry ChannelEntry(Guid eventId, string kind, Guid channelId, string type, string payload) =>
+        new(NotificationKeys.For(eventId, NotificationKeys.OfChannel(channelId)), kind, type, channelId.ToString(), $"{type}:{channelId:N}", payload,
+            options.Value.MaxAttempts);
 
     /// <summary>Rows were written (or made due): the worker looks at the outbox now.</summary>
     public void Notify()

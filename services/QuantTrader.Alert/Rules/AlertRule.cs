@@ -60,6 +60,9 @@ public sealed class AlertRule
 
     public string? WebhookUrl { get; init; }
 
+    /// <summary>The user's notification channels a firing goes to, beside <see cref="WebhookUrl"/>.</summary>
+    public IReadOnlyList<RuleChannel> Channels { get; init; } = [];
+
     public bool Armed { get; set; } = true;
 
     public DateTimeOffset? LastFired { get; set; }
@@ -78,3 +81,6 @@ public sealed class AlertRule
 /// or kline (<see cref="Evaluation.Triggers"/>), so the firing's id is the same whoever evaluates it again.
 /// </summary>
 public sealed record Firing(AlertRule Rule, DateTimeOffset Time, decimal Price, decimal? Value, string Message, string Trigger = "");
+
+/// <summary>A channel a rule names: its id and type (the type picks the sender; the settings are read at send time).</summary>
+public sealed record RuleChannel(Guid Id, string Type);

@@ -1,5 +1,6 @@
 using QuantTrader.ServiceDefaults.Queries;
 using Microsoft.Extensions.Options;
+using QuantTrader.Alert.Channels;
 using QuantTrader.Alert.Partitioning;
 using QuantTrader.Alert.Webhooks;
 using QuantTrader.ServiceDefaults.Identity;
@@ -24,7 +25,8 @@ public static class AlertsApi
     }
 
     private static async Task<IResult> CreateAsync(
-        CreateAlertRequest request, HttpContext http, RuleStore store, RuleAnnouncements announcements, IOptions<WebhookOptions> webhookOptions, CancellationToken ct)
+        CreateAlertRequest request, HttpContext http, RuleStore store, ChannelStore channels, RuleAnnouncements announcements, IOptions<WebhookOptions> webhookOptions,
+        CancellationToken ct)
     {
         var caller = http.GetCaller();
         var exchange = request.Exchange?.ToLowerInvariant();
@@ -61,6 +63,19 @@ public static class AlertsApi
             return ProblemResults.Validation("webhookUrl", refused);
         }
 
+        var channelIds = (request.Channels ?? []).Distinct().ToArray();
+        if (channelIds.Length > RuleValidation.MaxChannels)
+        {
+            return ProblemResults.Validation("channels", $"A rule can name at most {RuleValidation.MaxChannels} channels.");
+        }
+
+        // Only the caller's own channels: another user's id is refused as if it did not exist.
+        var types = channelIds.Length == 0 ? new Dictionary<Guid, string>() : await channels.TypesAsync(caller.UserId, channelIds, ct);
+        if (channelIds.FirstOrDefault(id => !types.ContainsKey(id)) is var unknown && unknown != Guid.Empty)
+        {
+            return ProblemResults.Validation("channels", $"No notification channel {unknown} of yours.");
+        }
+
         var rule = new AlertRule
         {
             Id = Guid.CreateVersion7(),
@@ -71,6 +86,7 @@ public static class AlertsApi
             Repeat = repeat == "every" ? RepeatMode.Every : RepeatMode.Once,
             Cooldown = TimeSpan.FromSeconds(cooldown),
             WebhookUrl = request.WebhookUrl,
+            Channels = [.. channelIds.Select(id => new RuleChannel(id, types[id]))],
         };
         if (await store.CreateAsync(rule, condition, caller.Limits.Alerts, ct) == RuleStore.CreateResult.PlanLimit)
         {
@@ -80,7 +96,7 @@ public static class AlertsApi
         // The owner of the rule's market (any replica, this one or another) evaluates it from when it answers.
         await announcements.AnnounceAsync(rule, ct);
         var secret = rule.WebhookUrl is null ? null : await store.SecretAsync(caller.UserId, ct);
-        var view = new AlertView(rule.Id, rule.Exchange, rule.Symbol, condition, rule.WebhookUrl, repeat, cooldown, "active", true, null, DateTimeOffset.UtcNow, secret);
+        var view = new AlertView(rule.Id, rule.Exchange, rule.Symbol, condition, rule.WebhookUrl, repeat, cooldown, "active", true, null, DateTimeOffset.UtcNow, secret, channelIds);
         return TypedResults.Created($"/api/v1/alerts/{rule.Id}", view);
     }
 

@@ -7,7 +7,8 @@ using QuantTrader.Indicators;
 namespace QuantTrader.Alert.Rules;
 
 public sealed record CreateAlertRequest(
-    string? Exchange, string? Symbol, ConditionRequest? Condition, string? WebhookUrl, string? Repeat, int? CooldownSeconds);
+    string? Exchange, string? Symbol, ConditionRequest? Condition, string? WebhookUrl, string? Repeat, int? CooldownSeconds,
+    IReadOnlyList<Guid>? Channels = null);
 
 public sealed record ConditionRequest(string? Type, decimal? Value, string? Window, IndicatorRequest? Indicator, string? Operator);
 
@@ -30,13 +31,16 @@ public sealed record AlertView(
     bool Armed,
     DateTimeOffset? LastFiredAt,
     DateTimeOffset CreatedAt,
-    string? WebhookSecret = null);
+    string? WebhookSecret = null,
+    IReadOnlyList<Guid>? Channels = null);
 
 public sealed record AlertEventView(Guid EventId, Guid AlertId, string Exchange, string Symbol, DateTimeOffset Time, decimal Price, decimal? Value, string Message);
 
 /// <summary>Parses and validates rule requests into the normalized stored shape; every error names its field.</summary>
 public static partial class RuleValidation
 {
+    public const int MaxChannels = 10;
+
     public static readonly HashSet<string> Exchanges = new(StringComparer.Ordinal) { "binance", "okx" };
 
     private static readonly Dictionary<string, ConditionType> Types = new(StringComparer.Ordinal)

@@ -52,8 +52,8 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
         }
 
         await using (var insert = new NpgsqlCommand("""
-            INSERT INTO alert_rules (id, user_id, exchange, symbol, condition, webhook_url, repeat, cooldown_seconds, market_partition)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            INSERT INTO alert_rules (id, user_id, exchange, symbol, condition, webhook_url, repeat, cooldown_seconds, market_partition, channels)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             """, connection, tx))
         {
             insert.Parameters.Add(new() { Value = rule.Id });
@@ -65,6 +65,7 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
             insert.Parameters.Add(new() { Value = RuleValidation.RepeatName(rule.Repeat) });
             insert.Parameters.Add(new() { Value = (int)rule.Cooldown.TotalSeconds });
             insert.Parameters.Add(new() { Value = (short)Partitions.OfMarket(rule.Exchange, rule.Symbol) });
+            insert.Parameters.Add(new() { Value = JsonSerializer.Serialize(rule.Channels, Json), NpgsqlDbType = NpgsqlDbType.Jsonb });
             await insert.ExecuteNonQueryAsync(ct);
         }
 
@@ -225,7 +226,7 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
     }
 
     private const string SelectRules = """
-        SELECT id, user_id, exchange, symbol, condition::text, webhook_url, repeat, cooldown_seconds, status, armed, last_fired_at, created_at
+        SELECT id, user_id, exchange, symbol, condition::text, webhook_url, repeat, cooldown_seconds, status, armed, last_fired_at, created_at, channels::text
         FROM alert_rules
         """;
 
@@ -255,9 +256,11 @@ public sealed class RuleStore(NpgsqlDataSource dataSource)
                 Armed = reader.GetBoolean(9),
                 LastFired = lastFired,
                 Done = reader.GetString(8) != "active",
+                Channels = JsonSerializer.Deserialize<List<RuleChannel>>(reader.GetString(12), Json)!,
             };
             var view = new AlertView(rule.Id, rule.Exchange, rule.Symbol, condition, rule.WebhookUrl, reader.GetString(6),
-                reader.GetInt32(7), reader.GetString(8), rule.Armed, lastFired, reader.GetFieldValue<DateTimeOffset>(11));
+                reader.GetInt32(7), reader.GetString(8), rule.Armed, lastFired, reader.GetFieldValue<DateTimeOffset>(11),
+                Channels: [.. rule.Channels.Select(c => c.Id)]);
             rules.Add((rule, view));
         }
 

@@ -95,6 +95,40 @@ public static class WebhookAddressPolicy
             : (AddressUse.Public, null);
     }
 
+    /// <summary>
+    /// An HTTP handler for users' URLs: no redirects (a redirect could lead anywhere), and the policy applied in the
+    /// connect callback to the address actually dialled (so DNS rebinding cannot slip past the check at creation).
+    /// </summary>
+    public static SocketsHttpHandler GuardedHandler(bool allowPrivate)
+    {
+        return new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectCallback = async (context, ct) =>
+            {
+                var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, ct);
+                var allowed = addresses.Where(a => IsAllowed(a, allowPrivate)).ToArray();
+                if (allowed.Length == 0)
+                {
+                    throw new HttpRequestException($"webhook host {context.DnsEndPoint.Host} resolves only to forbidden (special-use, loopback or private) addresses");
+                }
+
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+    }
+
     /// <summary>Whether a webhook may connect to <paramref name="address"/>.</summary>
     public static bool IsAllowed(IPAddress address, bool allowPrivate) => Classify(address).Use switch
     {

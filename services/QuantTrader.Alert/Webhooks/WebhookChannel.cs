@@ -1,8 +1,7 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using QuantTrader.Alert.Channels;
 using QuantTrader.Alert.Notifications;
 using QuantTrader.Alert.Rules;
 
@@ -24,43 +23,19 @@ public sealed class WebhookChannel : INotificationChannel, IDisposable
     private readonly RuleStore _secrets;
     private readonly TimeProvider _time;
 
-    public WebhookChannel(IOptions<WebhookOptions> options, RuleStore secrets, TimeProvider time)
+    private readonly ChannelStore? _channels;
+
+    public WebhookChannel(IOptions<WebhookOptions> options, RuleStore secrets, TimeProvider time, ChannelStore? channels = null)
     {
+        _channels = channels;
         _options = options.Value;
         _secrets = secrets;
         _time = time;
-        var allowPrivate = _options.AllowPrivateNetworks;
         // Not from IHttpClientFactory: the default handlers add their own retries and service discovery, and these
         // URLs are the users', not ours. The connect callback applies the SSRF policy to the address actually dialled.
-        _http = new HttpClient(new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectCallback = async (context, ct) =>
-            {
-                var addresses = await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, ct);
-                var allowed = addresses.Where(a => WebhookAddressPolicy.IsAllowed(a, allowPrivate)).ToArray();
-                if (allowed.Length == 0)
-                {
-                    throw new HttpRequestException($"webhook host {context.DnsEndPoint.Host} resolves only to forbidden (special-use, loopback or private) addresses");
-                }
-
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        })
-        {
-            Timeout = _options.Timeout,
-        };
+        // Not from IHttpClientFactory: the default handlers add their own retries and service discovery, and these
+        // URLs are the users', not ours.
+        _http = new HttpClient(WebhookAddressPolicy.GuardedHandler(_options.AllowPrivateNetworks)) { Timeout = _options.Timeout };
     }
 
     public string Name => "webhook";
@@ -68,16 +43,33 @@ public sealed class WebhookChannel : INotificationChannel, IDisposable
     /// <summary>The destination a URL delivers to: host and port, whatever the path or scheme.</summary>
     public string DestinationOf(string target)
     {
+        if (Guid.TryParse(target, out var channelId))
+        {
+            // A user's webhook channel: its URL is a secret read at send time; its own queue.
+            return $"webhook:{channelId:N}";
+        }
+
         var uri = new Uri(target);
         return $"{uri.IdnHost}:{uri.Port}".ToLowerInvariant();
     }
 
     public async Task<ChannelResult> SendAsync(OutboxDelivery delivery, CancellationToken ct)
     {
+        var url = delivery.Target;
+        if (Guid.TryParse(url, out var channelId))
+        {
+            if (_channels is null || await _channels.FindAsync(delivery.UserId, channelId, ct) is not { Settings.Url: { } channelUrl })
+            {
+                return new ChannelResult(AttemptOutcome.Refused, Error: "the notification channel was deleted");
+            }
+
+            url = channelUrl;
+        }
+
         var secret = await _secrets.SecretAsync(delivery.UserId, ct);
         var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
         var body = Body(delivery, timestamp);
-        using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Target) { Content = new ByteArrayContent(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new("application/json");
         request.Headers.Add(WebhookSigner.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
         request.Headers.Add(WebhookSigner.SignatureHeader, WebhookSigner.Sign(secret, timestamp, body));
