@@ -119,7 +119,9 @@ public sealed class FailoverRun(SystemUnderTest system, LoadOptions options)
             }
             await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
         }
-        (await simulator.PostAsJsonAsync("/control/rate", new { tradesPerSecond = 0 }, ct)).EnsureSuccessStatusCode();
+        // The markets trade on, slowly, while the system drains, as markets do: the ingestor finds a gap at a market's
+        // next live trade, so a simulator stopped dead would leave a reconnect's trailing gap open and count it lost.
+        (await simulator.PostAsJsonAsync("/control/rate", new { tradesPerSecond = 1 }, ct)).EnsureSuccessStatusCode();
         var driveTime = drive.Elapsed;
         var end = await LoadRun.LastTradeIdsAsync(simulator, ct);
         var to = Minute(DateTimeOffset.UtcNow).AddMinutes(1);
@@ -129,6 +131,7 @@ public sealed class FailoverRun(SystemUnderTest system, LoadOptions options)
         var audit = new FailoverAudit(db);
         var drainWatch = Stopwatch.StartNew();
         await DrainAsync(db, start, end, ct);
+        (await simulator.PostAsJsonAsync("/control/rate", new { tradesPerSecond = 0 }, ct)).EnsureSuccessStatusCode();
         var drainTime = drainWatch.Elapsed;
         await SettleAsync(audit, scenario, from, to, ct);
 
