@@ -46,7 +46,7 @@ public sealed class ChannelTests(SystemFixture system)
             Assert.Single(system.Chat.Delivered(discord.Key));
             return Task.CompletedTask;
         }, Wait);
-        await Eventually.SucceedsAsync(async () => Assert.Equal(["delivered", "delivered"], await StatusesAsync(userId)), Wait);
+        await Eventually.SucceedsAsync(async () => Assert.Equal(["delivered", "delivered"], await OutboxRows.StatusesAsync(system, userId)), Wait);
         await Task.Delay(TimeSpan.FromSeconds(2));
 
         var toTelegram = Assert.Single(system.Chat.To(telegram.Key));
@@ -62,7 +62,7 @@ public sealed class ChannelTests(SystemFixture system)
         var eventId = await FiringAsync(userId);
         Assert.Equal(
             new[] { NotificationKeys.For(eventId, NotificationKeys.OfChannel(telegram.Id)), NotificationKeys.For(eventId, NotificationKeys.OfChannel(discord.Id)) }.Order(),
-            (await OutboxIdsAsync(userId)).Order());
+            (await OutboxRows.IdsAsync(system, userId)).Order());
     }
 
     [Fact]
@@ -188,36 +188,6 @@ public sealed class ChannelTests(SystemFixture system)
         using var created = await client.PostAsJsonAsync("/api/v1/notification-channels", request);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
-    }
-
-    private async Task<List<string>> StatusesAsync(Guid userId)
-    {
-        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
-        await using var query = db.CreateCommand("SELECT status FROM notification_outbox WHERE user_id = $1");
-        query.Parameters.Add(new() { Value = userId });
-        var statuses = new List<string>();
-        await using var reader = await query.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            statuses.Add(reader.GetString(0));
-        }
-
-        return statuses;
-    }
-
-    private async Task<List<Guid>> OutboxIdsAsync(Guid userId)
-    {
-        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
-        await using var query = db.CreateCommand("SELECT id FROM notification_outbox WHERE user_id = $1");
-        query.Parameters.Add(new() { Value = userId });
-        var ids = new List<Guid>();
-        await using var reader = await query.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            ids.Add(reader.GetGuid(0));
-        }
-
-        return ids;
     }
 
     private async Task<Guid> FiringAsync(Guid userId)

@@ -1,10 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Npgsql;
 using QuantTrader.Contracts.Messaging;
 using static QuantTrader.IntegrationTests.PaperTradingKit;
@@ -39,7 +35,7 @@ public sealed class FailoverTests(HighAvailabilityFixture system)
         var start = DateTimeOffset.UtcNow;
         await using var kit = await ConnectAsync(system);
         await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
-        await using var hooks = await HookReceiver.StartAsync();
+        await using var hooks = await IdempotentReceiver.StartAsync();
 
         // Three traders with a resting buy each, and a rule each that fires once when the price falls below 4.6.
         await kit.TradeAsync(Exchange, Symbol, 5m, 1000m);
@@ -135,15 +131,15 @@ public sealed class FailoverTests(HighAvailabilityFixture system)
         // delivery of a key carrying the same firing).
         await Eventually.SucceedsAsync(() =>
         {
-            Assert.Equal(traders.Count, hooks.Deliveries.Select(d => d.Key).Distinct().Count());
+            Assert.Equal(traders.Count, hooks.Effects.Count);
             return Task.CompletedTask;
         }, Settle);
         foreach (var trader in traders)
         {
             Assert.Equal(1L, await ScalarAsync(db, "SELECT count(*) FROM alert_firings WHERE alert_id = $1", trader.RuleId));
         }
-        Assert.All(hooks.Deliveries.GroupBy(d => d.Key), g => Assert.Single(g.Select(d => d.EventId).Distinct()));
-        Assert.Equal(traders.Count, hooks.Deliveries.Select(d => d.EventId).Distinct().Count());
+        Assert.All(hooks.Wire.GroupBy(r => r.HeaderKey), g => Assert.Single(g.Select(r => r.EventId).Distinct()));
+        Assert.Equal(traders.Count, hooks.Effects.Values.Distinct().Count());
 
         // trades: the simulator's markets, stored once each, no id missing since the start.
         await using (var command = db.CreateCommand("""
@@ -258,40 +254,5 @@ public sealed class FailoverTests(HighAvailabilityFixture system)
             command.Parameters.Add(new() { Value = parameter });
         }
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>
-    /// A webhook receiver that records every delivery with its idempotency key, the way a receiver de-duplicates: a
-    /// delivery sent again after a crash carries the key of the first, and takes effect once.
-    /// </summary>
-    private sealed class HookReceiver : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-
-        private HookReceiver(WebApplication app) => _app = app;
-
-        public ConcurrentQueue<(string Key, Guid EventId)> Deliveries { get; } = new();
-
-        public string Url => _app.Urls.First() + "/hook";
-
-        public static async Task<HookReceiver> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            var app = builder.Build();
-            var receiver = new HookReceiver(app);
-            app.MapPost("/hook", async (HttpRequest request) =>
-            {
-                var body = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body);
-                var eventId = body.GetProperty("eventId").GetGuid();
-                var key = request.Headers["Idempotency-Key"].FirstOrDefault() ?? eventId.ToString();
-                receiver.Deliveries.Enqueue((key, eventId));
-                return Results.Ok();
-            });
-            await app.StartAsync();
-            return receiver;
-        }
-
-        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
     }
 }

@@ -67,7 +67,7 @@ public sealed class NotificationOutboxTests(SystemFixture system)
             Assert.Equal(expected.Keys.Order(), receiver.Effects.Keys.Order());
             return Task.CompletedTask;
         }, Wait);
-        await Eventually.SucceedsAsync(async () => Assert.All(await StatusesAsync(userId), s => Assert.Equal("delivered", s)), Wait);
+        await Eventually.SucceedsAsync(async () => Assert.All(await OutboxRows.StatusesAsync(system, userId), s => Assert.Equal("delivered", s)), Wait);
 
         // On the wire: every request carried its key in the header and in the signed body, the same key for the same
         // event on every request; what was in flight at the kill came again (at least once) and was recognised.
@@ -107,7 +107,7 @@ public sealed class NotificationOutboxTests(SystemFixture system)
             Assert.Equal(expected.Keys.Order(), receiver.Effects.Keys.Order());
             return Task.CompletedTask;
         }, Wait);
-        await Eventually.SucceedsAsync(async () => Assert.All(await StatusesAsync(userId), s => Assert.Equal("delivered", s)), Wait);
+        await Eventually.SucceedsAsync(async () => Assert.All(await OutboxRows.StatusesAsync(system, userId), s => Assert.Equal("delivered", s)), Wait);
         Assert.All(receiver.Wire, r => Assert.Equal(expected[r.HeaderKey], r.EventId));
     }
 
@@ -138,7 +138,7 @@ public sealed class NotificationOutboxTests(SystemFixture system)
             Assert.Equal(expected.Keys.Order(), receiver.Effects.Keys.Order());
             return Task.CompletedTask;
         }, Wait);
-        await Eventually.SucceedsAsync(async () => Assert.All(await StatusesAsync(userId), s => Assert.Equal("delivered", s)), Wait);
+        await Eventually.SucceedsAsync(async () => Assert.All(await OutboxRows.StatusesAsync(system, userId), s => Assert.Equal("delivered", s)), Wait);
     }
 
     [Fact]
@@ -284,21 +284,6 @@ public sealed class NotificationOutboxTests(SystemFixture system)
             Assert.Equal(count, keys.Count);
         }, Wait);
         return keys;
-    }
-
-    private async Task<List<string>> StatusesAsync(Guid userId)
-    {
-        await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
-        await using var query = db.CreateCommand("SELECT status FROM notification_outbox WHERE user_id = $1");
-        query.Parameters.Add(new() { Value = userId });
-        var statuses = new List<string>();
-        await using var reader = await query.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            statuses.Add(reader.GetString(0));
-        }
-
-        return statuses;
     }
 
     private static string Signature(string secret, string timestamp, string body) =>
