@@ -193,6 +193,53 @@ public sealed class MarketDataIngestionTests(SystemFixture system) : IAsyncLifet
         await AssertPublishedMatchesRecordAsync("okx", "SOLUSDT", okx - 5, await LastRecordedIdAsync("okx", "SOLUSDT") + 5);
     }
 
+    [Theory]
+    [InlineData("binance", "ETHUSDT")]
+    [InlineData("okx", "ETHUSDT")]
+    public async Task A_quiet_market_gets_the_trades_it_missed_while_disconnected_without_waiting_for_its_next_trade(string exchange, string symbol)
+    {
+        await using var quiet = await QuietMarket.StartAsync(_simulator, exchange, symbol);
+        await Eventually.SucceedsAsync(async () =>
+            Assert.Equal(await LastRecordedIdAsync(exchange, symbol), await LastPublishedIdAsync(exchange, symbol)), Wait);
+
+        // The feed hangs, and the one trade the market prints meanwhile never reaches the ingestor live.
+        using (var stall = await _simulator.PostAsJsonAsync("/control/stall", new { exchange }))
+        {
+            stall.EnsureSuccessStatusCode();
+        }
+
+        var missed = await quiet.PrintAsync();
+
+        // The watchdog reconnects; the new connection catches up over REST although the market prints nothing more.
+        var published = await AssertPublishedMatchesRecordAsync(exchange, symbol, missed.TradeId - 3, missed.TradeId);
+        Assert.Equal(missed, published[^1].Trade);
+        Assert.Equal(missed.TradeId, await LastRecordedIdAsync(exchange, symbol));
+    }
+
+    [Fact]
+    public async Task A_quiet_market_gets_the_trades_printed_while_the_ingestor_was_down_as_soon_as_it_starts()
+    {
+        await using var quiet = await QuietMarket.StartAsync(_simulator, "okx", "BTCUSDT");
+        await Eventually.SucceedsAsync(async () =>
+            Assert.Equal(await LastRecordedIdAsync("okx", "BTCUSDT"), await LastPublishedIdAsync("okx", "BTCUSDT")), Wait);
+
+        // A start is a take-over of every partition: the same path as a replica taking a dead one's markets.
+        await ResourceControl.KillAsync(system, "ingestor");
+        Trade missed;
+        try
+        {
+            missed = await quiet.PrintAsync();
+        }
+        finally
+        {
+            await ResourceControl.StartAsync(system, "ingestor");
+        }
+
+        var published = await AssertPublishedMatchesRecordAsync("okx", "BTCUSDT", missed.TradeId - 3, missed.TradeId);
+        Assert.Equal(missed, published[^1].Trade);
+        Assert.Equal(missed.TradeId, await LastRecordedIdAsync("okx", "BTCUSDT"));
+    }
+
     [Fact]
     public async Task A_gap_the_exchange_cannot_fill_is_published_on_market_gap_never_silent()
     {

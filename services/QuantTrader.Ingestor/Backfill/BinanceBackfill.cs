@@ -16,12 +16,12 @@ public sealed class BinanceBackfill(HttpClient http, IOptions<MarketDataOptions>
 
     public string Exchange => Exchanges.Binance;
 
-    public async Task<IReadOnlyList<Trade>> FetchAsync(Instrument instrument, long fromId, long toId, int max, CancellationToken ct)
+    public async Task<IReadOnlyList<Trade>> FetchAsync(Instrument instrument, long fromId, long? toId, int max, CancellationToken ct)
     {
         var trades = new List<Trade>();
         var next = fromId;
         var baseUrl = options.Value.Binance.RestUrl.TrimEnd('/');
-        while (next <= toId && trades.Count < max)
+        while ((toId is null || next <= toId) && trades.Count < max)
         {
             var url = string.Create(CultureInfo.InvariantCulture,
                 $"{baseUrl}/api/v3/aggTrades?symbol={instrument.ExchangeSymbol}&fromId={next}&limit={PageSize}");

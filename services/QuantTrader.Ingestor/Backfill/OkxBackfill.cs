@@ -8,7 +8,8 @@ namespace QuantTrader.Ingestor.Backfill;
 
 /// <summary>
 /// OKX <c>GET /api/v5/market/history-trades?instId=&amp;type=1&amp;after=&amp;limit=100</c>: single trades older than
-/// <c>after</c>, newest first; paged downwards from just above the gap until it is covered.
+/// <c>after</c>, newest first; paged downwards from just above the gap (or from the newest trade, for a catch-up) until
+/// it is covered.
 /// </summary>
 public sealed class OkxBackfill(HttpClient http, IOptions<MarketDataOptions> options) : ITradeBackfill
 {
@@ -16,15 +17,15 @@ public sealed class OkxBackfill(HttpClient http, IOptions<MarketDataOptions> opt
 
     public string Exchange => Exchanges.Okx;
 
-    public async Task<IReadOnlyList<Trade>> FetchAsync(Instrument instrument, long fromId, long toId, int max, CancellationToken ct)
+    public async Task<IReadOnlyList<Trade>> FetchAsync(Instrument instrument, long fromId, long? toId, int max, CancellationToken ct)
     {
         var trades = new List<Trade>();
-        var after = toId + 1;
+        long? after = toId + 1;
         var baseUrl = options.Value.Okx.RestUrl.TrimEnd('/');
-        while (after > fromId && trades.Count < max)
+        while ((after is null || after > fromId) && trades.Count < max)
         {
-            var url = string.Create(CultureInfo.InvariantCulture,
-                $"{baseUrl}/api/v5/market/history-trades?instId={instrument.ExchangeSymbol}&type=1&after={after}&limit={PageSize}");
+            var page = after is { } below ? string.Create(CultureInfo.InvariantCulture, $"&after={below}") : "";
+            var url = $"{baseUrl}/api/v5/market/history-trades?instId={instrument.ExchangeSymbol}&type=1{page}&limit={PageSize}";
             using var response = await http.GetAsync(url, ct);
             var body = await response.Content.ReadAsStringAsync(ct);
             using var doc = JsonDocument.Parse(body);
@@ -34,7 +35,8 @@ public sealed class OkxBackfill(HttpClient http, IOptions<MarketDataOptions> opt
                 throw new HttpRequestException($"OKX history-trades answered {(int)response.StatusCode} code {code}: {body}");
             }
 
-            var lowest = after;
+            var top = after ?? long.MaxValue;
+            var lowest = top;
             foreach (var row in doc.RootElement.GetProperty("data").EnumerateArray())
             {
                 var id = long.Parse(row.GetProperty("tradeId").GetString()!, CultureInfo.InvariantCulture);
@@ -49,7 +51,7 @@ public sealed class OkxBackfill(HttpClient http, IOptions<MarketDataOptions> opt
                     DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(row.GetProperty("ts").GetString()!, CultureInfo.InvariantCulture))));
             }
 
-            if (lowest == after)
+            if (lowest == top)
             {
                 break; // empty page: nothing older is kept
             }

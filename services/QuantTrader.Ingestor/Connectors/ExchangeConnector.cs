@@ -76,8 +76,8 @@ public abstract class ExchangeConnector
 
     protected TimeProvider Time { get; }
 
-    /// <summary>One URI per connection; each carries at most the exchange's limit of subscriptions.</summary>
-    protected abstract IReadOnlyList<Uri> ConnectionUris();
+    /// <summary>One shard per connection; each carries at most the exchange's limit of subscriptions.</summary>
+    protected abstract IReadOnlyList<FeedShard> Shards();
 
     /// <summary>After connecting: subscribe (OKX) or nothing (Binance streams are in the URL).</summary>
     protected virtual Task OnOpenedAsync(FeedConnection connection, CancellationToken ct) => Task.CompletedTask;
@@ -112,19 +112,19 @@ public abstract class ExchangeConnector
     /// </summary>
     public async Task RunAsync(CancellationToken stopReceiving)
     {
-        var uris = ConnectionUris();
-        if (uris.Count == 0)
+        var shards = Shards();
+        if (shards.Count == 0)
         {
             return;
         }
 
         _stopping = stopReceiving;
-        await Task.WhenAll(uris.Select(uri => SuperviseAsync(uri, stopReceiving)));
+        await Task.WhenAll(shards.Select(shard => SuperviseAsync(shard, stopReceiving)));
         // The receive loops of disposed connections end at once; waiting for them means no trade is written after this.
         await Task.WhenAll(_receiving.Values).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    private async Task SuperviseAsync(Uri uri, CancellationToken ct)
+    private async Task SuperviseAsync(FeedShard shard, CancellationToken ct)
     {
         FeedConnection? current = null;
         var reason = "start";
@@ -132,7 +132,7 @@ public abstract class ExchangeConnector
         {
             while (!ct.IsCancellationRequested)
             {
-                current ??= await OpenAsync(uri, reason, ct);
+                current ??= await OpenAsync(shard, reason, ct);
                 var rotateIn = Options.RotateAfter is TimeSpan age ? age - (Time.GetUtcNow() - current.OpenedAt) : Timeout.InfiniteTimeSpan;
                 var rotateDue = rotateIn == Timeout.InfiniteTimeSpan
                     ? Task.Delay(Timeout.Infinite, ct)
@@ -160,7 +160,7 @@ public abstract class ExchangeConnector
                     : $"connection is {Time.GetUtcNow() - current.OpenedAt:g} old; the exchange cuts at 24 h";
                 Logger.LogInformation("{Exchange} connection #{Number}: switching to a new connection ({Reason}: {Detail})",
                     Exchange, current.Number, why, detailText);
-                var successor = await OpenAsync(uri, $"{why}: {detailText}", ct);
+                var successor = await OpenAsync(shard, $"{why}: {detailText}", ct);
                 await Task.WhenAny(successor.FirstTrade, successor.Ended, Task.Delay(TimeSpan.FromSeconds(10), Time, ct));
                 await current.CloseAsync($"rotating: {why}");
                 await current.DisposeAsync();
@@ -187,8 +187,14 @@ public abstract class ExchangeConnector
         }
     }
 
-    private async Task<FeedConnection> OpenAsync(Uri uri, string reason, CancellationToken ct)
+    /// <summary>
+    /// Connects, subscribes and starts receiving; then asks the pipeline to catch the shard's markets up over REST. Once
+    /// subscribed, whatever printed before is on REST, so a market that stays quiet after a start, a take-over, a
+    /// reconnect or a switch from a hung connection gets its missed trades now, not at its next live trade.
+    /// </summary>
+    private async Task<FeedConnection> OpenAsync(FeedShard shard, string reason, CancellationToken ct)
     {
+        var uri = shard.Uri;
         var connection = await _connectRetry.ExecuteAsync(async token =>
         {
             var number = Interlocked.Increment(ref _connectionNumber);
@@ -213,6 +219,7 @@ public abstract class ExchangeConnector
         _ = receiving.ContinueWith(_ => _receiving.TryRemove(connection.Number, out Task? _), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _ = WatchAsync(connection, ct);
+        await Pipeline.CatchUpAsync(shard.Markets.Select(m => m.Symbol), ct);
         return connection;
     }
 

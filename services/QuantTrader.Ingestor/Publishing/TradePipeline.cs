@@ -12,7 +12,9 @@ namespace QuantTrader.Ingestor.Publishing;
 /// trades into one channel; one loop checks id continuity (<see cref="TradeSequencer"/>), fills gaps over REST before
 /// publishing the trade that revealed them, and publishes in batches. A full channel makes the connections wait
 /// (back-pressure), never drop. A pipeline lives as long as its partition's ownership: the next owner's pipeline
-/// continues each market after the last id MARKET_RAW holds (<see cref="ResumeAsync"/>).
+/// continues each market after the last id MARKET_RAW holds (<see cref="ResumeAsync"/>), and each (re)connection asks
+/// it to catch up over REST at once (<see cref="CatchUpAsync(IEnumerable{string}, CancellationToken)"/>), so a quiet
+/// market does not wait for its next trade to reveal what it missed.
 /// </summary>
 public sealed class TradePipeline(
     string exchange,
@@ -26,15 +28,33 @@ public sealed class TradePipeline(
 {
     private const int MaxBatch = 1024;
 
-    private readonly Channel<Trade> _input = Channel.CreateBounded<Trade>(
+    private readonly Channel<PipelineItem> _input = Channel.CreateBounded<PipelineItem>(
         new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly TradeSequencer _sequencer = new();
 
     // Markets whose last published id this run has looked up (once each, at their first live trade).
     private readonly HashSet<string> _resumeChecked = new(StringComparer.Ordinal);
 
-    public ValueTask WriteAsync(Trade trade, CancellationToken ct) =>
-        _input.Writer.TryWrite(trade) ? ValueTask.CompletedTask : _input.Writer.WriteAsync(trade, ct);
+    /// <summary>A trade or a catch-up request, in the order the connections handed them over.</summary>
+    private readonly record struct PipelineItem(Trade? Trade, string? CatchUpSymbol);
+
+    public ValueTask WriteAsync(Trade trade, CancellationToken ct)
+    {
+        var item = new PipelineItem(trade, null);
+        return _input.Writer.TryWrite(item) ? ValueTask.CompletedTask : _input.Writer.WriteAsync(item, ct);
+    }
+
+    /// <summary>
+    /// A connection carrying these markets was just opened (a start, a take-over, a reconnect): fetch what each printed
+    /// after the last published id, in order with the live trades written before and after this call.
+    /// </summary>
+    public async Task CatchUpAsync(IEnumerable<string> symbols, CancellationToken ct)
+    {
+        foreach (var symbol in symbols)
+        {
+            await _input.Writer.WriteAsync(new PipelineItem(null, symbol), ct);
+        }
+    }
 
     /// <summary>Nothing more will be written: <see cref="RunAsync"/> publishes what it holds and returns.</summary>
     public void Complete() => _input.Writer.TryComplete();
@@ -46,8 +66,15 @@ public sealed class TradePipeline(
         var reader = _input.Reader;
         while (await reader.WaitToReadAsync(ct))
         {
-            while (batch.Count < MaxBatch && reader.TryRead(out var trade))
+            while (batch.Count < MaxBatch && reader.TryRead(out var item))
             {
+                if (item.Trade is not { } trade)
+                {
+                    await FlushAsync(batch, ct);
+                    await CatchUpAsync(item.CatchUpSymbol!, ct);
+                    continue;
+                }
+
                 if (_resumeChecked.Add(trade.Symbol))
                 {
                     await ResumeAsync(trade, ct);
@@ -100,6 +127,49 @@ public sealed class TradePipeline(
         logger.LogWarning(
             "{Exchange} {Symbol}: the first live trade id {First} is far below the last one published ({Last}); the exchange's ids started over, so the market continues from the new ids",
             exchange, first.Symbol, first.TradeId, last);
+    }
+
+    /// <summary>
+    /// Publishes the trades the exchange printed after the last published id, up to its newest. The last id is this
+    /// run's, or MARKET_RAW's before the market's first live trade; a market never published has nothing to catch up
+    /// from. The stored id only becomes this run's continuation point when the exchange has trades above it — ids
+    /// that started over are left to <see cref="ResumeAsync"/> at the first live trade.
+    /// </summary>
+    private async Task CatchUpAsync(string symbol, CancellationToken ct)
+    {
+        var known = _sequencer.Last(symbol);
+        if ((known ?? await LastPublishedIdAsync(symbol, ct)) is not { } last)
+        {
+            return;
+        }
+
+        IReadOnlyList<Trade> fetched;
+        try
+        {
+            fetched = await backfill.FetchAsync(symbols.Get(exchange, symbol), last + 1, null, maxBackfillTrades, ct);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // Nothing is lost by failing here: the next live trade reveals the same trades as a gap.
+            logger.LogWarning("Catching up {Exchange} {Symbol} after trade id {Last} failed ({Error}); its next live trade will reveal the gap",
+                exchange, symbol, last, ex.Message);
+            return;
+        }
+
+        var newest = fetched.Where(t => t.Symbol == symbol).Select(t => t.TradeId).DefaultIfEmpty(last).Max();
+        if (newest <= last)
+        {
+            return;
+        }
+
+        if (known is null)
+        {
+            _resumeChecked.Add(symbol);
+            _sequencer.Resume(symbol, last);
+        }
+
+        logger.LogInformation("{Exchange} {Symbol}: catching up trade ids {From}..{To} printed while it was not connected", exchange, symbol, last + 1, newest);
+        await PublishBackfillAsync(symbol, last + 1, newest, fetched, failure: null, ct);
     }
 
     /// <summary>
@@ -156,6 +226,12 @@ public sealed class TradePipeline(
             logger.LogError(ex, "Backfill of {Exchange} {Symbol} {From}..{To} failed", exchange, symbol, from, to);
         }
 
+        await PublishBackfillAsync(symbol, from, to, fetched, failure, ct);
+    }
+
+    /// <summary>Publishes what a backfill of <paramref name="from"/>..<paramref name="to"/> found, and reports on market.gap what it did not.</summary>
+    private async Task PublishBackfillAsync(string symbol, long from, long to, IReadOnlyList<Trade> fetched, string? failure, CancellationToken ct)
+    {
         var outcome = _sequencer.Fill(symbol, from, to, fetched);
         await publisher.PublishLiveAsync(outcome.Trades, ct);
         metrics.Backfilled(exchange, outcome.Trades.Count);

@@ -21,13 +21,12 @@ public sealed class BinanceConnector(
     TimeProvider time)
     : ExchangeConnector(Exchanges.Binance, markets, options, pipeline, metrics, logger, time)
 {
-    protected override IReadOnlyList<Uri> ConnectionUris()
+    protected override IReadOnlyList<FeedShard> Shards()
     {
-        var streams = Markets
-            .Select(m => $"{m.ExchangeSymbol.ToLowerInvariant()}@{options.Stream}")
-            .ToList();
         var perConnection = Math.Clamp(options.MaxStreamsPerConnection, 1, 1024);
-        return [.. streams.Chunk(perConnection).Select(chunk => new Uri($"{options.StreamUrl}?streams={string.Join('/', chunk)}"))];
+        return [.. Markets.Chunk(perConnection).Select(chunk => new FeedShard(
+            new Uri($"{options.StreamUrl}?streams={string.Join('/', chunk.Select(m => $"{m.ExchangeSymbol.ToLowerInvariant()}@{options.Stream}"))}"),
+            chunk))];
     }
 
     protected override ParseResult Parse(ReadOnlySpan<byte> frame) => parser.Parse(frame);

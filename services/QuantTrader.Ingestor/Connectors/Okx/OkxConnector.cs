@@ -26,8 +26,8 @@ public sealed class OkxConnector(
     /// <summary>OKX limits one request's size; subscriptions go in chunks.</summary>
     private const int ArgsPerSubscribe = 100;
 
-    protected override IReadOnlyList<Uri> ConnectionUris() =>
-        Markets.Count == 0 ? [] : [new Uri(options.StreamUrl)];
+    protected override IReadOnlyList<FeedShard> Shards() =>
+        Markets.Count == 0 ? [] : [new FeedShard(new Uri(options.StreamUrl), Markets)];
 
     protected override async Task OnOpenedAsync(FeedConnection connection, CancellationToken ct)
     {
