@@ -119,9 +119,9 @@ public sealed class FailoverRun(SystemUnderTest system, LoadOptions options)
             }
             await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
         }
-        // The markets trade on, slowly, while the system drains, as markets do: the ingestor finds a gap at a market's
-        // next live trade, so a simulator stopped dead would leave a reconnect's trailing gap open and count it lost.
-        (await simulator.PostAsJsonAsync("/control/rate", new { tradesPerSecond = 1 }, ct)).EnsureSuccessStatusCode();
+        // The simulator stops dead: a market whose connection was down in the drive's last seconds prints nothing more,
+        // so only the ingestor's catch-up on (re)connect can bring its missed trades in — the audit counts them lost otherwise.
+        (await simulator.PostAsJsonAsync("/control/rate", new { tradesPerSecond = 0 }, ct)).EnsureSuccessStatusCode();
         var driveTime = drive.Elapsed;
         var end = await LoadRun.LastTradeIdsAsync(simulator, ct);
         var to = Minute(DateTimeOffset.UtcNow).AddMinutes(1);
@@ -131,7 +131,6 @@ public sealed class FailoverRun(SystemUnderTest system, LoadOptions options)
         var audit = new FailoverAudit(db);
         var drainWatch = Stopwatch.StartNew();
         await DrainAsync(db, start, end, ct);
-        (await simulator.PostAsJsonAsync("/control/rate", new { tradesPerSecond = 0 }, ct)).EnsureSuccessStatusCode();
         var drainTime = drainWatch.Elapsed;
         await SettleAsync(audit, scenario, from, to, ct);
 
