@@ -32,6 +32,9 @@ public sealed class TradingScenario(HttpClient gateway, HttpClient simulator, Np
     public const string StrategySymbol = "SOLUSDT";
 
     private const int Traders = 4;
+
+    /// <summary>The paper engine refuses orders under 5 (quote) notional; a margin keeps rounding clear of it.</summary>
+    private const decimal MinimumRestingNotional = 10m;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public List<LoadRun.Trader> Users { get; } = [];
@@ -73,9 +76,10 @@ public sealed class TradingScenario(HttpClient gateway, HttpClient simulator, Np
             {
                 // Some base to sell: a market buy at the level, then a resting sell above it and a resting buy below.
                 await OrderAsync(trader, new { exchange, symbol, side = "buy", type = "market", quantity, timeInForce = "ioc" }, ct);
-                // A market order takes what the last print offers: sell 90 % of what the account got.
+                // A market order takes what the last print offers: sell 90 % of what the account got, when that is
+                // above the engine's minimum notional (a small last print leaves too little to rest).
                 var bought = Math.Round(await FreeAsync(trader, symbol[..^4], ct) * 0.9m, 4, MidpointRounding.ToZero);
-                if (bought > 0)
+                if (bought * level * 1.10m >= MinimumRestingNotional)
                 {
                     await OrderAsync(trader, new { exchange, symbol, side = "sell", type = "limit", quantity = bought, price = Round(level * 1.10m), timeInForce = "gtc" }, ct);
                 }
