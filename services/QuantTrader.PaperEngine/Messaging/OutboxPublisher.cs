@@ -13,7 +13,7 @@ namespace QuantTrader.PaperEngine.Messaging;
 /// acknowledged. A crash between publish and delete re-publishes, and JetStream's duplicate window drops the copy,
 /// so persistence, analytics and the strategy runner see each event once. Also owns the TRADING stream.
 /// </summary>
-public sealed class OutboxPublisher(PaperStore store, INatsJSContext js, ILogger<OutboxPublisher> logger) : BackgroundService
+public sealed class OutboxPublisher(PaperStore store, INatsJSContext js, ILogger<OutboxPublisher> logger) : BackgroundService, Engine.IEventOutbox
 {
     private readonly SemaphoreSlim _signal = new(0);
     private readonly ConcurrentQueue<OutboxMessage> _committed = new();

@@ -129,7 +129,7 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
         if (!loop.Matches(msg.Subject))
         {
             // Decided by subject, before deserializing: most prints of most markets can fill nothing, and parsing every
-            // one of them was most of the engine's CPU under load. See ExchangeLoop.Matches for why no fill is lost.
+            // one of them was most of the engine's CPU under load. See WantedMarkets for why no fill is lost.
             loop.Skip(msg.Subject, msg.Data, sequence);
             return;
         }
