@@ -1,3 +1,4 @@
+using QuantTrader.PaperEngine.Accounts;
 using QuantTrader.PaperEngine.Engine;
 using QuantTrader.PaperEngine.Fees;
 using QuantTrader.PaperEngine.Messaging;
@@ -26,6 +27,13 @@ builder.Services.AddSingleton<OrderService>();
 
 // The engine's parts, started in this order by the active replica only (ActiveEngine; the others stand by).
 builder.Services.AddSingleton<OutboxPublisher>();
+builder.Services.AddSingleton<IEventOutbox>(sp => sp.GetRequiredService<OutboxPublisher>());
+builder.Services.AddSingleton<IStepStore>(sp => sp.GetRequiredService<PaperStore>());
+builder.Services.AddSingleton<EngineActor>();
+builder.Services.AddSingleton<StepWriter>();
+builder.Services.AddSingleton<MarksTracker>();
+builder.Services.AddSingleton<WantedMarkets>();
+builder.Services.AddSingleton<PaperAccounts>();
 builder.Services.AddSingleton<ExchangeLoop>();
 builder.Services.AddSingleton<TradeFeed>();
 builder.Services.AddSingleton<OrderRequestHandlers>();

@@ -154,6 +154,54 @@ public sealed class HistoryImportTests(SystemFixture system)
         }
     }
 
+    [Fact]
+    public async Task Klines_of_an_imported_trades_file_can_all_be_read_as_soon_as_it_says_completed()
+    {
+        // 20 hours of one trade every 20 s, inside one UTC day: 3,600 trades, 1,200 one-minute windows. The kline service
+        // builds the klines after the trades are published; "completed" must wait for them (a client once read 480 of
+        // 3,560 bars right after it).
+        var (_, _, client) = await system.CreateOperatorAsync();
+        var (symbol, b) = FreshSymbol();
+        var start = new DateTimeOffset(2021, 4, 4, 0, 0, 0, TimeSpan.Zero);
+        const int Trades = 3_600;
+        var path = Path.GetTempFileName();
+        try
+        {
+            await using (var writer = new StreamWriter(path))
+            {
+                for (var i = 0; i < Trades; i++)
+                {
+                    var price = (2000m + (i % 50)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    await writer.WriteLineAsync($"{i + 1},{price},0.5,{i + 1},{i + 1},{start.AddSeconds(20 * i).ToUnixTimeMilliseconds()},false,true");
+                }
+            }
+
+            var status = await ImportFileAsync(client, "binance-aggtrades", symbol, b, path);
+            Assert.Equal("completed", status.GetProperty("status").GetString());
+
+            // Read at once, no waiting: every window of every interval is there.
+            await using var db = NpgsqlDataSource.Create(await system.ConnectionStringAsync("postgres"));
+            await using var cmd = db.CreateCommand("SELECT interval, count(*), sum(trades) FROM klines WHERE exchange = 'binance' AND symbol = $1 GROUP BY interval");
+            cmd.Parameters.Add(new() { Value = symbol });
+            var stored = new Dictionary<string, (long Klines, long Trades)>();
+            await using (var reader = await cmd.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    stored[reader.GetString(0)] = (reader.GetInt64(1), (long)reader.GetDecimal(2));
+                }
+            }
+
+            var expected = new Dictionary<string, long> { ["1m"] = 1200, ["3m"] = 400, ["5m"] = 240, ["15m"] = 80, ["30m"] = 40, ["1h"] = 20, ["4h"] = 5, ["1d"] = 1 };
+            Assert.Equal(expected, stored.ToDictionary(s => s.Key, s => s.Value.Klines));
+            Assert.All(stored.Values, s => Assert.Equal(Trades, s.Trades));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static Task<JsonElement> ImportAsync(HttpClient client, string format, string symbol, string b, string fixture) =>
         ImportFileAsync(client, format, symbol, b, Fixture(fixture));
 

@@ -217,4 +217,35 @@ public sealed class KlineAggregatorTests
         Assert.Throws<ArgumentException>(() => new KlineAggregator("binance", "BTCUSDT", ["2m"]));
         Assert.Equal(["1m", "3m", "5m", "15m", "30m", "1h", "4h", "1d"], new KlineAggregator("okx", "ETHUSDT").Intervals);
     }
+
+    // The kline service goes by time, not by trade id (docs/klines.md "Trade ids"): MARKET_RAW holds each trade of a
+    // market once, in id order, and a restart replays from the exact stream sequence it checkpointed, so an id check
+    // would drop nothing there — but it would freeze a market's klines when the exchange starts its ids over.
+    [Fact]
+    public void A_trade_with_an_id_below_earlier_ones_counts_in_its_open_window_so_restarted_ids_keep_their_klines()
+    {
+        var aggregator = new KlineAggregator("binance", "BTCUSDT", ["1m"]);
+        aggregator.OnTrade(new Trade("binance", "BTCUSDT", 9_000_000, 100m, 1m, TakerSide.Buy, At(0, 10)));
+
+        var kline = Assert.Single(aggregator.OnTrade(new Trade("binance", "BTCUSDT", 1, 102m, 2m, TakerSide.Buy, At(0, 20)))).Kline;
+
+        Assert.Equal(102m, kline.Close);
+        Assert.Equal(3m, kline.Volume);
+        Assert.Equal(2, kline.Trades);
+        var next = aggregator.OnTrade(new Trade("binance", "BTCUSDT", 2, 103m, 1m, TakerSide.Buy, At(1, 5)));
+        Assert.Equal(3m, next[0].Kline.Volume);
+        Assert.Equal(103m, next[1].Kline.Open);
+    }
+
+    [Fact]
+    public void A_trade_with_a_new_id_but_the_time_of_a_closed_window_is_late_for_that_window()
+    {
+        var aggregator = new KlineAggregator("binance", "BTCUSDT", ["1m"]);
+        aggregator.OnTrade(new Trade("binance", "BTCUSDT", 1, 100m, 1m, TakerSide.Buy, At(0, 10)));
+        aggregator.OnTrade(new Trade("binance", "BTCUSDT", 2, 101m, 1m, TakerSide.Buy, At(1, 10)));
+
+        Assert.Empty(aggregator.OnTrade(new Trade("binance", "BTCUSDT", 3, 99m, 1m, TakerSide.Buy, At(0, 30))));
+
+        Assert.Equal(1, aggregator.LateTradesFor("1m"));
+    }
 }

@@ -86,6 +86,13 @@ public sealed class OrderValidatorTests
     }
 
     [Fact]
+    public void An_empty_client_order_id_or_one_with_control_characters_is_refused_naming_it()
+    {
+        Assert.Equal(["clientOrderId"], Fields(Limit(OrderSide.Buy, 0.05m, 100m) with { ClientOrderId = "" }));
+        Assert.Equal(["clientOrderId"], Fields(Limit(OrderSide.Buy, 0.05m, 100m) with { ClientOrderId = "line\nbreak" }));
+    }
+
+    [Fact]
     public void Without_rules_any_positive_grid_is_accepted()
     {
         var free = BtcUsdt with { Rules = InstrumentRules.None };

@@ -17,6 +17,15 @@ public sealed class ImportOptions
     /// </summary>
     public TimeSpan HistoryStreamFullPatience { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How long a trade import, once its trades are published, waits for the klines they make to be stored before it
+    /// says <c>completed</c> anyway (logged as a warning: the kline service or persistence is down or far behind).
+    /// </summary>
+    public TimeSpan KlinePatience { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the stored klines of a finished trade import are counted while it waits for them.</summary>
+    public TimeSpan KlinePollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>How long an import waits for PostgreSQL to come back (its progress, kline rows) before it fails.</summary>
     public TimeSpan DatabasePatience { get; set; } = TimeSpan.FromMinutes(10);
 }

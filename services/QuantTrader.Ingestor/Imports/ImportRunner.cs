@@ -62,6 +62,9 @@ public sealed class ImportRunner(
         public long Rows;
         public long Rejected;
         public string? FirstError;
+
+        /// <summary>The time range of the trades published (null for a kline file, or no trade).</summary>
+        public ImportedKlines? Klines;
     }
 
     public void Enqueue(ImportJob job)
@@ -203,6 +206,7 @@ public sealed class ImportRunner(
             {
                 case BinanceCsv.LineKind.Trade:
                     trades.Add(line.Trade!);
+                    progress.Klines = ImportedKlines.Including(progress.Klines, line.Trade!.Time);
                     break;
                 case BinanceCsv.LineKind.Kline:
                     klines.Add(line.Kline!);
@@ -224,6 +228,48 @@ public sealed class ImportRunner(
         }
 
         progress.Rows += await FlushAsync(trades, klines, patience, ct);
+        if (progress.Klines is { } built)
+        {
+            // "completed" means queryable: a client reading the klines right after must find all of them, not the few
+            // the kline service had built so far (still "running" until then).
+            await WaitForKlinesAsync(job, built, patience, ct);
+        }
+    }
+
+    /// <summary>Waits until every kline the import's trades make is stored (<see cref="ImportedKlines"/>), or the patience ran out.</summary>
+    private async Task WaitForKlinesAsync(ImportJob job, ImportedKlines built, ImportOptions patience, CancellationToken ct)
+    {
+        var started = time.GetUtcNow();
+        foreach (var (interval, length) in ImportedKlines.Intervals)
+        {
+            var (first, last, expected) = built.Windows(length);
+            while (true)
+            {
+                long stored;
+                try
+                {
+                    stored = await store.CountKlinesAsync(job.Exchange, job.Symbol, interval, first, last, ct);
+                }
+                catch (Exception ex) when (IsTransient(ex))
+                {
+                    stored = -1;
+                }
+
+                if (stored >= expected)
+                {
+                    break;
+                }
+
+                if (time.GetUtcNow() - started > patience.KlinePatience)
+                {
+                    logger.LogWarning("Import {ImportId}: {Stored} of {Expected} {Interval} klines stored after {Patience}; reporting it completed without waiting longer (is the kline service or persistence down?)",
+                        job.Id, stored, expected, interval, patience.KlinePatience);
+                    return;
+                }
+
+                await Task.Delay(patience.KlinePollInterval, time, ct);
+            }
+        }
     }
 
     /// <summary>Progress on the way: worth one try, not a wait (the final status carries the same counts).</summary>

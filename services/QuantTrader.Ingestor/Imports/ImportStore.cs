@@ -79,6 +79,19 @@ public sealed class ImportStore(NpgsqlDataSource db)
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 
+    /// <summary>How many klines of one interval are stored with an open time in [<paramref name="from"/>, <paramref name="to"/>].</summary>
+    public async Task<long> CountKlinesAsync(string exchange, string symbol, string interval, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            "SELECT count(*) FROM klines WHERE exchange = $1 AND symbol = $2 AND interval = $3 AND open_time BETWEEN $4 AND $5");
+        cmd.Parameters.Add(new() { Value = exchange });
+        cmd.Parameters.Add(new() { Value = symbol });
+        cmd.Parameters.Add(new() { Value = interval });
+        cmd.Parameters.Add(new() { Value = from });
+        cmd.Parameters.Add(new() { Value = to });
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
     /// <summary>Stores closed klines; a kline already stored (same market, interval and open time) is left as it is.</summary>
     public async Task StoreKlinesAsync(IReadOnlyList<Kline> klines, CancellationToken ct)
     {

@@ -1,76 +1,48 @@
-using QuantTrader.ServiceDefaults.Storage;
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using QuantTrader.Contracts.MarketData;
 using QuantTrader.Contracts.Messaging;
 using QuantTrader.Contracts.Trading;
-using QuantTrader.PaperEngine.Messaging;
+using QuantTrader.PaperEngine.Accounts;
+using QuantTrader.PaperEngine.Fees;
+using QuantTrader.PaperEngine.Orders;
+using QuantTrader.PaperEngine.Portfolios;
 using QuantTrader.PaperEngine.Storage;
 using QuantTrader.ServiceDefaults.Messaging;
 using QuantTrader.Trading;
 using QuantTrader.Trading.Accounts;
-using QuantTrader.Trading.Matching;
 using QuantTrader.Trading.Orders;
 using QuantTrader.Trading.Positions;
+using System.Text.Json;
 using Instrument = QuantTrader.Trading.Instrument;
 
 namespace QuantTrader.PaperEngine.Engine;
 
-/// <summary>What the engine knows for a risk check and for pricing an order.</summary>
-public sealed record AccountExposure(int OpenOrders, decimal PositionQuantity, decimal? LastPrice, decimal DailyPnl);
-
 /// <summary>
-/// The one writer of paper-trading state. Every order, cancel and trade is a work item on one channel, executed
-/// in order against the in-memory <see cref="PaperExchange"/>; each step that changes anything is written to
-/// PostgreSQL in one transaction (with its events in the outbox) before the step completes, so whatever a caller
-/// was told is durable. One writer per process means concurrent users cannot corrupt a balance; no locks needed.
+/// The one writer of paper-trading state: what each order, cancel, trade and read does to the in-memory
+/// <see cref="PaperExchange"/>, run one after another on the <see cref="EngineActor"/>. Each step that changes anything
+/// is written by the <see cref="StepWriter"/> (one transaction, its events in the outbox) before the step completes,
+/// so whatever a caller was told is durable. Marks come from the <see cref="MarksTracker"/>, the trade feed's filter
+/// from <see cref="WantedMarkets"/>; the views are built beside their APIs (portfolio, exposure, fee rates).
 /// </summary>
 public sealed class ExchangeLoop(
     PaperStore store,
     Instruments instruments,
-    OutboxPublisher outbox,
+    EngineActor actor,
+    StepWriter writer,
+    MarksTracker marks,
+    WantedMarkets wanted,
+    PaperAccounts accounts,
+    TimeProvider time,
     IOptions<PaperEngineOptions> options,
     IHostApplicationLifetime lifetime,
     ILogger<ExchangeLoop> logger) : IHostedService
 {
-    /// <summary>Snapshots and portfolios as JSON: plain records, enums by name.</summary>
-    internal static readonly JsonSerializerOptions StateJson = CreateStateJson();
-
     private static readonly Counter<long> TradesProcessed = QuantTraderTelemetry.Meter.CreateCounter<long>("paper.trades.processed", description: "Trades matched against paper books");
     private static readonly Counter<long> FillsMade = QuantTraderTelemetry.Meter.CreateCounter<long>("paper.fills", description: "Paper fills");
-    private static readonly Histogram<double> StepDuration = QuantTraderTelemetry.Meter.CreateHistogram<double>("paper.persist.duration", "ms", "Time to write one engine step");
 
-    // Two lanes into the one writer: requests (orders, cancels, reads, checkpoints) go ahead of queued trades, so an
-    // order does not wait behind a backlog of prints; trades stay in stream order among themselves. Why an order that
-    // overtakes queued prints still never fills on them: see SubmitAsync.
-    private readonly Channel<Func<Task>> _requests = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-    private readonly Channel<Func<Task>> _work = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-
-    // Rung after every write to either lane; the loop waits on it when both are empty. One waiter on one channel: a
-    // wait on each lane would leave a pending waiter on the quiet lane every time, piling up while only the other moves.
-    private readonly Channel<bool> _doorbell = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
-
-    // The newest message of each market the trade feed skipped, raw (Skip); written by the feed, read by the loop. Its
-    // newest print is its last trade (a batch is in trade-id order).
-    private readonly ConcurrentDictionary<string, (byte[] Data, ulong Sequence)> _skipped = new(StringComparer.Ordinal);
-
-    // The newest print handed to the trade lane, per MARKET_RAW subject, recorded before it is queued (of a batch: its last).
-    private readonly ConcurrentDictionary<string, Trade> _handedOver = new(StringComparer.Ordinal);
     private readonly PaperEngineOptions _options = options.Value;
-    private readonly HashSet<Guid> _accounts = [];
-    private readonly Dictionary<Guid, int> _versions = [];
-    private readonly Dictionary<string, ulong> _appliedSequence = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ulong> _persistedSequence = new(StringComparer.Ordinal);
-
-    // MARKET_RAW subjects of the books that hold open orders: the trade feed reads this (from its own thread) to pass
-    // only their prints to this loop; a print of any other market cannot fill anything. Written by the loop only.
-    private readonly ConcurrentDictionary<string, byte> _matchingSubjects = new(StringComparer.Ordinal);
     private PaperExchange _exchange = null!;
-    private Task? _runner;
     private Task? _checkpoints;
     private CancellationTokenSource? _stopping;
 
@@ -83,33 +55,34 @@ public sealed class ExchangeLoop(
         _exchange = Restore(state);
         foreach (var book in _exchange.Books)
         {
-            TrackOpenOrders(book.Instrument.Exchange, book.Instrument.Symbol);
+            wanted.Track(book);
         }
 
         _stopping = new CancellationTokenSource();
-        _runner = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        actor.Start(ex =>
+        {
+            // A step that throws may have left books, ledger or portfolios half-changed: stop loudly, a restart reloads
+            // the stored state.
+            logger.LogCritical(ex, "A paper-engine step failed; stopping so a restart reloads the stored state");
+            lifetime.StopApplication();
+        });
         _checkpoints = Task.Run(() => CheckpointAsync(_stopping.Token), CancellationToken.None);
         logger.LogInformation(
             "Paper engine restored {Accounts} accounts, {OpenOrders} open orders in {Books} stored books; trades resume after stream sequence {Sequence}",
-            _accounts.Count, _versions.Count, state.Books.Count, ResumeAfterSequence?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none: first start)");
+            accounts.Count, writer.OpenOrders, state.Books.Count, ResumeAfterSequence?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none: first start)");
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _requests.Writer.TryComplete();
-        _work.Writer.TryComplete();
-        _doorbell.Writer.TryComplete();
         if (_stopping is not null)
         {
             await _stopping.CancelAsync();
         }
 
-        foreach (var task in new[] { _runner, _checkpoints })
+        await actor.StopAsync(cancellationToken);
+        if (_checkpoints is not null)
         {
-            if (task is not null)
-            {
-                await task.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
+            await _checkpoints.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -121,92 +94,42 @@ public sealed class ExchangeLoop(
                 [.. balances[a.UserId].Select(b => new AssetBalance(b.Asset, b.Free, b.Locked))],
                 [.. balances[a.UserId].Where(b => b.FeesPaid != 0m).Select(b => new AssetBalance(b.Asset, b.FeesPaid, 0m))]))],
             state.Reservations);
-        var books = state.Books.Select(b => JsonSerializer.Deserialize<BookSnapshot>(b.SnapshotJson, StateJson)!).ToList();
+        var books = state.Books.Select(b => JsonSerializer.Deserialize<Trading.Matching.BookSnapshot>(b.SnapshotJson, StepWriter.StateJson)!).ToList();
         var snapshot = new PaperExchangeSnapshot(
             ledger,
             books,
             [.. state.Accounts.Select(a => new AccountFees(a.UserId, new FeeRates(a.MakerFeeRate, a.TakerFeeRate)))],
-            [.. state.Accounts.Select(a => new AccountPortfolio(a.UserId, JsonSerializer.Deserialize<PortfolioSnapshot>(a.PortfolioJson, StateJson)!))]);
+            [.. state.Accounts.Select(a => new AccountPortfolio(a.UserId, JsonSerializer.Deserialize<PortfolioSnapshot>(a.PortfolioJson, StepWriter.StateJson)!))]);
 
-        foreach (var a in state.Accounts)
-        {
-            _accounts.Add(a.UserId);
-        }
-
-        foreach (var (id, version) in state.OpenOrderVersions)
-        {
-            _versions[id] = version;
-        }
-
-        foreach (var b in state.Books)
-        {
-            var key = $"{b.Exchange}:{b.Symbol}";
-            _appliedSequence[key] = b.StreamSequence;
-            _persistedSequence[key] = b.StreamSequence;
-        }
+        var exchange = PaperExchange.Restore(instruments.All, snapshot, new ReservationPolicy(_options.MarketBuyMargin));
+        accounts.Restore(state.Accounts.Select(a => a.UserId));
+        writer.Restore(exchange,
+            state.OpenOrderVersions.Select(v => (v.Key, v.Value)),
+            state.Books.Select(b => (new MarketKey(b.Exchange, b.Symbol), b.StreamSequence)));
 
         // A book stored before it saw any trade (sequence 0) says nothing about where the stream was.
         var watermarks = state.Books.Where(b => b.StreamSequence > 0).Select(b => b.StreamSequence).ToList();
         ResumeAfterSequence = watermarks.Count > 0 ? watermarks.Min() : null;
-        return PaperExchange.Restore(instruments.All, snapshot, new ReservationPolicy(_options.MarketBuyMargin));
-    }
-
-    private async Task RunAsync(CancellationToken ct)
-    {
-        while (true)
-        {
-            if (_requests.Reader.TryRead(out var item) || _work.Reader.TryRead(out item))
-            {
-                try
-                {
-                    await item();
-                }
-                catch (Exception ex)
-                {
-                    // A step that throws may have left books, ledger or portfolios half-changed, so matching must not go
-                    // on from here. Nor may this loop just end: nobody would drain the queue, the trade feed would block
-                    // on it, and with the feed the NATS connection it reads from — a silent hang (it happened). Stop
-                    // loudly instead; a restart reloads the stored state.
-                    logger.LogCritical(ex, "A paper-engine step failed; stopping so a restart reloads the stored state");
-                    lifetime.StopApplication();
-                    return;
-                }
-
-                continue;
-            }
-
-            // Both lanes empty: wait for the next write. Once stopping (doorbell completed), end when both are drained.
-            if (await _doorbell.Reader.WaitToReadAsync(CancellationToken.None))
-            {
-                _doorbell.Reader.TryRead(out _);
-            }
-            else if (_requests.Reader.Count == 0 && _work.Reader.Count == 0)
-            {
-                return;
-            }
-        }
+        return exchange;
     }
 
     private async Task CheckpointAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(_options.CheckpointInterval);
+        using var timer = new PeriodicTimer(_options.CheckpointInterval, time);
         try
         {
             while (await timer.WaitForNextTickAsync(ct))
             {
-                await RunAsync(async () =>
+                await actor.RunAsync(async () =>
                 {
                     CatchUpSkipped();
                     var batch = new PersistBatch();
-                    foreach (var (key, applied) in _appliedSequence)
+                    foreach (var market in writer.BooksBehind())
                     {
-                        if (applied > _persistedSequence.GetValueOrDefault(key))
-                        {
-                            AddBook(batch, key);
-                        }
+                        writer.AddBook(batch, market);
                     }
 
-                    await PersistAsync(batch);
+                    await writer.WriteAsync(batch);
                     return true;
                 }, ct);
             }
@@ -214,52 +137,14 @@ public sealed class ExchangeLoop(
         catch (OperationCanceledException)
         {
         }
-        catch (ChannelClosedException)
+        catch (System.Threading.Channels.ChannelClosedException)
         {
         }
     }
 
-    /// <summary>Runs <paramref name="step"/> on the engine's one thread of control and returns its result.</summary>
-    private async Task<T> RunAsync<T>(Func<Task<T>> step, CancellationToken ct)
-    {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _requests.Writer.WriteAsync(async () =>
-        {
-            try
-            {
-                done.TrySetResult(await step());
-            }
-            catch (Exception ex)
-            {
-                done.TrySetException(ex);
-            }
-        }, ct);
-        _doorbell.Writer.TryWrite(true);
-        return await done.Task.WaitAsync(ct);
-    }
-
-    private Task<T> RunAsync<T>(Func<T> step, CancellationToken ct) => RunAsync(() => Task.FromResult(step()), ct);
-
-    private static JsonSerializerOptions CreateStateJson()
-    {
-        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        ContractsJsonContext.Configure(json);
-        return json;
-    }
-
     /// <summary>Open orders, position and today's PnL of a user in one market, for the risk check.</summary>
-    public Task<AccountExposure> GetExposureAsync(Guid userId, Instrument instrument, CancellationToken ct) => RunAsync(() =>
-    {
-        var book = _exchange.GetBook(instrument.Exchange, instrument.Symbol)!;
-        var portfolio = _exchange.GetPortfolio(userId);
-        var marks = Marks();
-        var daily = portfolio.RealizedPnlOn(DateOnly.FromDateTime(DateTime.UtcNow)) + portfolio.UnrealizedPnl(marks);
-        return new AccountExposure(
-            _exchange.GetOpenOrders(userId).Count,
-            portfolio.GetPosition(instrument.Exchange, instrument.Symbol).Quantity,
-            book.LastPrice,
-            daily);
-    }, ct);
+    public Task<AccountExposure> GetExposureAsync(Guid userId, Instrument instrument, CancellationToken ct) => actor.RunAsync(() =>
+        AccountExposure.Of(_exchange, userId, instrument, marks.Marks(_exchange), time.GetUtcNow()), ct);
 
     /// <summary>Locks funds and places an accepted (risk-approved) order; durable when this returns an accepted result.</summary>
     /// <remarks>
@@ -271,32 +156,27 @@ public sealed class ExchangeLoop(
     /// only ever adds to free balances (proceeds, and what its order no longer needs), so the free balance this order
     /// was checked against is never more than it would have been in stream order.
     /// </remarks>
-    public Task<SubmitResult> SubmitAsync(OrderRequest order, Trade? referenceTrade, CancellationToken ct) => RunAsync(async () =>
+    public Task<SubmitResult> SubmitAsync(OrderRequest order, Trade? referenceTrade, CancellationToken ct) => actor.RunAsync(async () =>
     {
         var batch = new PersistBatch();
-        EnsureAccount(order.UserId, batch);
-        if (_handedOver.TryGetValue(Subjects.MarketRaw(order.Exchange, order.Symbol), out var handed)
-            && (referenceTrade is null || handed.TradeId > referenceTrade.TradeId))
-        {
-            referenceTrade = handed;
-        }
-
-        var result = _exchange.Submit(order, referenceTrade);
+        OpenAccount(batch, order.UserId);
+        var result = _exchange.Submit(order, marks.ReferenceFor(Subjects.MarketRaw(order.Exchange, order.Symbol), referenceTrade));
         if (result.Accepted)
         {
-            TrackOpenOrders(order.Exchange, order.Symbol);
-            AddOrder(batch, result.Order!);
-            batch.Reservations.Add((order.Id, _exchange.Ledger.GetReservation(order.Id)));
-            AddAccount(batch, order.UserId);
-            AddBook(batch, $"{order.Exchange}:{order.Symbol}");
+            var market = new MarketKey(order.Exchange, order.Symbol);
+            Track(market);
+            writer.AddOrder(batch, result.Order!);
+            writer.AddReservation(batch, order.Id);
+            writer.AddAccount(batch, order.UserId);
+            writer.AddBook(batch, market);
         }
 
-        await PersistAsync(batch);
+        await writer.WriteAsync(batch);
         return result;
     }, ct);
 
     /// <summary>Cancels an open order of the user; null when it is not an open order of theirs.</summary>
-    public Task<OrderEvent?> CancelAsync(Guid userId, Guid orderId, DateTimeOffset at, CancellationToken ct) => RunAsync(async () =>
+    public Task<OrderEvent?> CancelAsync(Guid userId, Guid orderId, DateTimeOffset at, CancellationToken ct) => actor.RunAsync(async () =>
     {
         var canceled = _exchange.Cancel(userId, orderId, at);
         if (canceled is null)
@@ -304,60 +184,48 @@ public sealed class ExchangeLoop(
             return null;
         }
 
-        TrackOpenOrders(canceled.Exchange, canceled.Symbol);
+        var market = new MarketKey(canceled.Exchange, canceled.Symbol);
+        Track(market);
         var batch = new PersistBatch();
-        AddOrder(batch, canceled);
+        writer.AddOrder(batch, canceled);
         batch.Reservations.Add((orderId, null));
-        AddAccount(batch, userId);
-        AddBook(batch, $"{canceled.Exchange}:{canceled.Symbol}");
-        await PersistAsync(batch);
+        writer.AddAccount(batch, userId);
+        writer.AddBook(batch, market);
+        await writer.WriteAsync(batch);
         return canceled;
     }, ct);
 
     /// <summary>The account's balances, positions and equity (creates the paper account on first use).</summary>
-    public Task<PortfolioView> GetPortfolioAsync(Guid userId, CancellationToken ct) => RunAsync(async () =>
+    public Task<PortfolioView> GetPortfolioAsync(Guid userId, CancellationToken ct) => actor.RunAsync(async () =>
     {
         var batch = new PersistBatch();
-        EnsureAccount(userId, batch);
-        await PersistAsync(batch);
-        var marks = Marks();
-        var portfolio = _exchange.GetPortfolio(userId);
-        var balances = _exchange.Ledger.GetBalances(userId);
-        var equity = Portfolio.Value(balances, _options.StartingAsset, AssetPrices());
-        return new PortfolioView(
-            [.. balances.Select(b => new BalanceView(b.Asset, b.Free, b.Locked))],
-            [.. portfolio.OpenPositions.Select(p => new PositionView(p.Exchange, p.Symbol, p.Quantity, p.AverageEntryPrice,
-                marks.TryGetValue(Portfolio.Key(p.Exchange, p.Symbol), out var mark) ? p.UnrealizedPnl(mark) : 0m))],
-            equity.Value,
-            portfolio.RealizedPnl,
-            equity.Asset,
-            [.. _exchange.Ledger.GetFeesPaid(userId).Select(f => new FeeView(f.Asset, f.Free))],
-            _exchange.GetFeeRates(userId));
+        OpenAccount(batch, userId);
+        await writer.WriteAsync(batch);
+        return PortfolioQuery.Of(_exchange, userId, marks.Marks(_exchange), marks.AssetPrices(_exchange, _options.StartingAsset), _options.StartingAsset);
     }, ct);
 
     /// <summary>The account's fee rates (creates the paper account on first use, with the configured defaults).</summary>
-    public Task<FeeRates> GetFeeRatesAsync(Guid userId, CancellationToken ct) => RunAsync(async () =>
+    public Task<FeeRates> GetFeeRatesAsync(Guid userId, CancellationToken ct) => actor.RunAsync(async () =>
     {
         var batch = new PersistBatch();
-        EnsureAccount(userId, batch);
-        await PersistAsync(batch);
+        OpenAccount(batch, userId);
+        await writer.WriteAsync(batch);
         return _exchange.GetFeeRates(userId);
     }, ct);
 
     /// <summary>
-    /// Sets the account's maker and/or taker rate (null keeps the current one); durable when this returns. Orders accepted
-    /// from now on pay the new rates; an open order keeps the rates it was accepted with, because what a buy locked
-    /// (price × quantity × (1 + rate)) was computed with them.
+    /// Sets the account's maker and/or taker rate; durable when this returns. Orders accepted from now on pay the new
+    /// rates; an open order keeps the rates it was accepted with, because what a buy locked (price × quantity × (1 +
+    /// rate)) was computed with them.
     /// </summary>
-    public Task<FeeRates> SetFeeRatesAsync(Guid userId, decimal? maker, decimal? taker, CancellationToken ct) => RunAsync(async () =>
+    public Task<FeeRates> SetFeeRatesAsync(Guid userId, FeeRateChange change, CancellationToken ct) => actor.RunAsync(async () =>
     {
         var batch = new PersistBatch();
-        EnsureAccount(userId, batch);
-        var current = _exchange.GetFeeRates(userId);
-        var rates = new FeeRates(maker ?? current.Maker, taker ?? current.Taker);
+        OpenAccount(batch, userId);
+        var rates = change.AppliedTo(_exchange.GetFeeRates(userId));
         _exchange.SetFeeRates(userId, rates);
-        AddAccount(batch, userId);
-        await PersistAsync(batch);
+        writer.AddAccount(batch, userId);
+        await writer.WriteAsync(batch);
         logger.LogInformation("Fee rates of {UserId} set to maker {Maker}, taker {Taker}", userId, rates.Maker, rates.Taker);
         return rates;
     }, ct);
@@ -376,32 +244,21 @@ public sealed class ExchangeLoop(
         // Recorded before it is queued, so an order that overtakes it knows of it (SubmitAsync): of a batch the last,
         // newest print, so the order fills on none of the message, all of which was published before it was accepted.
         // Trade ids only grow per market, and the stream is delivered in order.
-        _handedOver[subject] = trades[^1];
-        await _work.Writer.WriteAsync(() => ApplyTradesAsync(trades, streamSequence), ct);
-        _doorbell.Writer.TryWrite(true);
+        marks.HandedOver(subject, trades[^1]);
+        await actor.EnqueueTradeStepAsync(() => ApplyTradesAsync(trades, streamSequence), ct);
     }
 
     /// <summary>
-    /// True when prints on this MARKET_RAW subject can fill something (its book holds open orders). The trade feed
-    /// asks before it even deserializes a message; prints it skips reach the loop only through <see cref="Skip"/>.
-    /// <para>
-    /// Skipping never fills an order on a print older than the order, and never skips a print that came after it: a
-    /// market becomes wanted when the loop puts an order into its book — before the order is written and answered —
-    /// and the feed asks after the print was published. So a print skipped for a market that was not wanted was
-    /// published before any of its open orders was accepted. Such a print could at most have filled the order under
-    /// the matching engine's "only later prints" rule if it came between the order's reference print (the newest in
-    /// MARKET_RAW at admission) and its acceptance; the order then fills on the next print instead.
-    /// </para>
+    /// True when prints on this MARKET_RAW subject can fill something (its book holds open orders, <see cref="WantedMarkets"/>).
+    /// The trade feed asks before it even deserializes a message; prints it skips reach the engine only through <see cref="Skip"/>.
     /// </summary>
-    public bool Matches(string subject) => _matchingSubjects.ContainsKey(subject);
+    public bool Matches(string subject) => wanted.Wants(subject);
 
     /// <summary>
-    /// The newest message of a market the feed skipped (see <see cref="Matches"/>), kept raw and parsed only when needed
-    /// (its newest print, the last trade of a batch, is what counts):
-    /// for marks (PnL for risk and the portfolio) at once, and at each checkpoint to move the book's last price and
-    /// stream watermark (where a restart resumes). Called by the trade feed, in stream order.
+    /// The newest message of a market the feed skipped (see <see cref="Matches"/>): for marks at once, and at each
+    /// checkpoint to move the book's last price and stream watermark (where a restart resumes). Called in stream order.
     /// </summary>
-    public void Skip(string subject, byte[] data, ulong streamSequence) => _skipped[subject] = (data, streamSequence);
+    public void Skip(string subject, byte[] data, ulong streamSequence) => marks.Skipped(subject, data, streamSequence);
 
     /// <summary>
     /// Applies the newest skipped print of each market to its book, if the book still holds no open orders (an order
@@ -410,48 +267,30 @@ public sealed class ExchangeLoop(
     /// </summary>
     private void CatchUpSkipped()
     {
-        foreach (var entry in _skipped)
+        foreach (var (trade, sequence) in marks.TakeSkipped())
         {
-            if (!_skipped.TryRemove(entry))
-            {
-                continue; // a newer print arrived meanwhile: the next checkpoint takes that one
-            }
-
-            if (ParseSkipped(entry.Value.Data) is { } trade && _exchange.GetBook(trade.Exchange, trade.Symbol) is { OpenOrderCount: 0 })
+            if (_exchange.GetBook(trade.Exchange, trade.Symbol) is { OpenOrderCount: 0 })
             {
                 _exchange.OnTrade(trade); // no open orders: only the last price and trade id move
-                var key = $"{trade.Exchange}:{trade.Symbol}";
-                _appliedSequence[key] = Math.Max(_appliedSequence.GetValueOrDefault(key), entry.Value.Sequence);
+                writer.Applied(MarketKey.Of(trade), sequence);
             }
-        }
-    }
-
-    /// <summary>The newest print of a skipped message: its only trade, or the last of a batch; null for none or unreadable.</summary>
-    private Trade? ParseSkipped(byte[] data)
-    {
-        try
-        {
-            var trades = TradeMessages.Decode(data);
-            return trades.Length > 0 ? trades[^1] : null;
-        }
-        catch (JsonException ex)
-        {
-            logger.LogWarning(ex, "Ignoring a malformed skipped trade");
-            return null;
         }
     }
 
     /// <summary>Keeps <see cref="Matches"/> in step with the book after anything that may open or close an order.</summary>
-    private void TrackOpenOrders(string exchange, string symbol)
+    private void Track(MarketKey market)
     {
-        var subject = Subjects.MarketRaw(exchange, symbol);
-        if (_exchange.GetBook(exchange, symbol) is { OpenOrderCount: > 0 })
+        if (_exchange.GetBook(market.Exchange, market.Symbol) is { } book)
         {
-            _matchingSubjects.TryAdd(subject, 0);
+            wanted.Track(book);
         }
-        else
+    }
+
+    private void OpenAccount(PersistBatch batch, Guid userId)
+    {
+        if (accounts.Open(_exchange, userId))
         {
-            _matchingSubjects.TryRemove(subject, out _);
+            writer.AddAccount(batch, userId);
         }
     }
 
@@ -464,10 +303,10 @@ public sealed class ExchangeLoop(
     private async Task ApplyTradesAsync(Trade[] trades, ulong streamSequence)
     {
         // The markets of the message that the engine trades (one, by the contract; each is handled on its own anyway).
-        List<string>? markets = null;
+        List<MarketKey>? markets = null;
         foreach (var trade in trades)
         {
-            var market = $"{trade.Exchange}:{trade.Symbol}";
+            var market = MarketKey.Of(trade);
             if (_exchange.GetBook(trade.Exchange, trade.Symbol) is not null && markets?.Contains(market) != true)
             {
                 (markets ??= []).Add(market);
@@ -480,12 +319,12 @@ public sealed class ExchangeLoop(
         }
 
         using var activity = QuantTraderTelemetry.ActivitySource.StartActivity("paper.match");
-        activity?.SetTag("market", markets[0]);
+        activity?.SetTag("market", markets[0].ToString());
         activity?.SetTag("trades", trades.Length);
         var result = _exchange.OnTrades(trades);
         foreach (var market in markets)
         {
-            _appliedSequence[market] = Math.Max(_appliedSequence.GetValueOrDefault(market), streamSequence);
+            writer.Applied(market, streamSequence);
         }
 
         TradesProcessed.Add(trades.Length);
@@ -498,9 +337,7 @@ public sealed class ExchangeLoop(
         var users = new HashSet<Guid>();
         foreach (var fill in result.Fills)
         {
-            batch.Fills.Add(fill);
-            batch.Outbox.Add(new OutboxMessage(Subjects.TradingFill(fill.UserId), fill.Id.ToString(),
-                JsonSerializer.SerializeToUtf8Bytes(fill, ContractsJsonContext.Wire.FillEvent)));
+            StepWriter.AddFill(batch, fill);
             users.Add(fill.UserId);
         }
 
@@ -509,10 +346,10 @@ public sealed class ExchangeLoop(
         var orders = new HashSet<Guid>();
         foreach (var update in result.Updates)
         {
-            AddOrder(batch, update);
+            writer.AddOrder(batch, update);
             if (orders.Add(update.Id))
             {
-                batch.Reservations.Add((update.Id, _exchange.Ledger.GetReservation(update.Id)));
+                writer.AddReservation(batch, update.Id);
             }
 
             users.Add(update.UserId);
@@ -520,18 +357,17 @@ public sealed class ExchangeLoop(
 
         foreach (var user in users)
         {
-            AddAccount(batch, user);
+            writer.AddAccount(batch, user);
         }
 
         foreach (var market in markets)
         {
-            var parts = market.Split(':');
-            TrackOpenOrders(parts[0], parts[1]);
-            AddBook(batch, market);
+            Track(market);
+            writer.AddBook(batch, market);
         }
 
         FillsMade.Add(result.Fills.Count);
-        await PersistAsync(batch);
+        await writer.WriteAsync(batch);
         // Debug for the same reason as an accepted order's line (OrderService): the fills are stored and published.
         if (!logger.IsEnabled(LogLevel.Debug))
         {
@@ -541,153 +377,7 @@ public sealed class ExchangeLoop(
         {
             var trade = trades.First(t => t.TradeId == print.Key);
             logger.LogDebug("Trade {Market} #{TradeId} {Quantity} @ {Price} filled {Fills} paper orders",
-                $"{trade.Exchange}:{trade.Symbol}", trade.TradeId, trade.Quantity, trade.Price, print.Count());
+                MarketKey.Of(trade), trade.TradeId, trade.Quantity, trade.Price, print.Count());
         }
-    }
-
-    private void EnsureAccount(Guid userId, PersistBatch batch)
-    {
-        if (_accounts.Add(userId))
-        {
-            _exchange.Ledger.Deposit(userId, _options.StartingAsset, _options.StartingBalance);
-            _exchange.SetFeeRates(userId, new FeeRates(_options.MakerFeeRate, _options.TakerFeeRate));
-            AddAccount(batch, userId);
-            logger.LogInformation("Opened paper account of {UserId} with {Amount} {Asset}", userId, _options.StartingBalance, _options.StartingAsset);
-        }
-    }
-
-    private void AddAccount(PersistBatch batch, Guid userId)
-    {
-        batch.Accounts.RemoveAll(a => a.UserId == userId); // the latest state of the account wins
-
-        var fees = _exchange.GetFeeRates(userId);
-        batch.Accounts.Add(new AccountRow(userId, fees.Maker, fees.Taker,
-            JsonSerializer.Serialize(_exchange.GetPortfolio(userId).Snapshot(), StateJson),
-            _exchange.Ledger.GetBalances(userId),
-            _exchange.Ledger.GetFeesPaid(userId).ToDictionary(f => f.Asset, f => f.Free, StringComparer.Ordinal)));
-    }
-
-    private void AddOrder(PersistBatch batch, OrderEvent order)
-    {
-        var version = _versions.GetValueOrDefault(order.Id) + 1;
-        if (WireNames.IsOpen(order.Status))
-        {
-            _versions[order.Id] = version;
-        }
-        else
-        {
-            _versions.Remove(order.Id);
-        }
-
-        batch.Orders.Add((order, version));
-        batch.Outbox.Add(new OutboxMessage(Subjects.TradingOrder(order.UserId), $"{order.Id}:{version}",
-            JsonSerializer.SerializeToUtf8Bytes(order, ContractsJsonContext.Wire.OrderEvent)));
-    }
-
-    private void AddBook(PersistBatch batch, string key)
-    {
-        var parts = key.Split(':');
-        var book = _exchange.GetBook(parts[0], parts[1])!;
-        var sequence = _appliedSequence.GetValueOrDefault(key);
-        batch.Books.Add(new BookRow(parts[0], parts[1], sequence, JsonSerializer.Serialize(book.Snapshot(), StateJson)));
-    }
-
-    /// <summary>
-    /// Writes one step. While PostgreSQL is away the write is retried until it is back (the engine waits, the prints
-    /// wait in JetStream, nothing is lost and the process stays up). Any other failure that lasts past the retry window
-    /// stops the process: the in-memory state is ahead of the database, and the only safe way back is a restart from
-    /// what is stored.
-    /// </summary>
-    private async Task PersistAsync(PersistBatch batch)
-    {
-        if (batch.IsEmpty)
-        {
-            return;
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        var deadline = DateTime.UtcNow + _options.PersistRetryWindow;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await store.SaveAsync(batch, CancellationToken.None);
-                break;
-            }
-            catch (Exception ex) when (DateTime.UtcNow < deadline || DatabaseOutage.Is(ex))
-            {
-                logger.LogWarning(ex, "Writing paper-trading state failed (attempt {Attempt}); retrying", attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 100 * attempt)));
-            }
-            catch (Exception ex)
-            {
-                logger.LogCritical(ex, "Paper-trading state could not be written for {Window}; stopping so a restart reloads the stored state", _options.PersistRetryWindow);
-                lifetime.StopApplication();
-                throw;
-            }
-        }
-
-        foreach (var b in batch.Books)
-        {
-            var key = $"{b.Exchange}:{b.Symbol}";
-            _persistedSequence[key] = Math.Max(_persistedSequence.GetValueOrDefault(key), b.StreamSequence);
-        }
-
-        StepDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        if (batch.Outbox.Count > 0)
-        {
-            outbox.Publish(batch.Outbox);
-        }
-    }
-
-    /// <summary>
-    /// Last trade price per market (<c>exchange:SYMBOL</c>): the book's, or the newest skipped print's when that is newer
-    /// (a market without open orders gets its prints only that way).
-    /// </summary>
-    private Dictionary<string, decimal> Marks()
-    {
-        var marks = _exchange.Books.Where(b => b.LastPrice is not null).ToDictionary(b => b.Instrument.Key, b => b.LastPrice!.Value, StringComparer.Ordinal);
-        foreach (var (_, (data, _)) in _skipped)
-        {
-            if (ParseSkipped(data) is { } trade && _exchange.GetBook(trade.Exchange, trade.Symbol) is { } book
-                && (book.LastTradeId is null || trade.TradeId > book.LastTradeId))
-            {
-                marks[book.Instrument.Key] = trade.Price;
-            }
-        }
-
-        return marks;
-    }
-
-    /// <summary>Each asset's price in the valuation asset (USDT), from the latest trade of any exchange quoting it in USDT.</summary>
-    private Dictionary<string, decimal> AssetPrices()
-    {
-        var marks = Marks();
-        var prices = new Dictionary<string, decimal>(StringComparer.Ordinal);
-        foreach (var book in _exchange.Books.Where(b => b.Instrument.QuoteAsset == _options.StartingAsset))
-        {
-            if (marks.TryGetValue(book.Instrument.Key, out var price))
-            {
-                prices[book.Instrument.BaseAsset] = price;
-            }
-        }
-
-        return prices;
     }
 }
-
-public sealed record BalanceView(string Asset, decimal Free, decimal Locked);
-
-public sealed record PositionView(string Exchange, string Symbol, decimal Quantity, decimal AverageEntryPrice, decimal UnrealizedPnl);
-
-public sealed record FeeView(string Asset, decimal Paid);
-
-/// <summary>GET /api/v1/portfolio: balances, positions and equity valued in <see cref="ValuationAsset"/>.</summary>
-public sealed record PortfolioView(
-    IReadOnlyList<BalanceView> Balances,
-    IReadOnlyList<PositionView> Positions,
-    decimal Equity,
-    decimal RealizedPnl,
-    string ValuationAsset,
-    IReadOnlyList<FeeView> FeesPaid,
-    FeeRates FeeRates);

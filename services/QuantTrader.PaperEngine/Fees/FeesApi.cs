@@ -58,7 +58,7 @@ public static class FeesApi
             }
         }
 
-        var rates = await loop.SetFeeRatesAsync(http.GetCaller().UserId, body.MakerFeeRate, body.TakerFeeRate, ct);
+        var rates = await loop.SetFeeRatesAsync(http.GetCaller().UserId, new FeeRateChange(body.MakerFeeRate, body.TakerFeeRate), ct);
         return TypedResults.Ok(View(rates, settings));
     }
 

@@ -12,7 +12,7 @@ namespace QuantTrader.PaperEngine.Messaging;
 /// by the same <see cref="OrderService"/> as REST, so validation, idempotency, risk and results are identical. The
 /// reply's <c>Error</c> is the REST problem type's slug (<c>validation</c>, <c>risk-rejected</c>, ...).
 /// </summary>
-public sealed class OrderRequestHandlers(INatsConnection nats, OrderService orders, RiskClient risk, ILogger<OrderRequestHandlers> logger) : BackgroundService
+public sealed class OrderRequestHandlers(INatsConnection nats, OrderService orders, RiskClient risk, TimeProvider time, ILogger<OrderRequestHandlers> logger) : BackgroundService
 {
     private const string QueueGroup = "paper-engine";
     private readonly SemaphoreSlim _concurrency = new(32);
@@ -76,7 +76,7 @@ public sealed class OrderRequestHandlers(INatsConnection nats, OrderService orde
             {
                 Interlocked.Decrement(ref _subscribed);
                 logger.LogWarning(ex, "The {Subject} subscription failed; resubscribing", subject);
-                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, ct);
             }
         }
     }

@@ -13,7 +13,7 @@ namespace QuantTrader.PaperEngine.Messaging;
 /// acknowledged. A crash between publish and delete re-publishes, and JetStream's duplicate window drops the copy,
 /// so persistence, analytics and the strategy runner see each event once. Also owns the TRADING stream.
 /// </summary>
-public sealed class OutboxPublisher(PaperStore store, INatsJSContext js, ILogger<OutboxPublisher> logger) : BackgroundService
+public sealed class OutboxPublisher(PaperStore store, INatsJSContext js, TimeProvider time, ILogger<OutboxPublisher> logger) : BackgroundService, Engine.IEventOutbox
 {
     private readonly SemaphoreSlim _signal = new(0);
     private readonly ConcurrentQueue<OutboxMessage> _committed = new();
@@ -57,7 +57,7 @@ public sealed class OutboxPublisher(PaperStore store, INatsJSContext js, ILogger
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 logger.LogWarning(ex, "Creating the TRADING stream failed; retrying");
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
             }
         }
 
@@ -91,7 +91,7 @@ public sealed class OutboxPublisher(PaperStore store, INatsJSContext js, ILogger
             {
                 _readTable = true;
                 logger.LogWarning(ex, "Publishing paper-trading events failed; they stay in the outbox and are retried");
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
             }
         }
     }

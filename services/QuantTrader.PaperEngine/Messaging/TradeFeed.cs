@@ -21,7 +21,7 @@ namespace QuantTrader.PaperEngine.Messaging;
 /// stored watermark; books skip prints they already processed by trade id.
 /// </para>
 /// </summary>
-public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<TradeFeed> logger) : BackgroundService
+public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, TimeProvider time, ILogger<TradeFeed> logger) : BackgroundService
 {
     /// <summary>How often the server proves the consumer is alive; two missed beats mean it is gone.</summary>
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
@@ -56,7 +56,7 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
                     // First start: the last few minutes give every active market a last price (orders are priced
                     // by the stream's last trade anyway, see LastTrades); "last per subject" would need a filter.
                     config.DeliverPolicy = ConsumerConfigDeliverPolicy.ByStartTime;
-                    config.OptStartTime = DateTimeOffset.UtcNow - TimeSpan.FromMinutes(5);
+                    config.OptStartTime = time.GetUtcNow() - TimeSpan.FromMinutes(5);
                 }
 
                 var consumer = await js.CreateOrUpdateConsumerAsync(Streams.MarketRaw().Name!, config, stoppingToken);
@@ -109,7 +109,7 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
             {
                 Ready = false;
                 logger.LogWarning(ex, "The trade feed failed; resubscribing after stream sequence {Sequence}", resumeAfter);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
             }
         }
     }
@@ -129,7 +129,7 @@ public sealed class TradeFeed(INatsJSContext js, ExchangeLoop loop, ILogger<Trad
         if (!loop.Matches(msg.Subject))
         {
             // Decided by subject, before deserializing: most prints of most markets can fill nothing, and parsing every
-            // one of them was most of the engine's CPU under load. See ExchangeLoop.Matches for why no fill is lost.
+            // one of them was most of the engine's CPU under load. See WantedMarkets for why no fill is lost.
             loop.Skip(msg.Subject, msg.Data, sequence);
             return;
         }

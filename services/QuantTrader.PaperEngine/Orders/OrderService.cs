@@ -37,8 +37,6 @@ public sealed class OrderService(
     TimeProvider clock,
     ILogger<OrderService> logger)
 {
-    public const int MaxClientOrderIdLength = 64;
-
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _admission = new();
 
     public async Task<OrderOutcome> SubmitAsync(SubmitOrderRequest request, CancellationToken ct)
@@ -62,6 +60,16 @@ public sealed class OrderService(
 
     private async Task<OrderOutcome> AdmitAsync(SubmitOrderRequest request, Instrument instrument, CancellationToken ct)
     {
+        var order = new OrderRequest(Guid.CreateVersion7(), request.UserId, request.ClientOrderId, request.StrategyId, instrument.Exchange,
+            instrument.Symbol, request.Side, request.Type, request.TimeInForce, request.Quantity, request.Price, request.StopPrice, clock.GetUtcNow());
+
+        // The rulebook first, as far as it needs no market price (all of it but a market order's minimum notional,
+        // checked below once the price is known): an invalid clientOrderId never reaches the database.
+        if (OrderValidator.Validate(order, instrument) is { Count: > 0 } invalid)
+        {
+            return Fail(new OrderProblem(OrderProblem.Validation, invalid[0].Message, invalid[0].Field));
+        }
+
         if (request.ClientOrderId is { } clientOrderId && await store.FindByClientOrderIdAsync(request.UserId, clientOrderId, ct) is { } existing)
         {
             return SameContent(existing, request, instrument)
@@ -70,9 +78,6 @@ public sealed class OrderService(
                     $"clientOrderId '{clientOrderId}' was already used for a different order ({existing.Id}); use a new clientOrderId for a new order.",
                     "clientOrderId"));
         }
-
-        var order = new OrderRequest(Guid.CreateVersion7(), request.UserId, request.ClientOrderId, request.StrategyId, instrument.Exchange,
-            instrument.Symbol, request.Side, request.Type, request.TimeInForce, request.Quantity, request.Price, request.StopPrice, clock.GetUtcNow());
 
         // Independent reads (MARKET_RAW's newest print, the engine's view of the account): asked at the same time, so
         // the order waits for the slower of the two instead of both.
@@ -139,38 +144,31 @@ public sealed class OrderService(
         };
     }
 
-    /// <summary>Checks that need no state: known market, enum values, numbers present, clientOrderId length.</summary>
+    /// <summary>
+    /// Which book the order is for: a known exchange and symbol (in the exchange's spelling too). Every other rule is
+    /// <see cref="OrderValidator"/>'s, the one rulebook (<see cref="AdmitAsync"/>).
+    /// </summary>
     private OrderProblem? Shape(SubmitOrderRequest r, out Instrument? instrument)
     {
         instrument = null;
-        if (string.IsNullOrWhiteSpace(r.Exchange) || !instruments.IsKnownExchange(r.Exchange.ToLowerInvariant()))
+        if (string.IsNullOrWhiteSpace(r.Exchange))
+        {
+            return Invalid("exchange", $"exchange is required (one of: {string.Join(", ", instruments.Exchanges)}).");
+        }
+
+        if (!instruments.IsKnownExchange(r.Exchange.ToLowerInvariant()))
         {
             return Invalid("exchange", $"Unknown exchange '{r.Exchange}'; use one of: {string.Join(", ", instruments.Exchanges)}.");
         }
 
-        if (string.IsNullOrWhiteSpace(r.Symbol) || (instrument = instruments.Find(r.Exchange.ToLowerInvariant(), r.Symbol)) is null)
+        if (string.IsNullOrWhiteSpace(r.Symbol))
+        {
+            return Invalid("symbol", "symbol is required (e.g. BTCUSDT).");
+        }
+
+        if ((instrument = instruments.Find(r.Exchange.ToLowerInvariant(), r.Symbol)) is null)
         {
             return Invalid("symbol", $"Unknown symbol '{r.Symbol}' on {r.Exchange.ToLowerInvariant()}; see GET /api/v1/markets.");
-        }
-
-        if (!Enum.IsDefined(r.Side))
-        {
-            return Invalid("side", "side must be buy or sell.");
-        }
-
-        if (!Enum.IsDefined(r.Type))
-        {
-            return Invalid("type", "type must be market, limit, stop_market or stop_limit.");
-        }
-
-        if (!Enum.IsDefined(r.TimeInForce))
-        {
-            return Invalid("timeInForce", "timeInForce must be gtc, ioc or fok.");
-        }
-
-        if (r.ClientOrderId is { } id && (id.Length == 0 || id.Length > MaxClientOrderIdLength || id.Any(char.IsControl)))
-        {
-            return Invalid("clientOrderId", $"clientOrderId must be 1 to {MaxClientOrderIdLength} printable characters.");
         }
 
         return null;

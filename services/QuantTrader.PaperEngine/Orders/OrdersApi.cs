@@ -6,7 +6,10 @@ using QuantTrader.ServiceDefaults.Queries;
 
 namespace QuantTrader.PaperEngine.Orders;
 
-/// <summary>POST /api/v1/orders body. Enums are strings so that a wrong value is a 400 naming the field.</summary>
+/// <summary>
+/// POST /api/v1/orders body (API.md). Enums are strings so that a wrong value is a 400 naming the field; that parse is
+/// all the API does — every rule is checked on the one path behind it (<see cref="OrderService"/>, <c>OrderValidator</c>).
+/// </summary>
 public sealed record PlaceOrderBody(
     string? Exchange,
     string? Symbol,
@@ -39,16 +42,6 @@ public static class OrdersApi
 
     private static async Task<IResult> PlaceAsync(PlaceOrderBody body, HttpContext http, OrderService orders, CancellationToken ct)
     {
-        if (string.IsNullOrWhiteSpace(body.Exchange))
-        {
-            return ProblemResults.Validation("exchange", "exchange is required (binance or okx).");
-        }
-
-        if (string.IsNullOrWhiteSpace(body.Symbol))
-        {
-            return ProblemResults.Validation("symbol", "symbol is required (e.g. BTCUSDT).");
-        }
-
         if (!WireNames.TryParse<OrderSide>(body.Side, out var side))
         {
             return ProblemResults.Validation("side", $"side must be one of: {WireNames.Choices<OrderSide>()}.");
@@ -65,13 +58,9 @@ public static class OrdersApi
             return ProblemResults.Validation("timeInForce", $"timeInForce must be one of: {WireNames.Choices<TimeInForce>()}.");
         }
 
-        if (body.Quantity is not { } quantity)
-        {
-            return ProblemResults.Validation("quantity", "quantity is required.");
-        }
-
-        var request = new SubmitOrderRequest(http.GetCaller().UserId, null, body.Exchange, body.Symbol, side, type, timeInForce,
-            quantity, body.Price, body.StopPrice, body.ClientOrderId);
+        // A missing exchange, symbol or quantity is refused on the order path like a wrong one, naming the field.
+        var request = new SubmitOrderRequest(http.GetCaller().UserId, null, body.Exchange ?? "", body.Symbol ?? "", side, type, timeInForce,
+            body.Quantity ?? 0m, body.Price, body.StopPrice, body.ClientOrderId);
         var outcome = await orders.SubmitAsync(request, ct);
         return outcome switch
         {

@@ -5,7 +5,7 @@ using QuantTrader.Contracts.Trading;
 namespace QuantTrader.PaperEngine.Storage;
 
 /// <summary>The paper engine's tables (migration 0400): written by the engine loop, read by the API.</summary>
-public sealed class PaperStore(NpgsqlDataSource db)
+public sealed class PaperStore(NpgsqlDataSource db) : Engine.IStepStore
 {
     /// <summary>SQLSTATE of a step refused because another replica took the engine over (migration 0402).</summary>
     public const string SupersededState = "QT001";

@@ -4,8 +4,9 @@ using QuantTrader.Contracts.Trading;
 namespace QuantTrader.Trading.Orders;
 
 /// <summary>
-/// Static checks of an order against the instrument's exchange rules, before risk and funds are looked at.
-/// Every error names the JSON field it is about, so the REST layer can put it into problem details as is.
+/// Static checks of an order against the instrument's exchange rules, before risk and funds are looked at: the one
+/// rulebook of an order, whether it comes over REST, from a strategy over NATS or from a backtest. Every error names
+/// the JSON field it is about, so the REST layer can put it into problem details as is.
 /// </summary>
 public static class OrderValidator
 {
@@ -60,9 +61,10 @@ public static class OrderValidator
             errors.Add(new("timeInForce", "Time in force must be gtc, ioc or fok."));
         }
 
-        if (order.ClientOrderId is { Length: > MaxClientOrderIdLength })
+        if (order.ClientOrderId is { } clientOrderId
+            && (clientOrderId.Length == 0 || clientOrderId.Length > MaxClientOrderIdLength || clientOrderId.Any(char.IsControl)))
         {
-            errors.Add(new("clientOrderId", $"clientOrderId must be at most {MaxClientOrderIdLength} characters."));
+            errors.Add(new("clientOrderId", $"clientOrderId must be 1 to {MaxClientOrderIdLength} printable characters."));
         }
 
         if (order.Quantity <= 0m)
