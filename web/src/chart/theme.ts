@@ -4,7 +4,8 @@ import { ColorType, createChart, type DeepPartial, type ChartOptions, type IChar
 export function darkChart(container: HTMLElement, options: DeepPartial<ChartOptions> = {}): IChartApi {
   return createChart(container, {
     autoSize: true,
-    layout: { background: { type: ColorType.Solid, color: '#131722' }, textColor: '#d1d4dc', attributionLogo: true },
+    // The library's logo injects a <style> element, which the CSP forbids; the attribution is in the page footer instead.
+    layout: { background: { type: ColorType.Solid, color: '#131722' }, textColor: '#d1d4dc', attributionLogo: false },
     grid: { vertLines: { color: '#1f2430' }, horzLines: { color: '#1f2430' } },
     timeScale: { timeVisible: true, secondsVisible: false, borderColor: '#2a2e39' },
     rightPriceScale: { borderColor: '#2a2e39' },

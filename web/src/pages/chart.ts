@@ -86,7 +86,8 @@ export async function renderChart(main: HTMLElement, params: URLSearchParams, pa
   const from = klines[0]?.openTime;
   const undo: (() => void)[] = [];
   if (from) await drawIndicators(chart, exchange, symbol, interval, from, overlays);
-  chart.timeScale().fitContent();
+  // A few bars stretched over the whole width read as blocks, not candles: only a long history is fitted.
+  if (klines.length >= 60) chart.timeScale().fitContent();
 
   // The user's own orders and fills on this market: price lines and markers, redrawn on every change.
   let lines: IPriceLine[] = [];

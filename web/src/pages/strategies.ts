@@ -21,18 +21,21 @@ export function utcFromLocalInput(value: string): string {
 
 export async function renderStrategies(main: HTMLElement): Promise<() => void> {
   const markets: Market[] = await api.markets();
-  const marketOptions = markets.map(m => [`${m.exchange}/${m.symbol}`, `${m.symbol} · ${m.exchange}`] as [string, string]);
+  // A strategy may trade any market with stored klines (imported history too), so the symbol is typed, with the
+  // ingested ones offered.
+  const knownSymbols = h('datalist', { id: 'known-symbols' }, ...[...new Set(markets.map(m => m.symbol))].map(s => h('option', { value: s })));
 
   // Upload
   const up = {
     module: h('input', { name: 'module', type: 'file', accept: '.wasm,.wat', required: true }),
     name: h('input', { name: 'name', type: 'text', required: true, maxlength: '100' }),
-    market: select('market', marketOptions),
+    exchange: select('exchange', ['binance', 'okx', 'bybit'], markets[0]?.exchange),
+    symbol: h('input', { name: 'symbol', type: 'text', required: true, list: 'known-symbols', autocapitalize: 'characters', value: markets[0]?.symbol ?? 'BTCUSDT' }),
     interval: select('interval', [...INTERVALS], '1m'),
     parameters: h('textarea', { name: 'parameters', rows: '3', spellcheck: 'false' }, '{}'),
   };
   const upload = h('form', { class: 'card', 'aria-labelledby': 'upload-title' }, h('h2', { id: 'upload-title' }, 'Upload a strategy'),
-    field('Module (.wasm or .wat)', up.module), field('Name', up.name), field('Market', up.market), field('Interval', up.interval),
+    field('Module (.wasm or .wat)', up.module), field('Name', up.name), field('Exchange', up.exchange), field('Symbol', up.symbol), knownSymbols, field('Interval', up.interval),
     field('Parameters (JSON)', up.parameters), h('button', { type: 'submit' }, 'Upload'));
 
   // Backtest
@@ -98,7 +101,8 @@ export async function renderStrategies(main: HTMLElement): Promise<() => void> {
       showFieldError(upload, 'module', 'Choose a .wasm or .wat file.');
       return;
     }
-    const [exchange, symbol] = up.market.value.split('/');
+    const exchange = up.exchange.value;
+    const symbol = up.symbol.value.trim().toUpperCase();
     const form = new FormData();
     form.set('module', file, file.name);
     form.set('name', up.name.value.trim() || file.name);
@@ -112,7 +116,7 @@ export async function renderStrategies(main: HTMLElement): Promise<() => void> {
       await drawList();
       bt.strategyId.value = created.id;
     } catch (error) {
-      if (error instanceof ApiError && showFieldError(upload, error.field === 'exchange' || error.field === 'symbol' ? 'market' : error.field, error.message)) return;
+      if (error instanceof ApiError && showFieldError(upload, error.field, error.message)) return;
       showError(error);
     }
   });
