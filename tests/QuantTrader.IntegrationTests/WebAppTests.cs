@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
+using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
 namespace QuantTrader.IntegrationTests;
@@ -11,7 +12,7 @@ namespace QuantTrader.IntegrationTests;
 /// reaches the API, and what the API holds is what the pages draw. Each page's screenshot goes to TestResults/ui/.
 /// </summary>
 [Collection(SystemCollection.Name)]
-public sealed class WebAppTests(SystemFixture system) : IAsyncLifetime
+public sealed class WebAppTests(SystemFixture system, ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
     private AppBrowser _browser = null!;
@@ -233,6 +234,89 @@ public sealed class WebAppTests(SystemFixture system) : IAsyncLifetime
             }
             tab.AssertNoConsoleErrors();
         }
+    }
+
+    [Fact]
+    public async Task The_server_s_problem_shows_next_to_the_field_it_names_and_a_bad_key_returns_to_sign_in()
+    {
+        var (exchange, symbol) = await MarketWithKlinesAsync("1m");
+        var (_, key, _) = await system.CreateUserAsync();
+        await using var tab = await _browser.OpenAsync();
+        await tab.SignInAsync(key);
+
+        await tab.GoAsync($"trade?market={exchange}/{symbol}");
+        await tab.Page.GetByLabel("Order type", new() { Exact = true }).SelectOptionAsync("limit");
+        await tab.Page.GetByLabel("Quantity", new() { Exact = true }).FillAsync("0.001");
+        await tab.Page.GetByLabel("Limit price", new() { Exact = true }).FillAsync("0");
+        await tab.Page.GetByRole(AriaRole.Button, new() { Name = "Place order" }).ClickAsync();
+        // The 400 names "price": its sentence sits under the price field, which is marked invalid.
+        await Expect(tab.Page.Locator("[data-error-for='price']")).Not.ToBeEmptyAsync();
+        await Expect(tab.Page.GetByLabel("Limit price", new() { Exact = true })).ToHaveAttributeAsync("aria-invalid", "true");
+        await tab.ScreenshotAsync("trade-field-error");
+
+        await tab.Page.EvaluateAsync("sessionStorage.setItem('qt.apiKey', 'qt_not_a_key')");
+        await tab.Page.GotoAsync("/#/portfolio");
+        await tab.Page.WaitForSelectorAsync("main[data-page='signin'][data-ready='true']");
+        await Expect(tab.Page.Locator("#banner")).ToContainTextAsync("unknown or revoked");
+        // The refused requests themselves are the only errors the browser logged.
+        Assert.All(tab.ConsoleErrors, e => Assert.Contains("Failed to load resource", e));
+    }
+
+    [Fact]
+    public async Task A_trade_injected_through_the_simulator_moves_the_live_candle_within_2_s()
+    {
+        if (!_browser.StreamServed)
+        {
+            output.WriteLine("The gateway serves no /api/v1/stream: the live candle needs the streaming API.");
+            return;
+        }
+        var (exchange, symbol) = await MarketWithKlinesAsync("1m");
+        await using var tab = await _browser.OpenAsync();
+        await tab.GoAsync($"chart/{exchange}/{symbol}?interval=1m");
+        var price = Math.Round(await LastPriceAsync(exchange, symbol) * 1.01m, 2);
+        await InjectTradeAsync(exchange, symbol, price);
+        var injected = DateTime.UtcNow;
+        await Eventually.SucceedsAsync(async () =>
+        {
+            var candles = await tab.JsonAsync<Candle[]>("window.qtChart.candles()");
+            Assert.True(candles[^1].High >= (double)price, $"the live candle's high is {candles[^1].High}, the injected print {price}");
+        }, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
+        var took = DateTime.UtcNow - injected;
+        Assert.True(took < TimeSpan.FromSeconds(2), $"the candle moved {took.TotalMilliseconds:F0} ms after the print");
+        tab.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task An_alert_created_in_the_page_fires_on_an_injected_print_and_shows_up_live()
+    {
+        if (!_browser.StreamServed)
+        {
+            output.WriteLine("The gateway serves no /api/v1/stream: fired alerts arrive live only through the streaming API.");
+            return;
+        }
+        var (exchange, symbol) = await MarketWithKlinesAsync("1m");
+        var (_, key, _) = await system.CreateUserAsync();
+        await using var tab = await _browser.OpenAsync();
+        await tab.SignInAsync(key);
+        await tab.GoAsync("alerts");
+        var level = Math.Round(await LastPriceAsync(exchange, symbol) * 1.02m, 2);
+        await tab.Page.GetByLabel("Market", new() { Exact = true }).SelectOptionAsync($"{exchange}/{symbol}");
+        await tab.Page.GetByLabel("Condition", new() { Exact = true }).SelectOptionAsync("price_above");
+        await tab.Page.GetByLabel("Value (price, percent or indicator level)", new() { Exact = true }).FillAsync(level.ToString(CultureInfo.InvariantCulture));
+        await tab.Page.GetByRole(AriaRole.Button, new() { Name = "Create alert" }).ClickAsync();
+        await Expect(tab.Page.Locator("#alerts tbody tr")).ToHaveCountAsync(1);
+
+        await InjectTradeAsync(exchange, symbol, level + 1m);
+        await Expect(tab.Page.Locator("#alert-events tbody tr")).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+        await tab.ScreenshotAsync("alerts-fired");
+        tab.AssertNoConsoleErrors();
+    }
+
+    private async Task InjectTradeAsync(string exchange, string symbol, decimal price)
+    {
+        using var simulator = new HttpClient { BaseAddress = system.ServiceEndpoint("exchange-simulator") };
+        using var response = await simulator.PostAsJsonAsync("/control/trades", new { exchange, symbol, price, quantity = 0.01m, side = "buy" });
+        response.EnsureSuccessStatusCode();
     }
 
     /// <summary>A market of the running system with klines of the interval (the simulator's, after its first minute).</summary>
