@@ -183,20 +183,21 @@ public sealed class WebAppTests(SystemFixture system, ITestOutputHelper output) 
     [Fact]
     public async Task A_WAT_strategy_uploaded_in_the_page_backtests_and_draws_its_equity_curve()
     {
-        var symbol = $"WEB{Random.Shared.Next(100_000, 999_999)}USDT";
-        const int bars = 120;
+        var symbol = StrategyFiles.UniqueSymbol();
+        const int bars = 240;
         await BacktestTests.InsertWaveAsync(system, symbol, bars);
         var (_, key, _) = await system.CreateUserAsync();
         await using var tab = await _browser.OpenAsync();
         await tab.SignInAsync(key);
 
         await tab.GoAsync("strategies");
-        await tab.Page.GetByLabel("Module (.wasm or .wat)", new() { Exact = true }).SetInputFilesAsync(Path.Combine(AppContext.BaseDirectory, "strategies", "wat", "buy-and-hold.wat"));
-        await tab.Page.GetByLabel("Name", new() { Exact = true }).FillAsync("Buy and hold");
+        await tab.Page.GetByLabel("Module (.wasm or .wat)", new() { Exact = true }).SetInputFilesAsync(Path.Combine(AppContext.BaseDirectory, "strategies", "wat", "sma-crossover.wat"));
+        await tab.Page.GetByLabel("Name", new() { Exact = true }).FillAsync("SMA 5/20");
         await tab.Page.GetByLabel("Exchange", new() { Exact = true }).SelectOptionAsync("binance");
         await tab.Page.GetByLabel("Symbol", new() { Exact = true }).FillAsync(symbol);
+        await tab.Page.GetByLabel("Parameters (JSON)", new() { Exact = true }).FillAsync("""{"fast":5,"slow":20,"quantity":0.5}""");
         await tab.Page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
-        await Expect(tab.Page.Locator("#strategies tbody tr")).ToContainTextAsync("Buy and hold");
+        await Expect(tab.Page.Locator("#strategies tbody tr")).ToContainTextAsync("SMA 5/20");
 
         var start = BacktestTests.Start;
         await tab.Page.GetByLabel("From (UTC)", new() { Exact = true }).FillAsync(start.UtcDateTime.ToString("yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture));
@@ -205,9 +206,10 @@ public sealed class WebAppTests(SystemFixture system, ITestOutputHelper output) 
         await tab.Page.WaitForSelectorAsync("#backtest-chart");
         Assert.Equal(bars, await tab.Page.EvaluateAsync<int>("window.qtBacktest.equityPoints()"));
         await Expect(tab.Page.Locator("#backtest-result")).ToContainTextAsync("Max drawdown");
+        Assert.True(await tab.Page.Locator("#backtest-fills tbody tr").CountAsync() > 0, "the crossover strategy traded the wave");
         await tab.ScreenshotAsync("strategies");
 
-        // The same market on the chart, with every indicator: two hours of klines (docs/chart.png is this page).
+        // The same market on the chart, with every indicator: four hours of klines (docs/chart.png is this page).
         await tab.GoAsync($"chart/binance/{symbol}?interval=1m&sma=1&bb=1&rsi=1&macd=1");
         Assert.Equal(bars, (await tab.JsonAsync<Candle[]>("window.qtChart.candles()")).Length);
         await tab.ScreenshotAsync("chart-indicators");

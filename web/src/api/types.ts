@@ -37,6 +37,7 @@ export interface BacktestResult {
   fills?: { time: string; price: number; quantity: number; side?: Side; [k: string]: unknown }[];
   statistics?: Record<string, unknown>;
   source?: string; stopped?: { limit: string; message: string } | null;
+  logs?: { time: string; message: string }[];
   fault?: { reason: string; message: string } | null;
 }
 export interface Ticker { exchange: string; symbol: string; last?: number; changePercent?: number; volume?: number }

@@ -180,7 +180,10 @@ function drawBacktest(section: HTMLElement, r: BacktestResult, interval: Interva
   clear(section, h('h2', { id: 'result-title' }, 'Backtest result'), notes ? h('p', {}, notes) : null, box,
     h('h3', {}, 'Statistics'), table(['Statistic', 'Value'], statisticRows(r.statistics ?? {}), undefined, 'No statistics.'),
     h('h3', {}, 'Fills'), table(['Time', 'Side', 'Price', 'Quantity'],
-      (r.fills ?? []).map(f => [formatTime(f.time), enumLabel(f.side), String(f.price), String(f.quantity)]), undefined, 'The strategy did not trade.'));
+      (r.fills ?? []).map(f => [formatTime(f.time), enumLabel(f.side), String(f.price), String(f.quantity)]), undefined, 'The strategy did not trade.'),
+    h('h3', {}, 'Log'), h('pre', { tabindex: '0', 'aria-label': 'Backtest log' },
+      (r.logs ?? []).map(l => `${formatTime(l.time)}  ${l.message}`).join('\n') || 'Nothing logged.'));
+  section.querySelectorAll('table')[1]?.setAttribute('id', 'backtest-fills');
   const chart = darkChart(box);
   const series = chart.addSeries(LineSeries, { color: '#2962ff', lineWidth: 2, title: 'Equity' });
   series.setData(curve);
