@@ -52,7 +52,9 @@ export async function renderChart(main: HTMLElement, params: URLSearchParams, pa
     navigate(`chart/${m}?${q}`);
   };
 
-  const marketSelect = select('market', markets.map(m => [`${m.exchange}/${m.symbol}`, `${m.symbol} · ${m.exchange}`]), `${exchange}/${symbol}`);
+  // A market with stored klines but no live feed (imported history) is charted too, and named in the list.
+  const listed = markets.some(m => m.exchange === exchange && m.symbol === symbol) ? markets : [...markets, { exchange, symbol } as Market];
+  const marketSelect = select('market', listed.map(m => [`${m.exchange}/${m.symbol}`, `${m.symbol} · ${m.exchange}`]), `${exchange}/${symbol}`);
   marketSelect.addEventListener('change', () => go({ market: marketSelect.value }));
   const intervalButtons = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Interval' },
     ...INTERVALS.map(i => h('button', { type: 'button', 'aria-pressed': String(i === interval), 'data-interval': i, onclick: () => go({ interval: i }) }, i)));
