@@ -22,6 +22,34 @@ public sealed class WebAppTests(SystemFixture system, ITestOutputHelper output) 
     public async Task DisposeAsync() => await _browser.DisposeAsync();
 
     [Fact]
+    public async Task The_gateway_serves_the_app_publicly_with_a_strict_policy_and_caches_only_hashed_assets_for_long()
+    {
+        using var page = await system.Gateway.GetAsync("/");
+        page.EnsureSuccessStatusCode();
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        Assert.True(page.Headers.CacheControl?.NoCache, "index.html must be revalidated on every load");
+        var policy = string.Join(' ', page.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("default-src 'none'", policy);
+        Assert.Contains("script-src 'self';", policy);
+        Assert.Contains("style-src 'self';", policy);
+        Assert.Contains("frame-ancestors 'none'", policy);
+        Assert.DoesNotContain("unsafe-inline", policy);
+
+        var html = await page.Content.ReadAsStringAsync();
+        var script = System.Text.RegularExpressions.Regex.Match(html, "/assets/index-[A-Za-z0-9_-]+\\.js").Value;
+        Assert.NotEmpty(script);
+        Assert.DoesNotContain("<script>", html); // no inline script: the policy would refuse it
+        using var asset = await system.Gateway.GetAsync(script);
+        asset.EnsureSuccessStatusCode();
+        Assert.Equal(TimeSpan.FromDays(365), asset.Headers.CacheControl?.MaxAge);
+        Assert.Contains(asset.Headers.CacheControl!.Extensions, e => e.Name == "immutable");
+
+        // The API behind it is unchanged: an account route still needs a key.
+        using var orders = await system.Gateway.GetAsync("/api/v1/orders");
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, orders.StatusCode);
+    }
+
+    [Fact]
     public async Task Signing_up_in_the_page_shows_a_key_once_that_then_signs_in()
     {
         await using var tab = await _browser.OpenAsync();
