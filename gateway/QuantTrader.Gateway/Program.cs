@@ -4,6 +4,7 @@ using QuantTrader.Gateway.ClientAddresses;
 using QuantTrader.Gateway.Limits;
 using QuantTrader.Gateway.RateLimiting;
 using QuantTrader.Gateway.Routing;
+using QuantTrader.Gateway.WebApp;
 using QuantTrader.ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -26,6 +27,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseCors();
 app.UseRequestBodyLimits();
+app.UseWebApp(); // public static files, before the key check and the rate limits
 app.UseCallerAuthentication();
 app.UseRateLimiter();
 app.MapDefaultEndpoints();
