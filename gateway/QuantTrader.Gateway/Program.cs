@@ -4,6 +4,7 @@ using QuantTrader.Gateway.ClientAddresses;
 using QuantTrader.Gateway.Limits;
 using QuantTrader.Gateway.RateLimiting;
 using QuantTrader.Gateway.Routing;
+using QuantTrader.Gateway.Streaming;
 using QuantTrader.ServiceDefaults.Messaging;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -15,6 +16,7 @@ builder.AddCallerAuthentication();
 builder.AddPlanRateLimits();
 builder.AddCombinedOpenApi();
 builder.AddConfiguredCors();
+builder.AddMarketStream();
 builder.Services.AddReverseProxy()
     .LoadFromMemory(RouteTable.Routes(), RouteTable.Clusters())
     .AddServiceDiscoveryDestinationResolver();
@@ -30,6 +32,7 @@ app.UseCallerAuthentication();
 app.UseRateLimiter();
 app.MapDefaultEndpoints();
 app.MapCombinedOpenApi();
+app.MapMarketStream();
 app.MapReverseProxy(UnreachableServices.Pipeline);
 
 app.Run();
