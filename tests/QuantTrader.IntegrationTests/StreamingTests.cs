@@ -211,6 +211,28 @@ public sealed class StreamingTests(SystemFixture system)
         Assert.Equal((WebSocketCloseStatus)4004, await third.Closed.WaitAsync(Wait));
     }
 
+    [Fact]
+    public async Task Revoking_the_key_closes_its_stream_with_4007_and_the_key_no_longer_authenticates()
+    {
+        var (_, oldKey, client) = await system.CreateUserAsync();
+        await using var stream = await AuthenticatedAsync(oldKey, "fills", "portfolio");
+        var portfolio = await stream.WaitForAsync("portfolio", "portfolio");
+        Assert.True(portfolio.GetProperty("data").TryGetProperty("balances", out _), portfolio.GetRawText());
+
+        using var created = await client.PostAsync("/api/v1/accounts/me/keys", null);
+        var newKey = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("apiKey").GetString()!;
+        var keys = await client.GetFromJsonAsync<JsonElement>("/api/v1/accounts/me/keys");
+        var oldId = keys.EnumerateArray().Single(k => oldKey.StartsWith(k.GetProperty("prefix").GetString()!, StringComparison.Ordinal)).GetProperty("id").GetGuid();
+        using var revoked = await new HttpClient { BaseAddress = system.Gateway.BaseAddress, DefaultRequestHeaders = { { "Authorization", $"Bearer {newKey}" } } }
+            .DeleteAsync($"/api/v1/accounts/me/keys/{oldId}");
+        Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+
+        Assert.Equal((WebSocketCloseStatus)4007, await stream.Closed.WaitAsync(Wait));
+        await using var again = await StreamClient.ConnectAsync(system);
+        await again.AuthenticateAsync(oldKey);
+        Assert.Equal((WebSocketCloseStatus)4001, await again.Closed.WaitAsync(Wait));
+    }
+
     private async Task<StreamClient> AuthenticatedAsync(string apiKey, params string[] channels)
     {
         var client = await StreamClient.ConnectAsync(system);

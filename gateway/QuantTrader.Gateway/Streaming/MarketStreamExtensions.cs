@@ -11,6 +11,8 @@ public static class MarketStreamExtensions
         builder.Services.AddSingleton<MarketFeeds>();
         builder.Services.AddSingleton<ConnectionLimits>();
         builder.Services.AddSingleton<StreamSessions>();
+        builder.Services.AddSingleton<AccountStreams>();
+        builder.Services.AddHostedService<AccountStreamsListener>();
         builder.Services.AddHttpClient(PortfolioFeed.HttpClientName);
         return builder;
     }

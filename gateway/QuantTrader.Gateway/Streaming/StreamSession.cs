@@ -22,6 +22,7 @@ public sealed class StreamSession(HttpContext http, WebSocket socket, OutboundFr
     private readonly StreamOptions _options = services.Options;
     private ConnectionLimits.Place _place = place;
     private Caller? _caller = caller;
+    private IDisposable? _account = caller is null ? null : services.Accounts.Register(caller.UserId, frames);
     private long _lastHeard = services.Time.GetTimestamp();
 
     private int SubscriptionLimit => _caller?.Limits.StreamSubscriptions ?? _options.AnonymousSubscriptions;
@@ -55,6 +56,7 @@ public sealed class StreamSession(HttpContext http, WebSocket socket, OutboundFr
             await sender;
             await heartbeat;
             _place.Dispose();
+            _account?.Dispose();
             frames.Dispose();
         }
     }
@@ -199,6 +201,7 @@ public sealed class StreamSession(HttpContext http, WebSocket socket, OutboundFr
         _place.Dispose();
         _place = userPlace;
         _caller = found;
+        _account = services.Accounts.Register(found.UserId, frames);
         frames.Send(Authenticated(found, message.Id));
     }
 

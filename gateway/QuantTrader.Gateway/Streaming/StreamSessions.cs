@@ -24,6 +24,7 @@ public sealed class StreamSessions(
     ConnectionLimits limits,
     KeyResolver keys,
     AuthenticationFailureLimits failures,
+    AccountStreams accounts,
     INatsConnection nats,
     INatsJSContext js,
     IHttpClientFactory httpClients,
@@ -40,6 +41,7 @@ public sealed class StreamSessions(
     public ConnectionLimits Limits => limits;
     public KeyResolver Keys => keys;
     public AuthenticationFailureLimits Failures => failures;
+    public AccountStreams Accounts => accounts;
     public TimeProvider Time => time;
     public ILogger Logger => logger;
 
