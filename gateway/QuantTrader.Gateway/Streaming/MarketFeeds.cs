@@ -17,6 +17,8 @@ public sealed class MarketFeeds(INatsConnection nats, ILogger<MarketFeeds> logge
     /// <summary>Marks klines built from imported history (the kline service's KlineSources): never live.</summary>
     private const string SourceHeader = "QuantTrader-Source";
 
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Dictionary<string, Feed> _feeds = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -33,7 +35,10 @@ public sealed class MarketFeeds(INatsConnection nats, ILogger<MarketFeeds> logge
         {
             if (!_feeds.TryGetValue(channel.Name, out var feed))
             {
-                feed = await Feed.StartAsync(channel, nats, logger, ct);
+                // Bounded: every other first subscription waits behind this one.
+                using var start = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                start.CancelAfter(StartTimeout);
+                feed = await Feed.StartAsync(channel, nats, logger, start.Token);
                 _feeds.Add(channel.Name, feed);
             }
             feed.Add(connection, subscribed);
