@@ -54,9 +54,10 @@ public static class NatsPermissions
             publish: ["trading.>", "risk.check", "paper.forward", .. Owns(Trading), .. Owns(MarketRaw), .. Reads(MarketRaw), .. Leases("paper-engine")],
             subscribe: ["paper.submit", "paper.cancel", "paper.forward"], responds: true),
         // The only client of paper.submit/paper.cancel. strategies.changed.{p}: a start/stop taken by any replica, asked
-        // of the owner of the strategy's user partition (request/reply between its own replicas).
+        // of the owner of the strategy's user partition (request/reply between its own replicas). strategies.events.{user}:
+        // status changes and log lines for the streaming API.
         Service("strategy-runner",
-            publish: ["paper.submit", "paper.cancel", "strategies.changed.>", .. Owns(MarketKline), .. Reads(MarketKline), .. Owns(Trading), .. Reads(Trading),
+            publish: ["paper.submit", "paper.cancel", "strategies.changed.>", "strategies.events.>", .. Owns(MarketKline), .. Reads(MarketKline), .. Owns(Trading), .. Reads(Trading),
                 .. Leases("strategy-runner")],
             subscribe: ["strategies.changed.>"], responds: true),
         Service("persistence",
@@ -66,7 +67,11 @@ public static class NatsPermissions
         Service("analytics",
             publish: [.. Owns(Trading), .. Reads(Trading), .. Owns(MarketKline), .. Reads(MarketKline), .. Leases("analytics")]),
         Service("accounts", publish: ["accounts.changed"]),
-        Service("gateway", publish: [], subscribe: ["accounts.changed"]),
+        // The streaming API (docs/streaming.md): live market data on core NATS, a user's orders, fills and alerts through
+        // ordered consumers of their own subject (read only: it creates no stream), fills' timing for portfolio
+        // snapshots, strategy events.
+        Service("gateway", publish: [.. Reads(Trading), .. Reads(Alerts)],
+            subscribe: ["accounts.changed", "market.raw.>", "market.candle.>", "market.kline.>", "trading.fill.>", "strategies.events.>"]),
     ];
 
     public static NatsUser For(string service) => Services.FirstOrDefault(u => u.Name == service)

@@ -4,7 +4,7 @@ namespace QuantTrader.LoadTest;
 
 /// <summary><c>--rate</c> trades/s across all symbols, <c>--duration</c> seconds, and the rest with defaults.</summary>
 public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSamples, string Report, int Orders, int Frames = 200_000, int Rounds = 5, int Rows = 500_000, int Warmup = 50,
-    int TradesPerMessage = QuantTrader.Contracts.MarketData.TradeMessages.MaxPerMessage, int Writers = 2, double OrderRate = 0, int Replicas = 1)
+    int TradesPerMessage = QuantTrader.Contracts.MarketData.TradeMessages.MaxPerMessage, int Writers = 2, double OrderRate = 0, int Replicas = 1, int Clients = 1000)
 {
     /// <param name="defaults">A mode's own defaults where they differ from the end-to-end run's (name → value).</param>
     public static LoadOptions Parse(string[] args, IReadOnlyDictionary<string, double>? defaults = null)
@@ -23,7 +23,7 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
             }
             values[args[i][2..]] = args[i + 1];
         }
-        string[] known = ["mode", "rate", "duration", "raw-samples", "report", "orders", "frames", "rounds", "rows", "warmup", "trades-per-message", "writers", "order-rate", "replicas"];
+        string[] known = ["mode", "rate", "duration", "raw-samples", "report", "orders", "frames", "rounds", "rows", "warmup", "trades-per-message", "writers", "order-rate", "replicas", "clients"];
         if (values.Keys.FirstOrDefault(k => !known.Contains(k, StringComparer.OrdinalIgnoreCase)) is { } unknown)
         {
             throw new ArgumentException($"unknown option --{unknown}; known: {string.Join(", ", known.Select(k => "--" + k))}");
@@ -44,7 +44,8 @@ public sealed record LoadOptions(double Rate, int DurationSeconds, int RawSample
             TradesPerMessage: (int)Number("trades-per-message", QuantTrader.Contracts.MarketData.TradeMessages.MaxPerMessage),
             Writers: (int)Number("writers", new QuantTrader.Persistence.Ingest.PersistenceOptions().Writers),
             OrderRate: Number("order-rate", 0),
-            Replicas: (int)Number("replicas", 1));
+            Replicas: (int)Number("replicas", 1),
+            Clients: (int)Number("clients", 1000));
     }
 
     /// <summary>The repository the harness runs from, with a trailing separator (its services' executables are under it).</summary>

@@ -1,6 +1,7 @@
 using QuantTrader.LoadTest;
 using QuantTrader.LoadTest.Failover;
 using QuantTrader.LoadTest.Scaling;
+using QuantTrader.LoadTest.Streaming;
 
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --rate <trades/s> --duration <seconds>
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode ingest-publish [--frames 200000] [--rounds 5]
@@ -10,6 +11,7 @@ using QuantTrader.LoadTest.Scaling;
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode failover --duration 60 [--rate 2000]
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode scaling --rate 20000 --duration 60
 // dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode max-rate [--rate 5000] [--duration 20] [--replicas 1]
+// dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- --mode stream [--clients 1000] [--rate 40] [--duration 30]
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "smoke")
 {
     using var smokeCancel = new CancellationTokenSource(TimeSpan.FromMinutes(5));
@@ -56,6 +58,20 @@ if (args.Length >= 2 && args[0] == "--mode" && args[1] is "scaling" or "max-rate
     Console.WriteLine($"report written to {settings.Report}");
     Console.WriteLine(ScalingReport.MaxRateLine(searched));
     return 0;
+}
+if (args.Length >= 2 && args[0] == "--mode" && args[1] == "stream")
+{
+    var settings = LoadOptions.Parse(args[2..], new Dictionary<string, double> { ["rate"] = 40, ["duration"] = 30 });
+    using var streamCancel = new CancellationTokenSource(TimeSpan.FromSeconds(settings.DurationSeconds + 900));
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; streamCancel.Cancel(); };
+    Console.WriteLine("starting QuantTrader in simulator mode …");
+    await using var streamSystem = await SystemUnderTest.StartAsync(streamCancel.Token, streamClients: settings.Clients);
+    var streamed = await new StreamRun(streamSystem, settings).RunAsync(streamCancel.Token);
+    Report.Write(settings.Report, StreamRun.Markdown(streamed, $"dotnet run -c Release --project benchmarks/QuantTrader.LoadTest -- {string.Join(' ', args)}"),
+        StreamRun.Begin, StreamRun.End, StreamRun.Begin);
+    Console.WriteLine($"report written to {settings.Report}");
+    Console.WriteLine(StreamRun.FinalLine(streamed));
+    return streamed.Ok ? 0 : 1;
 }
 if (args.Length >= 2 && args[0] == "--mode" && args[1] == "trading-latency")
 {

@@ -32,7 +32,8 @@ public sealed class SystemUnderTest : IAsyncDisposable
     public IReadOnlyList<string> NatsNodes { get; private set; } = ["nats"];
 
     /// <param name="natsNodes">1: one nats-server (as <c>./qt run</c>); 3: a JetStream cluster with every stream on all three.</param>
-    public static async Task<SystemUnderTest> StartAsync(CancellationToken ct, int natsNodes = 1)
+    /// <param name="streamClients">Streaming API clients the harness will open from this one address (the gateway's per-address limit is raised to fit).</param>
+    public static async Task<SystemUnderTest> StartAsync(CancellationToken ct, int natsNodes = 1, int streamClients = 0)
     {
         var system = new SystemUnderTest { NatsNodes = ["nats", .. Enumerable.Range(1, natsNodes - 1).Select(i => $"nats-{i}")] };
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.QuantTrader_AppHost>(
@@ -69,6 +70,11 @@ public sealed class SystemUnderTest : IAsyncDisposable
         {
             simulator.WithEnvironment($"Simulator__Symbols__{i}", Symbols[i]);
             ingestor.WithEnvironment($"MarketData__Symbols__{i}", Symbols[i]);
+        }
+        if (streamClients > 0)
+        {
+            builder.CreateResourceBuilder<ProjectResource>("gateway")
+                .WithEnvironment("QuantTrader__Stream__AnonymousConnectionsPerAddress", (streamClients + 10).ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         // Tracing every trade at 50k/s would measure the tracer: sample 1 in 1000, as a production set-up would.
         foreach (var name in new[] { "ingestor", "kline", "persistence", "alert", "paper-engine", "strategy-runner", "analytics" })

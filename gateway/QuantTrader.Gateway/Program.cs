@@ -4,6 +4,7 @@ using QuantTrader.Gateway.ClientAddresses;
 using QuantTrader.Gateway.Limits;
 using QuantTrader.Gateway.RateLimiting;
 using QuantTrader.Gateway.Routing;
+using QuantTrader.Gateway.Streaming;
 using QuantTrader.Gateway.WebApp;
 using QuantTrader.ServiceDefaults.Messaging;
 
@@ -16,6 +17,7 @@ builder.AddCallerAuthentication();
 builder.AddPlanRateLimits();
 builder.AddCombinedOpenApi();
 builder.AddConfiguredCors();
+builder.AddMarketStream();
 builder.Services.AddReverseProxy()
     .LoadFromMemory(RouteTable.Routes(), RouteTable.Clusters())
     .AddServiceDiscoveryDestinationResolver();
@@ -32,6 +34,7 @@ app.UseCallerAuthentication();
 app.UseRateLimiter();
 app.MapDefaultEndpoints();
 app.MapCombinedOpenApi();
+app.MapMarketStream();
 app.MapReverseProxy(UnreachableServices.Pipeline);
 
 app.Run();

@@ -14,6 +14,7 @@ builder.AddNpgsqlDataSource("quanttrader");
 builder.AddGatewayIdentity();
 builder.Services.AddOpenApi();
 
+builder.Services.AddSingleton<StrategyEvents>();
 builder.Services.AddSingleton<StrategyStore>();
 builder.Services.AddSingleton<KlineHistory>();
 builder.Services.AddSingleton<TradeHistory>();

@@ -8,7 +8,9 @@ public static class PublicRoutes
         var path = request.Path;
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
         {
+            // The stream authenticates in a message after the upgrade (docs/streaming.md), never in the URL.
             return path.StartsWithSegments("/api/v1/markets")
+                || path.Equals("/api/v1/stream", StringComparison.OrdinalIgnoreCase)
                 || path.Equals("/api/v1/billing/plans", StringComparison.OrdinalIgnoreCase)
                 || !path.StartsWithSegments("/api"); // health, OpenAPI, API reference
         }

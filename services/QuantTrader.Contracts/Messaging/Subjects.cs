@@ -66,6 +66,13 @@ public static class Subjects
     public const string TradingSubmit = "paper.submit";
     public const string TradingCancel = "paper.cancel";
 
+    /// <summary>
+    /// Core NATS: a strategy's status change or log line, published by the strategy runner after storing it, for the
+    /// streaming API's <c>strategies</c> channel (live only: the database is the record, read over REST).
+    /// </summary>
+    public static string StrategyEvents(Guid userId) => $"strategies.events.{userId:N}";
+    public const string StrategyEventsAll = "strategies.events.>";
+
     /// <summary>Core NATS: a user's keys or plan changed (payload: user id); the gateway drops its cache for them.</summary>
     public const string AccountsChanged = "accounts.changed";
 

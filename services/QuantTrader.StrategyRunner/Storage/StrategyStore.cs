@@ -61,7 +61,7 @@ public sealed record StrategyStep(
 public sealed record AppliedFill(bool Applied, decimal Position, long Handle);
 
 /// <summary>Strategies, their logs, order handles and applied fills in PostgreSQL (migrations 0500, 0501).</summary>
-public sealed class StrategyStore(NpgsqlDataSource db)
+public sealed class StrategyStore(NpgsqlDataSource db, StrategyEvents events)
 {
     private const string Columns = """
         id, user_id, name, exchange, symbol, interval, parameters, module_format, octet_length(module), module_sha256,
@@ -150,10 +150,16 @@ public sealed class StrategyStore(NpgsqlDataSource db)
             UPDATE strategies SET status = 'running', fault_reason = NULL, fault_message = NULL, fault_call = NULL, faulted_at = NULL,
                 kline_sequence = $2, updated_at = now()
             WHERE id = $1 AND status <> 'running'
+            RETURNING user_id
             """);
         command.Parameters.Add(new() { Value = id });
         command.Parameters.Add(new() { Value = (long)fromSequence });
-        return await command.ExecuteNonQueryAsync(ct) > 0;
+        if (await command.ExecuteScalarAsync(ct) is not Guid userId)
+        {
+            return false;
+        }
+        await events.StatusAsync(userId, id, StrategyStatus.Running);
+        return true;
     }
 
     /// <summary>Commits one step (<see cref="StrategyStep"/>) in one transaction: all of it or nothing.</summary>
@@ -163,7 +169,7 @@ public sealed class StrategyStore(NpgsqlDataSource db)
         await using var batch = new NpgsqlBatch(connection);
         foreach (var (time, source, message) in step.Logs)
         {
-            var log = new NpgsqlBatchCommand("INSERT INTO strategy_logs (strategy_id, time, source, message) VALUES ($1, $2, $3, $4)");
+            var log = new NpgsqlBatchCommand(InsertLog);
             log.Parameters.Add(new() { Value = id });
             log.Parameters.Add(new() { Value = time });
             log.Parameters.Add(new() { Value = source });
@@ -197,7 +203,41 @@ public sealed class StrategyStore(NpgsqlDataSource db)
         checkpoint.Parameters.Add(new() { Value = step.KlineSequence is { } seq ? (long)seq : DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
         batch.BatchCommands.Add(checkpoint);
         // One batch is one implicit transaction (one Sync): the step commits whole or not at all.
-        await batch.ExecuteNonQueryAsync(ct);
+        await PublishLogsAsync(id, step.Logs, await ReadLogIdsAsync(batch, ct));
+    }
+
+    /// <summary>Each log line's id and its strategy's owner (for <see cref="StrategyEvents"/>).</summary>
+    private const string InsertLog = """
+        INSERT INTO strategy_logs (strategy_id, time, source, message) VALUES ($1, $2, $3, $4)
+        RETURNING id, (SELECT user_id FROM strategies WHERE id = $1)
+        """;
+
+    /// <summary>Runs the batch to its end (its commit) and returns what its log inserts returned.</summary>
+    private static async Task<List<(long Id, Guid UserId)>> ReadLogIdsAsync(NpgsqlBatch batch, CancellationToken ct)
+    {
+        var ids = new List<(long, Guid)>();
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        do
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                if (reader.FieldCount == 2 && !reader.IsDBNull(1))
+                {
+                    ids.Add((reader.GetInt64(0), reader.GetGuid(1)));
+                }
+            }
+        }
+        while (await reader.NextResultAsync(ct));
+        return ids;
+    }
+
+    /// <summary>After the commit: the lines in the order they were inserted, which is the order of their ids.</summary>
+    private async Task PublishLogsAsync(Guid id, IReadOnlyList<(DateTimeOffset Time, string Source, string Message)> lines, List<(long Id, Guid UserId)> ids)
+    {
+        for (var i = 0; i < Math.Min(lines.Count, ids.Count); i++)
+        {
+            await events.LogAsync(ids[i].UserId, id, ids[i].Id, lines[i].Time, lines[i].Source, lines[i].Message);
+        }
     }
 
     /// <summary>Orders committed with their step but with no answer from the engine recorded yet (sent or not before a crash).</summary>
@@ -241,10 +281,14 @@ public sealed class StrategyStore(NpgsqlDataSource db)
         await using var command = db.CreateCommand("""
             UPDATE strategies SET status = $2, fault_reason = NULL, fault_message = NULL, fault_call = NULL, faulted_at = NULL, updated_at = now()
             WHERE id = $1
+            RETURNING user_id
             """);
         command.Parameters.Add(new() { Value = id });
         command.Parameters.Add(new() { Value = status });
-        await command.ExecuteNonQueryAsync(ct);
+        if (await command.ExecuteScalarAsync(ct) is Guid userId)
+        {
+            await events.StatusAsync(userId, id, status);
+        }
     }
 
     public async Task SetFaultedAsync(Guid id, StrategyFault fault, CancellationToken ct)
@@ -252,12 +296,16 @@ public sealed class StrategyStore(NpgsqlDataSource db)
         await using var command = db.CreateCommand("""
             UPDATE strategies SET status = 'faulted', fault_reason = $2, fault_message = $3, fault_call = $4, faulted_at = now(), updated_at = now()
             WHERE id = $1
+            RETURNING user_id
             """);
         command.Parameters.Add(new() { Value = id });
         command.Parameters.Add(new() { Value = FaultReasonName(fault.Reason) });
         command.Parameters.Add(new() { Value = fault.Message });
         command.Parameters.Add(new() { Value = fault.Call });
-        await command.ExecuteNonQueryAsync(ct);
+        if (await command.ExecuteScalarAsync(ct) is Guid userId)
+        {
+            await events.StatusAsync(userId, id, StrategyStatus.Faulted, FaultReasonName(fault.Reason), fault.Message);
+        }
     }
 
     public static string FaultReasonName(StrategyFaultReason reason) => reason switch
@@ -279,7 +327,7 @@ public sealed class StrategyStore(NpgsqlDataSource db)
         await using var batch = db.CreateBatch();
         foreach (var (time, source, message) in lines)
         {
-            var command = new NpgsqlBatchCommand("INSERT INTO strategy_logs (strategy_id, time, source, message) VALUES ($1, $2, $3, $4)");
+            var command = new NpgsqlBatchCommand(InsertLog);
             command.Parameters.Add(new() { Value = id });
             command.Parameters.Add(new() { Value = time });
             command.Parameters.Add(new() { Value = source });
@@ -287,7 +335,7 @@ public sealed class StrategyStore(NpgsqlDataSource db)
             command.Parameters.Add(new() { Value = message.Replace('\0', '\uFFFD') });
             batch.BatchCommands.Add(command);
         }
-        await batch.ExecuteNonQueryAsync(ct);
+        await PublishLogsAsync(id, lines, await ReadLogIdsAsync(batch, ct));
     }
 
     /// <summary>The newest <paramref name="limit"/> lines after <paramref name="afterId"/>, oldest first.</summary>
