@@ -1,4 +1,3 @@
-using System.Net.WebSockets;
 using Microsoft.Playwright;
 
 namespace QuantTrader.IntegrationTests;
@@ -14,20 +13,16 @@ public sealed class AppBrowser : IAsyncDisposable
 
     private readonly IPlaywright _playwright;
 
-    private AppBrowser(IPlaywright playwright, IBrowser browser, Uri gateway, bool streamServed)
+    private AppBrowser(IPlaywright playwright, IBrowser browser, Uri gateway)
     {
         _playwright = playwright;
         Browser = browser;
         Gateway = gateway;
-        StreamServed = streamServed;
     }
 
     public IBrowser Browser { get; }
 
     public Uri Gateway { get; }
-
-    /// <summary>Whether the gateway upgrades <c>/api/v1/stream</c> (the live parts of the app need it).</summary>
-    public bool StreamServed { get; }
 
     /// <summary>Where each page's screenshot goes: TestResults/ui/ beside the run's other results.</summary>
     public static string ScreenshotDirectory { get; } = Path.Combine(RepositoryRoot(), "TestResults", "ui");
@@ -45,23 +40,7 @@ public sealed class AppBrowser : IAsyncDisposable
                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
         });
         var gateway = system.Gateway.BaseAddress!;
-        return new AppBrowser(playwright, browser, gateway, await ServesStreamAsync(gateway));
-    }
-
-    private static async Task<bool> ServesStreamAsync(Uri gateway)
-    {
-        using var socket = new ClientWebSocket();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try
-        {
-            await socket.ConnectAsync(new Uri($"ws://{gateway.Authority}/api/v1/stream"), timeout.Token);
-            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "probe", timeout.Token);
-            return true;
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
-        {
-            return false;
-        }
+        return new AppBrowser(playwright, browser, gateway);
     }
 
     /// <summary>A new tab (own context) at 1280×800, or at 375 px wide for <paramref name="mobile"/>.</summary>
@@ -75,7 +54,7 @@ public sealed class AppBrowser : IAsyncDisposable
         });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(30_000);
-        return new AppPage(context, page, StreamServed);
+        return new AppPage(context, page);
     }
 
     public async ValueTask DisposeAsync()
@@ -102,12 +81,9 @@ public sealed class AppPage : IAsyncDisposable
 {
     private readonly List<string> _consoleErrors = [];
     private readonly IBrowserContext _context;
-    private readonly bool _streamServed;
-
-    public AppPage(IBrowserContext context, IPage page, bool streamServed)
+    public AppPage(IBrowserContext context, IPage page)
     {
         _context = context;
-        _streamServed = streamServed;
         Page = page;
         page.Console += (_, message) =>
         {
@@ -130,15 +106,14 @@ public sealed class AppPage : IAsyncDisposable
 
     public IPage Page { get; }
 
-    /// <summary>Errors the page logged (console.error, failed loads, uncaught exceptions), minus the stream's handshake
-    /// while the gateway serves no stream.</summary>
+    /// <summary>Errors the page logged (console.error, failed loads, uncaught exceptions).</summary>
     public IReadOnlyList<string> ConsoleErrors
     {
         get
         {
             lock (_consoleErrors)
             {
-                return [.. _consoleErrors.Where(e => _streamServed || !e.Contains("/api/v1/stream", StringComparison.Ordinal))];
+                return [.. _consoleErrors];
             }
         }
     }

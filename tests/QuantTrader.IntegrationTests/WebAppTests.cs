@@ -12,7 +12,7 @@ namespace QuantTrader.IntegrationTests;
 /// reaches the API, and what the API holds is what the pages draw. Each page's screenshot goes to TestResults/ui/.
 /// </summary>
 [Collection(SystemCollection.Name)]
-public sealed class WebAppTests(SystemFixture system, ITestOutputHelper output) : IAsyncLifetime
+public sealed class WebAppTests(SystemFixture system) : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
     private AppBrowser _browser = null!;
@@ -295,11 +295,6 @@ public sealed class WebAppTests(SystemFixture system, ITestOutputHelper output) 
     [Fact]
     public async Task A_trade_injected_through_the_simulator_moves_the_live_candle_within_2_s()
     {
-        if (!_browser.StreamServed)
-        {
-            output.WriteLine("The gateway serves no /api/v1/stream: the live candle needs the streaming API.");
-            return;
-        }
         var (exchange, symbol) = await MarketWithKlinesAsync("1m");
         await using var tab = await _browser.OpenAsync();
         await tab.GoAsync($"chart/{exchange}/{symbol}?interval=1m");
@@ -319,11 +314,6 @@ public sealed class WebAppTests(SystemFixture system, ITestOutputHelper output) 
     [Fact]
     public async Task An_alert_created_in_the_page_fires_on_an_injected_print_and_shows_up_live()
     {
-        if (!_browser.StreamServed)
-        {
-            output.WriteLine("The gateway serves no /api/v1/stream: fired alerts arrive live only through the streaming API.");
-            return;
-        }
         var (exchange, symbol) = await MarketWithKlinesAsync("1m");
         var (_, key, _) = await system.CreateUserAsync();
         await using var tab = await _browser.OpenAsync();
