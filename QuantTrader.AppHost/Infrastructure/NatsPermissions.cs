@@ -43,7 +43,7 @@ public static class NatsPermissions
                 .. Owns(MarketKline), .. Leases("kline")]),
         // Rule changes go to the owner of the rule's market partition (alert.rules.{p}, request/reply between replicas).
         Service("alert",
-            publish: ["alerts.fired.>", "deadletter.alert-webhook", "deadletter.alert-telegram", "deadletter.alert-discord", "deadletter.alert-slack", "alert.rules.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
+            publish: ["alerts.fired.>", "deadletter.alert-webhook", "deadletter.alert-telegram", "deadletter.alert-discord", "deadletter.alert-slack", "deadletter.alert-email", "alert.rules.>", .. Owns(MarketRaw), .. Reads(MarketRaw), .. Owns(MarketKline), .. Reads(MarketKline),
                 .. Owns(Alerts), .. Owns(DeadLetter), .. Leases("alert")],
             subscribe: ["alert.rules.>"], responds: true),
         // The only answerer of risk checks.

@@ -37,6 +37,10 @@ public class SystemFixture : IAsyncLifetime
     /// <summary>Telegram's Bot API (the alert service's base URL), Discord's and Slack's webhooks (by URL).</summary>
     public FakeChatServices Chat { get; private set; } = null!;
 
+    /// <summary>An SMTP server on loopback for email channels (a user's channel names its host and port, as a Discord
+    /// channel names its URL; <c>AllowPrivateWebhooks</c> lets the service reach loopback).</summary>
+    public FakeSmtpServer Smtp { get; private set; } = null!;
+
     /// <summary>The webhook signing secret the system under test is configured with.</summary>
     public const string StripeWebhookSecret = "whsec_test_quanttrader_integration";
 
@@ -71,6 +75,7 @@ public class SystemFixture : IAsyncLifetime
         using var cts = new CancellationTokenSource(StartTimeout);
         Stripe = await FakeStripe.StartAsync();
         Chat = await FakeChatServices.StartAsync();
+        Smtp = FakeSmtpServer.Start();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.QuantTrader_AppHost>(
             [
                 "QuantTrader:GatewayPort=0", // a live system may already hold 8080
@@ -169,6 +174,11 @@ public class SystemFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Gateway?.Dispose();
+        if (Smtp is not null)
+        {
+            await Smtp.DisposeAsync();
+        }
+
         if (Chat is not null)
         {
             await Chat.DisposeAsync();

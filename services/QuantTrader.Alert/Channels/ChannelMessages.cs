@@ -11,10 +11,13 @@ public enum Markup
     TelegramMarkdown,
     DiscordMarkdown,
     SlackMrkdwn,
+
+    /// <summary>Plain text (an email's body): nothing to escape, no emphasis.</summary>
+    Plain,
 }
 
 /// <summary>
-/// The readable default text of a notification for a chat channel: market, what happened (the rule's condition as the
+/// The readable default text of a notification for a chat channel or an email: market, what happened (the rule's condition as the
 /// firing describes it), price, the indicator value when there is one, and the time — the title in bold. Text from
 /// the payload is escaped for the channel's markup, so a symbol or message can never break or inject formatting.
 /// </summary>
@@ -55,6 +58,7 @@ public static class ChannelMessages
     private static string Bold(string text, Markup markup) => markup switch
     {
         Markup.DiscordMarkdown => $"**{Escape(text, markup)}**",
+        Markup.Plain => text,
         _ => $"*{Escape(text, markup)}*",
     };
 

@@ -16,7 +16,7 @@ public static partial class ChannelsApi
     public static WebApplication MapChannelsApi(this WebApplication app)
     {
         var channels = app.MapGroup("/api/v1/notification-channels").WithTags("Notifications").RequireCaller();
-        channels.MapPost("", CreateAsync).WithSummary("Add a channel (webhook, telegram, discord, slack); its secrets are stored encrypted.");
+        channels.MapPost("", CreateAsync).WithSummary("Add a channel (webhook, telegram, discord, slack, email); its secrets are stored encrypted.");
         channels.MapGet("", ListAsync).WithSummary("The caller's channels; secrets only as their last characters.");
         channels.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Remove one of the caller's channels.");
         channels.MapPost("/{id:guid}/test", TestAsync).WithSummary("Send a test message through the outbox.");
@@ -54,6 +54,17 @@ public static partial class ChannelsApi
 
             settings = new ChannelSettings(BotToken: token, ChatId: chat);
             hint = $"chat {chat}, token …{token[^4..]}";
+        }
+        else if (type == ChannelTypes.Email)
+        {
+            var (email, problem) = await EmailChannelRequest.ValidateAsync(request, webhookOptions.Value.AllowPrivateNetworks, ct);
+            if (email is null)
+            {
+                return problem!;
+            }
+
+            settings = new ChannelSettings(Email: email);
+            hint = EmailChannelRequest.Hint(email);
         }
         else
         {

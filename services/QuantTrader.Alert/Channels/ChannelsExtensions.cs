@@ -15,6 +15,7 @@ public static class ChannelsExtensions
         builder.Services.AddSingleton<INotificationChannel, TelegramChannel>();
         builder.Services.AddSingleton<INotificationChannel, DiscordChannel>();
         builder.Services.AddSingleton<INotificationChannel, SlackChannel>();
+        builder.Services.AddSingleton<INotificationChannel, EmailChannel>();
         return builder;
     }
 }

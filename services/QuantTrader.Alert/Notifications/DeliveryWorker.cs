@@ -8,7 +8,7 @@ namespace QuantTrader.Alert.Notifications;
 /// Delivers the outbox (docs/notifications.md): claims due rows (any replica may deliver any row; the claim, a lease
 /// of <see cref="DeliveryOptions.ClaimTimeout"/>, makes one worker at a time attempt a row), hands each attempt to its
 /// <see cref="INotificationChannel"/>, and writes the outcome back — delivered; pending again after a backoff with
-/// jitter; or, after the last attempt, failed with a dead letter. A kill -9 loses nothing: what it held is due again
+/// jitter; or, after the last attempt (or one the receiver rejected for good), failed with a dead letter. A kill -9 loses nothing: what it held is due again
 /// when its claims lapse (at once when the same replica starts again).
 /// <para>Fairness: every destination has its own queue here, at most <see cref="DeliveryOptions.PerDestinationConcurrency"/>
 /// attempts in flight and a <see cref="DestinationBreaker"/>. A slow or black-hole endpoint holds only its own slots;
@@ -277,7 +277,7 @@ public sealed class DeliveryWorker : BackgroundService
                     }
 
                     break;
-                case AttemptOutcome.Delivered or AttemptOutcome.Refused:
+                case AttemptOutcome.Delivered or AttemptOutcome.Refused or AttemptOutcome.Rejected:
                     destination.Breaker.OnReachable();
                     break;
                 default:
@@ -300,6 +300,11 @@ public sealed class DeliveryWorker : BackgroundService
         if (result.Outcome == AttemptOutcome.Delivered)
         {
             status = OutboxStore.Delivered;
+        }
+        else if (result.Outcome == AttemptOutcome.Rejected)
+        {
+            status = OutboxStore.Failed;
+            await _deadLetters.PublishAsync(delivery, $"{delivery.Channel} refused for good on attempt {delivery.Attempt}: {result.Error}", CancellationToken.None);
         }
         else if (delivery.Attempt >= delivery.MaxAttempts)
         {

@@ -1,7 +1,7 @@
 namespace QuantTrader.Alert.Notifications;
 
 /// <summary>
-/// One way of telling a user something (a signed webhook today; Telegram, Discord, Slack, email later). The delivery
+/// One way of telling a user something (a signed webhook, Telegram, Discord, Slack, email). The delivery
 /// worker owns everything around a send — claiming the outbox row, per-destination queues, concurrency and breaker,
 /// retries with backoff, recording attempts, dead letters — so a channel only says where a target goes and sends one
 /// attempt. A channel must put <see cref="OutboxDelivery.Id"/> (the idempotency key) into what it sends, so the
@@ -30,6 +30,10 @@ public enum AttemptOutcome
 
     /// <summary>The receiver answered and refused (another HTTP status): alive, the delivery is retried.</summary>
     Refused,
+
+    /// <summary>The receiver answered that it will never take this delivery (an SMTP 5xx: no such mailbox, message
+    /// refused): alive, and the delivery fails at once with the answer as its reason — a retry would only be refused again.</summary>
+    Rejected,
 
     /// <summary>No connection or no answer in time: retried, and counted against the destination's breaker.</summary>
     Unreachable,

@@ -158,19 +158,27 @@ public static class WebhookAddressPolicy
             return "webhookUrl must not contain credentials.";
         }
 
+        return await CheckHostAsync(uri.IdnHost, $"webhookUrl host '{uri.Host}'", "webhooks", allowPrivate, ct);
+    }
+
+    /// <summary>Null when <paramref name="host"/> (a name or an address literal) resolves only to addresses a user's
+    /// destination may have, else why not — the reason begins with <paramref name="subject"/> and names
+    /// <paramref name="callers"/> as what may not call there.</summary>
+    public static async Task<string?> CheckHostAsync(string host, string subject, string callers, bool allowPrivate, CancellationToken ct)
+    {
         IPAddress[] addresses;
         try
         {
-            addresses = IPAddress.TryParse(uri.IdnHost, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(uri.IdnHost, ct);
+            addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct);
         }
         catch (SocketException)
         {
-            return $"webhookUrl host '{uri.Host}' does not resolve.";
+            return $"{subject} does not resolve.";
         }
 
         if (addresses.Length == 0)
         {
-            return $"webhookUrl host '{uri.Host}' does not resolve.";
+            return $"{subject} does not resolve.";
         }
 
         foreach (var address in addresses)
@@ -178,12 +186,12 @@ public static class WebhookAddressPolicy
             var (use, range) = Classify(address);
             if (use == AddressUse.SpecialUse)
             {
-                return $"webhookUrl host '{uri.Host}' resolves to {address}, in the special-use range '{range}', which webhooks may not call.";
+                return $"{subject} resolves to {address}, in the special-use range '{range}', which {callers} may not call.";
             }
 
             if (use == AddressUse.Private && !allowPrivate)
             {
-                return $"webhookUrl host '{uri.Host}' resolves to {address}, a {range} address, which webhooks may not call.";
+                return $"{subject} resolves to {address}, a {range} address, which {callers} may not call.";
             }
         }
 
