@@ -63,6 +63,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
         var (_, _, op) = await system.CreateOperatorAsync();
         var (symbol, b) = FreshSymbol();
         var body = Rows(3, 1617566591985) + "4,1,1,4,4,4102444800000,true,true\n";
+        var before = UploadFiles().ToHashSet();
 
         using var response = await op.PostAsync($"/api/v1/imports?exchange=binance&symbol={symbol}&format=binance-aggtrades&base={b}&quote=USDT", new StringContent(body));
 
@@ -71,7 +72,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
         Assert.Equal("body", problem.GetProperty("field").GetString());
         Assert.Equal(4, problem.GetProperty("line").GetInt64());
         Assert.Contains("2100-01-01", problem.GetProperty("detail").GetString());
-        Assert.Empty(UploadFiles());
+        Assert.Empty(UploadFiles().Except(before));
     }
 
     [Fact]
@@ -98,8 +99,11 @@ public sealed class ImportSafetyTests(SystemFixture system)
         var release = new TaskCompletionSource();
         var slow = new SlowContent(Encoding.UTF8.GetBytes(Rows(5, 1617566591985)), release.Task);
 
+        // Another test's import may still be finishing (an import waits for its klines), its file still there: this
+        // waits for the first upload's own file.
+        var before = UploadFiles().ToHashSet();
         var first = op.PostAsync(url, slow);
-        await Eventually.SucceedsAsync(() => { Assert.NotEmpty(UploadFiles()); return Task.CompletedTask; }, Wait);
+        await Eventually.SucceedsAsync(() => { Assert.NotEmpty(UploadFiles().Except(before)); return Task.CompletedTask; }, Wait);
         using (var second = await op.PostAsync(url, new StringContent(Rows(1, 1617566591985))))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
@@ -134,6 +138,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
         var rows = Encoding.UTF8.GetBytes(Rows(20, 1617566591985));
 
         // A declared length that does not fit, and a streamed one (no length) cut off when it passes the quota.
+        var before = UploadFiles().ToHashSet();
         using var declared = await op.PostAsync(url, new ByteArrayContent(rows));
         using var streamed = await op.PostAsync(url, new SlowContent(rows, Task.CompletedTask));
 
@@ -145,7 +150,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
             Assert.Equal("ImportBytesPerDay", problem.GetProperty("limit").GetString());
         }
 
-        Assert.Empty(UploadFiles());
+        Assert.Empty(UploadFiles().Except(before));
         await using var check = db.CreateCommand("SELECT bytes FROM import_usage WHERE user_id = $1 AND day = (now() AT TIME ZONE 'utc')::date");
         check.Parameters.Add(new() { Value = userId });
         Assert.True((long)(await check.ExecuteScalarAsync())! <= limit);
@@ -206,6 +211,7 @@ public sealed class ImportSafetyTests(SystemFixture system)
         Assert.False(File.Exists(stale));
     }
 
+    /// <summary>The upload directory's files; another test's import may still hold one while it waits for its klines.</summary>
     private string[] UploadFiles() =>
         Directory.Exists(system.ImportUploadDirectory) ? Directory.GetFiles(system.ImportUploadDirectory) : [];
 

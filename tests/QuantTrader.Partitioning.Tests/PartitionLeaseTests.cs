@@ -119,6 +119,13 @@ public sealed class PartitionLeaseTests
         await crashed.DisposeAsync();
     }
 
+    /// <summary>
+    /// The self-fence stops a cut-off owner at 70 % of the TTL; with 3 s leases that leaves 0.9 s, less the drain, for
+    /// its timer to be late, and a full test run on 2 cores made it later (an overlap of 1 s). The margin grows with the
+    /// TTL, as it does in production (15 s).
+    /// </summary>
+    private static readonly PartitionLeaseOptions SteadyLeases = new() { LeaseTtl = TimeSpan.FromSeconds(10), RenewInterval = TimeSpan.FromMilliseconds(400) };
+
     private static readonly PartitionLeaseOptions SlowLeases = new() { LeaseTtl = TimeSpan.FromSeconds(30), RenewInterval = TimeSpan.FromMilliseconds(400) };
 
     [Fact]
@@ -126,12 +133,12 @@ public sealed class PartitionLeaseTests
     {
         await using var server = await NatsServerProcess.StartAsync();
         var timeline = new Timeline();
-        await using var a = await Replica.StartAsync(server.Url, "replica-a", timeline, "paper-engine", scheme: PartitionScheme.ActiveStandby);
+        await using var a = await Replica.StartAsync(server.Url, "replica-a", timeline, "paper-engine", options: SteadyLeases, scheme: PartitionScheme.ActiveStandby);
         await Eventually.TrueAsync(() => a.Leases.Owned.Count == 1);
-        await using var b = await Replica.StartAsync(server.Url, "replica-b", timeline, "paper-engine", scheme: PartitionScheme.ActiveStandby);
+        await using var b = await Replica.StartAsync(server.Url, "replica-b", timeline, "paper-engine", options: SteadyLeases, scheme: PartitionScheme.ActiveStandby);
 
         // A replica joining never takes the work from a healthy owner.
-        await Task.Delay(Replica.FastLeases.RenewInterval * 5);
+        await Task.Delay(SteadyLeases.RenewInterval * 5);
         Assert.Equal([0], a.Leases.Owned);
         Assert.Empty(b.Leases.Owned);
 
