@@ -12,6 +12,7 @@ public static class CallerAuthentication
         builder.AddGatewayIdentity();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<KeyResolver>();
+        builder.Services.AddSingleton<IAccountChangeObserver>(sp => sp.GetRequiredService<KeyResolver>());
         builder.Services.AddSingleton<AuthenticationFailureLimits>();
         builder.Services.AddHostedService<AccountChangeListener>();
         builder.Services.AddHttpClient(KeyResolver.HttpClientName);

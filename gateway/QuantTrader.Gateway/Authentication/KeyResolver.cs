@@ -16,6 +16,7 @@ namespace QuantTrader.Gateway.Authentication;
 /// unexpired entries a new answer is simply not cached, so a flood of made-up keys costs lookups, never memory.
 /// </summary>
 public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider time, IConfiguration configuration, ILogger<KeyResolver> logger)
+    : IAccountChangeObserver
 {
     public const string HttpClientName = "accounts";
     public const string CacheEntriesSetting = "QuantTrader:Gateway:KeyCacheEntries";
@@ -91,7 +92,8 @@ public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider tim
         }
     }
 
-    public void Forget(Guid userId)
+    /// <summary>Drops the user's cached keys: the next request asks the accounts service again.</summary>
+    public void AccountChanged(Guid userId)
     {
         foreach (var entry in _cache)
         {
@@ -103,8 +105,8 @@ public sealed class KeyResolver(IHttpClientFactory httpClients, TimeProvider tim
     }
 }
 
-/// <summary>Listens for <c>accounts.changed</c> and drops the user's cached keys.</summary>
-public sealed class AccountChangeListener(INatsConnection nats, KeyResolver keys, ILogger<AccountChangeListener> logger) : BackgroundService
+/// <summary>Listens for <c>accounts.changed</c> and tells every <see cref="IAccountChangeObserver"/> of this replica.</summary>
+public sealed class AccountChangeListener(INatsConnection nats, IEnumerable<IAccountChangeObserver> observers, ILogger<AccountChangeListener> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -116,7 +118,10 @@ public sealed class AccountChangeListener(INatsConnection nats, KeyResolver keys
                 {
                     if (Guid.TryParse(message.Data, out var userId))
                     {
-                        keys.Forget(userId);
+                        foreach (var observer in observers)
+                        {
+                            observer.AccountChanged(userId);
+                        }
                     }
                 }
             }

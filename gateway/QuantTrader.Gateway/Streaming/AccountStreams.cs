@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
-using NATS.Client.Core;
-using QuantTrader.Contracts.Messaging;
+using QuantTrader.Gateway.Authentication;
 
 namespace QuantTrader.Gateway.Streaming;
 
@@ -11,9 +10,9 @@ namespace QuantTrader.Gateway.Streaming;
 /// 4007: a revoked key must not keep streaming, and a new plan's limits apply from the next <c>auth</c>. Every
 /// replica hears the announcement and closes its own.
 /// </summary>
-public sealed class AccountStreams
+public sealed class AccountStreams : IAccountChangeObserver
 {
-    public const WebSocketCloseStatus AccountChanged = (WebSocketCloseStatus)4007;
+    public const WebSocketCloseStatus AccountChangedClose = (WebSocketCloseStatus)4007;
 
     private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<OutboundFrames, byte>> _byUser = new();
 
@@ -23,7 +22,7 @@ public sealed class AccountStreams
         return new Registration(this, userId, connection);
     }
 
-    public void Changed(Guid userId)
+    public void AccountChanged(Guid userId)
     {
         if (!_byUser.TryGetValue(userId, out var connections))
         {
@@ -32,7 +31,7 @@ public sealed class AccountStreams
         foreach (var connection in connections.Keys)
         {
             connection.Send(StreamFrames.Error("account-changed", "Your keys or plan changed: reconnect, authenticate again and resume with since."));
-            connection.RequestClose(AccountChanged, "account changed", drain: true);
+            connection.RequestClose(AccountChangedClose, "account changed", drain: true);
         }
     }
 
@@ -47,32 +46,6 @@ public sealed class AccountStreams
                 {
                     streams._byUser.TryRemove(new KeyValuePair<Guid, ConcurrentDictionary<OutboundFrames, byte>>(userId, connections));
                 }
-            }
-        }
-    }
-}
-
-/// <summary>Hears <c>accounts.changed</c> for <see cref="AccountStreams"/>.</summary>
-public sealed class AccountStreamsListener(INatsConnection nats, AccountStreams streams, ILogger<AccountStreamsListener> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await foreach (var message in nats.SubscribeAsync<string>(Subjects.AccountsChanged, cancellationToken: stoppingToken))
-                {
-                    if (Guid.TryParse(message.Data, out var userId))
-                    {
-                        streams.Changed(userId);
-                    }
-                }
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(ex, "Account change subscription of the stream ended; resubscribing");
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }
     }

@@ -1,3 +1,5 @@
+using QuantTrader.Gateway.Authentication;
+
 namespace QuantTrader.Gateway.Streaming;
 
 /// <summary>The streaming API (<c>GET /api/v1/stream</c>, docs/streaming.md): its services and its endpoint.</summary>
@@ -12,7 +14,7 @@ public static class MarketStreamExtensions
         builder.Services.AddSingleton<ConnectionLimits>();
         builder.Services.AddSingleton<StreamSessions>();
         builder.Services.AddSingleton<AccountStreams>();
-        builder.Services.AddHostedService<AccountStreamsListener>();
+        builder.Services.AddSingleton<IAccountChangeObserver>(sp => sp.GetRequiredService<AccountStreams>());
         builder.Services.AddHttpClient(PortfolioFeed.HttpClientName);
         return builder;
     }
