@@ -117,12 +117,28 @@ public sealed class TradingScenario(HttpClient gateway, HttpClient simulator, Np
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>
+    /// Places a set-up order; a 503 (risk did not answer in time while the freshly started system warms up: the order
+    /// was rejected, fail closed) is tried again as its text says, anything else refused ends the run.
+    /// </summary>
     private static async Task OrderAsync(LoadRun.Trader trader, object order, CancellationToken ct)
     {
-        using var response = await trader.Client.PostAsJsonAsync("/api/v1/orders", order, ct);
-        if (!response.IsSuccessStatusCode)
+        for (var attempt = 1; ; attempt++)
         {
-            throw new InvalidOperationException($"order refused: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+            using var response = await trader.Client.PostAsJsonAsync("/api/v1/orders", order, ct);
+            if (response.IsSuccessStatusCode)
+            {
+                return;
+            }
+
+            var text = await response.Content.ReadAsStringAsync(ct);
+            if (response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable || attempt == 5)
+            {
+                throw new InvalidOperationException($"order refused: {(int)response.StatusCode} {text}");
+            }
+
+            Console.WriteLine($"  order refused with 503 (attempt {attempt}), trying again in 2 s: {text}");
+            await Task.Delay(TimeSpan.FromSeconds(2), ct);
         }
     }
 
